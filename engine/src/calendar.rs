@@ -1,0 +1,251 @@
+//! The calendar: half-open windows, calendar buckets cut in an IANA time zone, and the previous
+//! period of equal calendar length.
+//!
+//! Buckets are cut at local midnights (days), local Monday midnights (ISO weeks), and the first
+//! local midnight of a month, quarter or year, so a DST day is 23 or 25 hours long. A local
+//! midnight that does not exist (a DST gap at midnight) is replaced by the first instant after the
+//! gap.
+
+use chrono::{Datelike, Days, Duration, LocalResult, Months, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+
+use crate::records::Timestamp;
+
+/// A half-open interval of instants `[start, end)`, `start < end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Window {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+impl Window {
+    /// A window; `None` unless `start < end`.
+    pub fn new(start: Timestamp, end: Timestamp) -> Option<Window> {
+        (start < end).then_some(Window { start, end })
+    }
+
+    /// Whether `t` lies in `[start, end)`.
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.start <= t && t < self.end
+    }
+
+    /// Whether an optional instant is present and in the window.
+    pub fn contains_opt(&self, t: Option<Timestamp>) -> bool {
+        t.is_some_and(|t| self.contains(t))
+    }
+
+    /// Exact length.
+    pub fn duration(&self) -> Duration {
+        self.end - self.start
+    }
+}
+
+/// How a window is cut into a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Granularity {
+    None,
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+/// Parses an IANA time zone name (`Europe/Warsaw`, `UTC`).
+pub fn parse_time_zone(name: &str) -> Option<Tz> {
+    name.parse::<Tz>().ok()
+}
+
+/// The instant of a local date-time in `tz`; a local time inside a DST gap maps to the first
+/// instant after the gap, an ambiguous one to the earlier instant.
+pub fn local_to_instant(tz: Tz, local: NaiveDateTime) -> Timestamp {
+    let mut probe = local;
+    // Gaps are at most a few hours; step forward by minutes until the local time exists.
+    for _ in 0..(24 * 60) {
+        match tz.from_local_datetime(&probe) {
+            LocalResult::Single(t) => return t.to_utc(),
+            LocalResult::Ambiguous(earlier, _) => return earlier.to_utc(),
+            LocalResult::None => probe += Duration::minutes(1),
+        }
+    }
+    local.and_utc()
+}
+
+fn local_midnight(tz: Tz, date: NaiveDate) -> Timestamp {
+    local_to_instant(tz, date.and_hms_opt(0, 0, 0).unwrap_or_default())
+}
+
+fn local_date(tz: Tz, t: Timestamp) -> NaiveDate {
+    t.with_timezone(&tz).date_naive()
+}
+
+/// The first day of the calendar bucket containing `date`.
+fn bucket_start_date(granularity: Granularity, date: NaiveDate) -> NaiveDate {
+    match granularity {
+        Granularity::None | Granularity::Day => date,
+        Granularity::Week => date - Days::new(u64::from(date.weekday().num_days_from_monday())),
+        Granularity::Month => date.with_day(1).unwrap_or(date),
+        Granularity::Quarter => {
+            let month = (date.month0() / 3) * 3 + 1;
+            NaiveDate::from_ymd_opt(date.year(), month, 1).unwrap_or(date)
+        }
+        Granularity::Year => NaiveDate::from_ymd_opt(date.year(), 1, 1).unwrap_or(date),
+    }
+}
+
+fn next_bucket_date(granularity: Granularity, start: NaiveDate) -> NaiveDate {
+    let next = match granularity {
+        Granularity::None | Granularity::Day => start.checked_add_days(Days::new(1)),
+        Granularity::Week => start.checked_add_days(Days::new(7)),
+        Granularity::Month => start.checked_add_months(Months::new(1)),
+        Granularity::Quarter => start.checked_add_months(Months::new(3)),
+        Granularity::Year => start.checked_add_months(Months::new(12)),
+    };
+    next.unwrap_or(NaiveDate::MAX)
+}
+
+/// Cuts `window` into calendar buckets of `granularity` in `tz`. The first and last buckets are
+/// clipped to the window. `Granularity::None` yields no buckets. At most `limit` buckets are
+/// produced; `None` when more would be needed.
+pub fn buckets(window: Window, tz: Tz, granularity: Granularity, limit: usize) -> Option<Vec<Window>> {
+    if granularity == Granularity::None {
+        return Some(Vec::new());
+    }
+    let mut result = Vec::new();
+    let mut date = bucket_start_date(granularity, local_date(tz, window.start));
+    let mut start = window.start;
+    while start < window.end {
+        if result.len() == limit {
+            return None;
+        }
+        date = next_bucket_date(granularity, date);
+        let boundary = local_midnight(tz, date);
+        let end = boundary.min(window.end);
+        if end > start {
+            result.push(Window { start, end });
+        }
+        start = end.max(start);
+        if date == NaiveDate::MAX {
+            break;
+        }
+    }
+    Some(result)
+}
+
+/// The window of equal calendar length immediately before `window`: whole local months map to the
+/// same number of months before (a quarter before a quarter), whole local days to the same number
+/// of days before (DST-correct), anything else to the same exact duration before.
+pub fn previous_window(window: Window, tz: Tz) -> Window {
+    let start_local = window.start.with_timezone(&tz).naive_local();
+    let end_local = window.end.with_timezone(&tz).naive_local();
+    let midnight = |t: NaiveDateTime| t.time() == chrono::NaiveTime::MIN;
+    if midnight(start_local) && midnight(end_local) {
+        let (start_date, end_date) = (start_local.date(), end_local.date());
+        if start_date.day() == 1 && end_date.day() == 1 {
+            let months = (end_date.year() - start_date.year()) * 12 + end_date.month() as i32
+                - start_date.month() as i32;
+            if let Some(prev) = u32::try_from(months)
+                .ok()
+                .and_then(|m| start_date.checked_sub_months(Months::new(m)))
+            {
+                return Window {
+                    start: local_midnight(tz, prev),
+                    end: window.start,
+                };
+            }
+        }
+        let days = (end_date - start_date).num_days();
+        if let Some(prev) = u64::try_from(days)
+            .ok()
+            .and_then(|d| start_date.checked_sub_days(Days::new(d)))
+        {
+            return Window {
+                start: local_midnight(tz, prev),
+                end: window.start,
+            };
+        }
+    }
+    Window {
+        start: window.start - window.duration(),
+        end: window.start,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn utc(y: i32, m: u32, d: u32, h: u32) -> Timestamp {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn daily_buckets_across_warsaw_spring_forward_are_23_hours() {
+        let tz = parse_time_zone("Europe/Warsaw").unwrap();
+        // 2026-03-29 is the spring-forward day in Europe/Warsaw (02:00 CET → 03:00 CEST).
+        // Local midnight of 2026-03-28 is 2026-03-27T23:00Z; of 2026-03-30 it is 2026-03-29T22:00Z.
+        let window = Window::new(utc(2026, 3, 27, 23), utc(2026, 3, 29, 22)).unwrap();
+        let days = buckets(window, tz, Granularity::Day, 100).unwrap();
+        assert_eq!(days.len(), 2);
+        assert_eq!(days[0].duration(), Duration::hours(24));
+        assert_eq!(days[1].duration(), Duration::hours(23));
+        assert_eq!(days[1].start, utc(2026, 3, 28, 23));
+    }
+
+    #[test]
+    fn monthly_buckets_clip_to_the_window() {
+        let tz = parse_time_zone("UTC").unwrap();
+        let window = Window::new(utc(2026, 1, 15, 0), utc(2026, 3, 10, 0)).unwrap();
+        let months = buckets(window, tz, Granularity::Month, 100).unwrap();
+        assert_eq!(
+            months,
+            vec![
+                Window::new(utc(2026, 1, 15, 0), utc(2026, 2, 1, 0)).unwrap(),
+                Window::new(utc(2026, 2, 1, 0), utc(2026, 3, 1, 0)).unwrap(),
+                Window::new(utc(2026, 3, 1, 0), utc(2026, 3, 10, 0)).unwrap(),
+            ]
+        );
+    }
+
+    #[test]
+    fn iso_weeks_start_on_monday() {
+        let tz = parse_time_zone("UTC").unwrap();
+        // 2026-11-18 is a Wednesday; its ISO week starts Monday 2026-11-16.
+        let window = Window::new(utc(2026, 11, 18, 0), utc(2026, 11, 30, 0)).unwrap();
+        let weeks = buckets(window, tz, Granularity::Week, 100).unwrap();
+        assert_eq!(weeks.len(), 2);
+        assert_eq!(weeks[0].end, utc(2026, 11, 23, 0));
+        assert_eq!(weeks[1].end, utc(2026, 11, 30, 0));
+    }
+
+    #[test]
+    fn bucket_limit_is_enforced() {
+        let tz = parse_time_zone("UTC").unwrap();
+        let window = Window::new(utc(2020, 1, 1, 0), utc(2026, 1, 1, 0)).unwrap();
+        assert!(buckets(window, tz, Granularity::Day, 100).is_none());
+        assert_eq!(buckets(window, tz, Granularity::Year, 100).unwrap().len(), 6);
+    }
+
+    #[test]
+    fn previous_period_has_equal_calendar_length() {
+        let utc_tz = parse_time_zone("UTC").unwrap();
+        // A quarter before a quarter: Q2 2026 → Q1 2026 (90 days vs 91 days).
+        let q2 = Window::new(utc(2026, 4, 1, 0), utc(2026, 7, 1, 0)).unwrap();
+        assert_eq!(
+            previous_window(q2, utc_tz),
+            Window::new(utc(2026, 1, 1, 0), utc(2026, 4, 1, 0)).unwrap()
+        );
+        // A month before a month: March → February.
+        let march = Window::new(utc(2026, 3, 1, 0), utc(2026, 4, 1, 0)).unwrap();
+        assert_eq!(previous_window(march, utc_tz).start, utc(2026, 2, 1, 0));
+        // Ten local days before ten local days across DST in Warsaw.
+        let warsaw = parse_time_zone("Europe/Warsaw").unwrap();
+        let days = Window::new(utc(2026, 4, 4, 22), utc(2026, 4, 14, 22)).unwrap();
+        // 2026-03-26 local midnight is 2026-03-25T23:00Z (CET).
+        assert_eq!(previous_window(days, warsaw).start, utc(2026, 3, 25, 23));
+        // Any other window: the same exact duration before.
+        let odd = Window::new(utc(2026, 4, 1, 5), utc(2026, 4, 1, 9)).unwrap();
+        assert_eq!(previous_window(odd, utc_tz).start, utc(2026, 4, 1, 1));
+    }
+}

@@ -1,0 +1,153 @@
+//! Borrowed views of records and the per-query indexes formulas use to follow soft references
+//! (a deal's customer, a lead's activities).
+
+use std::collections::HashMap;
+
+use crate::dataset::Dataset;
+use crate::records::{
+    Activity, ActivityDirection, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead, Meta, Order,
+    Quota, RecordKind, Subscription, SurveyResponse, Ticket, Timestamp, UserEvent,
+};
+
+/// A borrowed record of any kind: what states fold.
+#[derive(Debug, Clone, Copy)]
+pub enum RecordRef<'a> {
+    Customer(&'a Customer),
+    Lead(&'a Lead),
+    Deal(&'a Deal),
+    Order(&'a Order),
+    Subscription(&'a Subscription),
+    Activity(&'a Activity),
+    Ticket(&'a Ticket),
+    SurveyResponse(&'a SurveyResponse),
+    Cost(&'a Cost),
+    EngagementEvent(&'a EngagementEvent),
+    CrmUser(&'a CrmUser),
+    UserEvent(&'a UserEvent),
+    Quota(&'a Quota),
+    ExchangeRate(&'a ExchangeRate),
+}
+
+impl<'a> RecordRef<'a> {
+    /// The record's identity, version and attributes.
+    pub fn meta(&self) -> &'a Meta {
+        match self {
+            RecordRef::Customer(r) => &r.meta,
+            RecordRef::Lead(r) => &r.meta,
+            RecordRef::Deal(r) => &r.meta,
+            RecordRef::Order(r) => &r.meta,
+            RecordRef::Subscription(r) => &r.meta,
+            RecordRef::Activity(r) => &r.meta,
+            RecordRef::Ticket(r) => &r.meta,
+            RecordRef::SurveyResponse(r) => &r.meta,
+            RecordRef::Cost(r) => &r.meta,
+            RecordRef::EngagementEvent(r) => &r.meta,
+            RecordRef::CrmUser(r) => &r.meta,
+            RecordRef::UserEvent(r) => &r.meta,
+            RecordRef::Quota(r) => &r.meta,
+            RecordRef::ExchangeRate(r) => &r.meta,
+        }
+    }
+
+    /// The id of the customer the record belongs to, if any (a customer's own id for a customer).
+    pub fn customer_id(&self) -> Option<&'a str> {
+        match self {
+            RecordRef::Customer(r) => Some(&r.meta.id),
+            RecordRef::Lead(r) => r.customer_id.as_deref(),
+            RecordRef::Deal(r) => r.customer_id.as_deref(),
+            RecordRef::Order(r) => Some(&r.customer_id),
+            RecordRef::Subscription(r) => Some(&r.customer_id),
+            RecordRef::Activity(r) => r.customer_id.as_deref(),
+            RecordRef::Ticket(r) => r.customer_id.as_deref(),
+            RecordRef::SurveyResponse(r) => Some(&r.customer_id),
+            RecordRef::EngagementEvent(r) => Some(&r.customer_id),
+            RecordRef::Cost(_)
+            | RecordRef::CrmUser(_)
+            | RecordRef::UserEvent(_)
+            | RecordRef::Quota(_)
+            | RecordRef::ExchangeRate(_) => None,
+        }
+    }
+}
+
+/// Calls `visit` with every record of `kind` in `dataset`.
+pub fn for_each_of_kind<'a>(dataset: &'a Dataset, kind: RecordKind, mut visit: impl FnMut(RecordRef<'a>)) {
+    match kind {
+        RecordKind::Customer => dataset.customers.iter().for_each(|r| visit(RecordRef::Customer(r))),
+        RecordKind::Lead => dataset.leads.iter().for_each(|r| visit(RecordRef::Lead(r))),
+        RecordKind::Deal => dataset.deals.iter().for_each(|r| visit(RecordRef::Deal(r))),
+        RecordKind::Order => dataset.orders.iter().for_each(|r| visit(RecordRef::Order(r))),
+        RecordKind::Subscription => dataset.subscriptions.iter().for_each(|r| visit(RecordRef::Subscription(r))),
+        RecordKind::Activity => dataset.activities.iter().for_each(|r| visit(RecordRef::Activity(r))),
+        RecordKind::Ticket => dataset.tickets.iter().for_each(|r| visit(RecordRef::Ticket(r))),
+        RecordKind::SurveyResponse => dataset
+            .survey_responses
+            .iter()
+            .for_each(|r| visit(RecordRef::SurveyResponse(r))),
+        RecordKind::Cost => dataset.costs.iter().for_each(|r| visit(RecordRef::Cost(r))),
+        RecordKind::EngagementEvent => dataset
+            .engagement_events
+            .iter()
+            .for_each(|r| visit(RecordRef::EngagementEvent(r))),
+        RecordKind::CrmUser => dataset.crm_users.iter().for_each(|r| visit(RecordRef::CrmUser(r))),
+        RecordKind::UserEvent => dataset.user_events.iter().for_each(|r| visit(RecordRef::UserEvent(r))),
+        RecordKind::Quota => dataset.quotas.iter().for_each(|r| visit(RecordRef::Quota(r))),
+        RecordKind::ExchangeRate => dataset
+            .exchange_rates
+            .iter()
+            .for_each(|r| visit(RecordRef::ExchangeRate(r))),
+    }
+}
+
+/// Indexes over one dataset, built once per query, for following soft references.
+#[derive(Debug, Default)]
+pub struct Lookup<'a> {
+    customers: HashMap<&'a str, &'a Customer>,
+    leads: HashMap<&'a str, &'a Lead>,
+    first_outbound_by_lead: HashMap<&'a str, Timestamp>,
+    first_activity_by_deal: HashMap<&'a str, Timestamp>,
+}
+
+impl<'a> Lookup<'a> {
+    /// Indexes `dataset`.
+    pub fn new(dataset: &'a Dataset) -> Lookup<'a> {
+        let mut lookup = Lookup {
+            customers: dataset.customers.iter().map(|c| (c.meta.id.as_str(), c)).collect(),
+            leads: dataset.leads.iter().map(|l| (l.meta.id.as_str(), l)).collect(),
+            ..Lookup::default()
+        };
+        for activity in &dataset.activities {
+            if let (Some(lead), ActivityDirection::Outbound) = (&activity.lead_id, activity.direction) {
+                keep_earliest(&mut lookup.first_outbound_by_lead, lead, activity.occurred_time);
+            }
+            if let Some(deal) = &activity.deal_id {
+                keep_earliest(&mut lookup.first_activity_by_deal, deal, activity.occurred_time);
+            }
+        }
+        lookup
+    }
+
+    /// The customer with `id`, when present.
+    pub fn customer(&self, id: &str) -> Option<&'a Customer> {
+        self.customers.get(id).copied()
+    }
+
+    /// The lead with `id`, when present.
+    pub fn lead(&self, id: &str) -> Option<&'a Lead> {
+        self.leads.get(id).copied()
+    }
+
+    /// The earliest OUTBOUND activity on the lead.
+    pub fn first_outbound_activity_on_lead(&self, lead_id: &str) -> Option<Timestamp> {
+        self.first_outbound_by_lead.get(lead_id).copied()
+    }
+
+    /// The earliest activity of any kind on the deal.
+    pub fn first_activity_on_deal(&self, deal_id: &str) -> Option<Timestamp> {
+        self.first_activity_by_deal.get(deal_id).copied()
+    }
+}
+
+fn keep_earliest<'a>(map: &mut HashMap<&'a str, Timestamp>, key: &'a str, t: Timestamp) {
+    map.entry(key).and_modify(|e| *e = (*e).min(t)).or_insert(t);
+}

@@ -1,0 +1,61 @@
+//! The metric catalog: one file per metric family, one registry entry per metric.
+//!
+//! Adding a metric is one [`Family`](crate::eval::Family) implementation in its family's file and
+//! one line in [`catalog`].
+
+use std::sync::LazyLock;
+
+use crate::eval::Metric;
+
+pub mod deals;
+pub mod leads;
+pub mod pipeline;
+pub mod retention;
+pub mod revenue;
+pub mod surveys;
+
+#[cfg(test)]
+pub(crate) mod test_support;
+
+/// Every family's metrics, in catalog order (each family file lists its own).
+static CATALOG: LazyLock<Vec<&'static dyn Metric>> = LazyLock::new(|| {
+    [
+        surveys::METRICS,
+        retention::METRICS,
+        revenue::METRICS,
+        deals::METRICS,
+        pipeline::METRICS,
+        leads::METRICS,
+    ]
+    .concat()
+});
+
+/// Every metric, in catalog order.
+pub fn catalog() -> &'static [&'static dyn Metric] {
+    &CATALOG
+}
+
+/// The metric with `id`.
+pub fn find(id: &str) -> Option<&'static dyn Metric> {
+    CATALOG.iter().copied().find(|m| m.definition().id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_policies_have_valid_defaults() {
+        let mut ids: Vec<&str> = catalog().iter().map(|m| m.definition().id).collect();
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(before, ids.len());
+        for metric in catalog() {
+            for policy in metric.definition().policies {
+                assert!(policy.values.contains(&policy.default), "{}", metric.definition().id);
+            }
+            assert!(!metric.definition().primary.is_empty());
+        }
+    }
+}

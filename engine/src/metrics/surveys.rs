@@ -1,0 +1,486 @@
+//! Customer perception: `nps`, `csat` and `ces` over survey responses (METRICS.md §1).
+//!
+//! Each response is classified or normalised on its own scale, so answers on different scales can
+//! be mixed. Sums are kept as exact integers (CSAT means in 36ths, CES scores in halves) so that
+//! states merge exactly in any order.
+
+use std::collections::BTreeMap;
+
+use crate::calendar::Window;
+use crate::catalog::{Direction, MetricDefinition, PolicyDefinition, Settings, ValueKind};
+use crate::context::RecordRef;
+use crate::dataset::{ReadPlan, TimeBound, TimeField};
+use crate::eval::{Family, FoldContext, Metric, Route, State};
+use crate::records::{RecordKind, ScoreDirection, SurveyResponse, SurveyType, Timestamp};
+use crate::value::{Component, EvalError, MetricResult, UndefinedReason, Value};
+
+/// Survey metrics read responses whose `responded_time` lies in the span.
+fn survey_plan(span: Window) -> ReadPlan {
+    let mut plan = ReadPlan::default();
+    plan.read_bounded(TimeBound {
+        field: TimeField::SurveyResponded,
+        from: Some(span.start),
+        until: Some(span.end),
+    });
+    plan
+}
+
+fn survey_route(record: RecordRef<'_>, survey_type: SurveyType) -> Route {
+    match record {
+        RecordRef::SurveyResponse(r) if r.survey_type == survey_type => Route::At(r.responded_time),
+        _ => Route::Nowhere,
+    }
+}
+
+fn survey_of<'a>(record: RecordRef<'a>, survey_type: SurveyType, window: Window) -> Option<&'a SurveyResponse> {
+    match record {
+        RecordRef::SurveyResponse(r) if r.survey_type == survey_type && window.contains(r.responded_time) => Some(r),
+        _ => None,
+    }
+}
+
+/// The metrics of this family, registered in the catalog.
+pub(crate) static METRICS: &[&dyn Metric] = &[&Nps, &Csat, &Ces];
+
+/// NPS class of a response on its own scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum NpsClass {
+    Promoter,
+    Passive,
+    Detractor,
+}
+
+fn nps_class(response: &SurveyResponse) -> NpsClass {
+    let (promoter_from, passive_from) = if response.scale_min == 0 && response.scale_max == 10 {
+        (9, 7)
+    } else {
+        // 1–5 scale: promoters 4–5, passives 3, detractors 1–2.
+        (4, 3)
+    };
+    if response.score >= promoter_from {
+        NpsClass::Promoter
+    } else if response.score >= passive_from {
+        NpsClass::Passive
+    } else {
+        NpsClass::Detractor
+    }
+}
+
+/// Net Promoter Score, in points from -100 to 100.
+pub struct Nps;
+
+static NPS: MetricDefinition = MetricDefinition {
+    id: "nps",
+    family: "customer_perception",
+    version: 1,
+    description: "Net Promoter Score: the share of promoters minus the share of detractors among NPS responses in the window, in points.",
+    formula: "100 × (promoters − detractors) / responses; 0–10 scale: promoters 9–10, passives 7–8, detractors 0–6; 1–5 scale: promoters 4–5, passives 3, detractors 1–2",
+    value_kind: ValueKind::Score,
+    unit: "points",
+    direction: Direction::HigherIsBetter,
+    reads: &[RecordKind::SurveyResponse],
+    primary: &[RecordKind::SurveyResponse],
+    policies: &[PolicyDefinition {
+        name: "dedupe",
+        description: "all: every response counts; latest_per_customer: only each customer's latest response in the window",
+        values: &["all", "latest_per_customer"],
+        default: "all",
+    }],
+    parameters: &[],
+};
+
+/// Counts per class, plus each customer's latest response for the dedupe policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NpsState {
+    counts: BTreeMap<NpsClass, u64>,
+    /// customer → (responded_time, response id, class): the latest wins, ties by id.
+    latest: BTreeMap<String, (Timestamp, String, NpsClass)>,
+}
+
+impl State for NpsState {
+    fn merge(&mut self, other: &Self) {
+        for (class, n) in &other.counts {
+            *self.counts.entry(*class).or_insert(0) += n;
+        }
+        for (customer, entry) in &other.latest {
+            keep_latest(&mut self.latest, customer, entry.clone());
+        }
+    }
+}
+
+fn keep_latest(latest: &mut BTreeMap<String, (Timestamp, String, NpsClass)>, customer: &str, entry: (Timestamp, String, NpsClass)) {
+    match latest.get_mut(customer) {
+        Some(current) if (&current.0, &current.1) >= (&entry.0, &entry.1) => {}
+        Some(current) => *current = entry,
+        None => {
+            latest.insert(customer.to_owned(), entry);
+        }
+    }
+}
+
+impl Family for Nps {
+    type State = NpsState;
+
+    fn definition(&self) -> &'static MetricDefinition {
+        &NPS
+    }
+
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        survey_plan(span)
+    }
+
+    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
+        survey_route(record, SurveyType::Nps)
+    }
+
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut NpsState, record: RecordRef<'a>) {
+        let Some(response) = survey_of(record, SurveyType::Nps, ctx.period.window) else {
+            return;
+        };
+        let class = nps_class(response);
+        if ctx.settings.policy("dedupe") == "latest_per_customer" {
+            let entry = (response.responded_time, response.meta.id.clone(), class);
+            keep_latest(&mut state.latest, &response.customer_id, entry);
+        } else {
+            *state.counts.entry(class).or_insert(0) += 1;
+        }
+    }
+
+    fn finalize(&self, ctx: &FoldContext<'_, '_>, state: &NpsState) -> Result<MetricResult, EvalError> {
+        let mut counts = state.counts.clone();
+        if ctx.settings.policy("dedupe") == "latest_per_customer" {
+            for (_, _, class) in state.latest.values() {
+                *counts.entry(*class).or_insert(0) += 1;
+            }
+        }
+        let count = |class| counts.get(&class).copied().unwrap_or(0);
+        let (promoters, passives, detractors) = (
+            count(NpsClass::Promoter),
+            count(NpsClass::Passive),
+            count(NpsClass::Detractor),
+        );
+        let responses = promoters + passives + detractors;
+        let components = vec![
+            Component::count("promoters", promoters),
+            Component::count("passives", passives),
+            Component::count("detractors", detractors),
+            Component::count("responses", responses),
+        ];
+        if responses == 0 {
+            return Ok(MetricResult::undefined(
+                UndefinedReason::NoData,
+                "no NPS responses in the window",
+                components,
+            ));
+        }
+        let score = 100.0 * (promoters as f64 - detractors as f64) / responses as f64;
+        Ok(MetricResult::value(Value::Score(score), components))
+    }
+}
+
+/// Customer satisfaction: share of satisfied CSAT responses, or their mean normalised score.
+pub struct Csat;
+
+static CSAT: MetricDefinition = MetricDefinition {
+    id: "csat",
+    family: "customer_perception",
+    version: 1,
+    description: "Customer satisfaction over CSAT responses in the window: the share answering in the top two points of their scale, or the mean normalised score.",
+    formula: "top2_box: satisfied / responses, satisfied = top two points of the response's scale (4–5 on 1–5, 9–10 on 1–10); mean: mean of (score − min) / (max − min)",
+    value_kind: ValueKind::Ratio,
+    unit: "fraction",
+    direction: Direction::HigherIsBetter,
+    reads: &[RecordKind::SurveyResponse],
+    primary: &[RecordKind::SurveyResponse],
+    policies: &[PolicyDefinition {
+        name: "mode",
+        description: "top2_box: share of top-two-box answers; mean: mean of scores normalised to 0..1",
+        values: &["top2_box", "mean"],
+        default: "top2_box",
+    }],
+    parameters: &[],
+};
+
+/// Normalised scores are summed exactly in 36ths: every supported range (4 or 9) divides 36.
+const CSAT_DENOMINATOR: i64 = 36;
+
+/// Responses, satisfied responses and the exact sum of normalised scores (in 36ths).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CsatState {
+    responses: u64,
+    satisfied: u64,
+    normalised_36ths: i64,
+}
+
+impl State for CsatState {
+    fn merge(&mut self, other: &Self) {
+        self.responses += other.responses;
+        self.satisfied += other.satisfied;
+        self.normalised_36ths += other.normalised_36ths;
+    }
+}
+
+impl Family for Csat {
+    type State = CsatState;
+
+    fn definition(&self) -> &'static MetricDefinition {
+        &CSAT
+    }
+
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        survey_plan(span)
+    }
+
+    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
+        survey_route(record, SurveyType::Csat)
+    }
+
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut CsatState, record: RecordRef<'a>) {
+        let Some(r) = survey_of(record, SurveyType::Csat, ctx.period.window) else {
+            return;
+        };
+        let range = i64::from(r.scale_max - r.scale_min).max(1);
+        state.responses += 1;
+        state.satisfied += u64::from(r.score >= r.scale_max - 1);
+        state.normalised_36ths += i64::from(r.score - r.scale_min) * CSAT_DENOMINATOR / range;
+    }
+
+    fn finalize(&self, ctx: &FoldContext<'_, '_>, state: &CsatState) -> Result<MetricResult, EvalError> {
+        let components = vec![
+            Component::count("responses", state.responses),
+            Component::count("satisfied", state.satisfied),
+        ];
+        if state.responses == 0 {
+            return Ok(MetricResult::undefined(
+                UndefinedReason::NoData,
+                "no CSAT responses in the window",
+                components,
+            ));
+        }
+        let numerator = if ctx.settings.policy("mode") == "mean" {
+            state.normalised_36ths as f64 / CSAT_DENOMINATOR as f64
+        } else {
+            state.satisfied as f64
+        };
+        Ok(MetricResult::ratio(numerator, state.responses as f64, "CSAT responses", components))
+    }
+}
+
+/// Customer effort score: mean oriented score on a 1–7 scale, higher = easier.
+pub struct Ces;
+
+static CES: MetricDefinition = MetricDefinition {
+    id: "ces",
+    family: "customer_perception",
+    version: 1,
+    description: "Customer effort score: the mean CES answer in the window on a 1–7 scale oriented so that higher means easier; 1–5 answers are mapped linearly onto 1–7.",
+    formula: "mean(oriented score); oriented = min + max − score when stored LOWER_IS_EASIER, then mapped to 1–7 as 1 + (s − 1) × 6 / (max − 1); easy_share = share of oriented scores ≥ 5",
+    value_kind: ValueKind::Score,
+    unit: "points (1–7)",
+    direction: Direction::HigherIsBetter,
+    reads: &[RecordKind::SurveyResponse],
+    primary: &[RecordKind::SurveyResponse],
+    policies: &[],
+    parameters: &[],
+};
+
+/// Responses, the exact sum of oriented 1–7 scores in halves, and easy answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CesState {
+    responses: u64,
+    oriented_halves: i64,
+    easy: u64,
+}
+
+impl State for CesState {
+    fn merge(&mut self, other: &Self) {
+        self.responses += other.responses;
+        self.oriented_halves += other.oriented_halves;
+        self.easy += other.easy;
+    }
+}
+
+/// The oriented score on the 1–7 scale, in halves (a 1–5 answer maps to a multiple of 1.5).
+fn ces_oriented_halves(r: &SurveyResponse) -> i64 {
+    let oriented = match r.direction {
+        ScoreDirection::LowerIsBetter => r.scale_min + r.scale_max - r.score,
+        ScoreDirection::HigherIsBetter => r.score,
+    };
+    let steps = i64::from(r.scale_max - r.scale_min).max(1);
+    // 1 + (s − 1) × 6 / steps, doubled: 2 + 12 (s − 1) / steps (exact for steps 4 and 6).
+    2 + 12 * i64::from(oriented - r.scale_min) / steps
+}
+
+impl Family for Ces {
+    type State = CesState;
+
+    fn definition(&self) -> &'static MetricDefinition {
+        &CES
+    }
+
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        survey_plan(span)
+    }
+
+    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
+        survey_route(record, SurveyType::Ces)
+    }
+
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut CesState, record: RecordRef<'a>) {
+        let Some(r) = survey_of(record, SurveyType::Ces, ctx.period.window) else {
+            return;
+        };
+        let halves = ces_oriented_halves(r);
+        state.responses += 1;
+        state.oriented_halves += halves;
+        state.easy += u64::from(halves >= 10);
+    }
+
+    fn finalize(&self, _ctx: &FoldContext<'_, '_>, state: &CesState) -> Result<MetricResult, EvalError> {
+        let mut components = vec![
+            Component::count("responses", state.responses),
+            Component::count("easy", state.easy),
+        ];
+        if state.responses == 0 {
+            return Ok(MetricResult::undefined(
+                UndefinedReason::NoData,
+                "no CES responses in the window",
+                components,
+            ));
+        }
+        let n = state.responses as f64;
+        components.push(Component::number("easy_share", state.easy as f64 / n));
+        Ok(MetricResult::value(
+            Value::Score(state.oriented_halves as f64 / 2.0 / n),
+            components,
+        ))
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::catalog::Settings;
+    use crate::eval::Period;
+    use crate::metrics::test_support::*;
+    use crate::query::MetricQuery;
+    use crate::records::Record;
+    use crate::value::Value;
+
+    #[test]
+    fn nps_worked_example() {
+        // METRICS.md: [10, 9, 9, 8, 7, 6, 5, 10, 3, 9] → promoters 5, passives 2, detractors 3 → 20.
+        let scores = [10, 9, 9, 8, 7, 6, 5, 10, 3, 9];
+        let records = scores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| survey(&format!("r{i}"), SurveyType::Nps, *s, (0, 10), at(3, 10, 12)))
+            .collect();
+        let report = run(records, &request(MetricQuery::new("nps"), march()));
+        assert_eq!(report.total.value, Ok(Value::Score(20.0)));
+        assert_eq!(report.total.components[0], Component::count("promoters", 5));
+        assert_eq!(report.total.components[1], Component::count("passives", 2));
+        assert_eq!(report.total.components[2], Component::count("detractors", 3));
+    }
+
+    #[test]
+    fn nps_classifies_each_response_on_its_own_scale() {
+        // 1–5: 5 promoter, 3 passive, 2 detractor; 0–10: 9 promoter → (2 − 1) / 4 = 25 points.
+        let records = vec![
+            survey("a", SurveyType::Nps, 5, (1, 5), at(3, 2, 0)),
+            survey("b", SurveyType::Nps, 3, (1, 5), at(3, 2, 0)),
+            survey("c", SurveyType::Nps, 2, (1, 5), at(3, 2, 0)),
+            survey("d", SurveyType::Nps, 9, (0, 10), at(3, 2, 0)),
+        ];
+        assert_eq!(scalar(records, MetricQuery::new("nps"), march()), 25.0);
+    }
+
+    #[test]
+    fn nps_latest_per_customer_keeps_each_customers_last_answer() {
+        // Customer x answers 2 then 10, customer y answers 5 (detractor).
+        // all: promoters 1, detractors 2 of 3 → −33.33; latest: x=10, y=5 → (1 − 1) / 2 = 0.
+        let mut records = vec![
+            survey("x1", SurveyType::Nps, 2, (0, 10), at(3, 2, 0)),
+            survey("x2", SurveyType::Nps, 10, (0, 10), at(3, 20, 0)),
+            survey("y1", SurveyType::Nps, 5, (0, 10), at(3, 5, 0)),
+        ];
+        for (record, customer) in records.iter_mut().zip(["x", "x", "y"]) {
+            if let Record::SurveyResponse(r) = record {
+                r.customer_id = customer.to_owned();
+            }
+        }
+        let all = scalar(records.clone(), MetricQuery::new("nps"), march());
+        assert!((all - (-100.0 / 3.0)).abs() < 1e-9);
+        let latest = MetricQuery::new("nps").policy("dedupe", "latest_per_customer");
+        assert_eq!(scalar(records, latest, march()), 0.0);
+    }
+
+    #[test]
+    fn nps_of_an_empty_window_is_undefined() {
+        let records = vec![survey("a", SurveyType::Nps, 10, (0, 10), at(4, 1, 0))];
+        let report = run(records, &request(MetricQuery::new("nps"), march()));
+        assert_eq!(report.total.value.unwrap_err().reason, UndefinedReason::NoData);
+    }
+
+    #[test]
+    fn csat_top2_box_and_mean() {
+        // 1–5: 5, 4, 3; 1–10: 10, 1. Satisfied: 5, 4, 10 → 3 / 5 = 0.6.
+        // Mean of normalised: 1, 0.75, 0.5, 1, 0 → 3.25 / 5 = 0.65.
+        let records = vec![
+            survey("a", SurveyType::Csat, 5, (1, 5), at(3, 1, 0)),
+            survey("b", SurveyType::Csat, 4, (1, 5), at(3, 1, 0)),
+            survey("c", SurveyType::Csat, 3, (1, 5), at(3, 1, 0)),
+            survey("d", SurveyType::Csat, 10, (1, 10), at(3, 1, 0)),
+            survey("e", SurveyType::Csat, 1, (1, 10), at(3, 1, 0)),
+            survey("nps", SurveyType::Nps, 10, (0, 10), at(3, 1, 0)),
+        ];
+        assert_eq!(scalar(records.clone(), MetricQuery::new("csat"), march()), 0.6);
+        let mean = MetricQuery::new("csat").policy("mode", "mean");
+        assert!((scalar(records, mean, march()) - 0.65).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ces_flips_lower_is_easier_and_maps_1_to_5_onto_1_to_7() {
+        // 7 on 1–7 → 7; 2 on 1–7 stored LOWER_IS_EASIER → 1 + 7 − 2 = 6; 4 on 1–5 → 1 + 3 × 1.5 = 5.5.
+        // Mean = (7 + 6 + 5.5) / 3 = 6.1666…; easy (≥ 5): all 3.
+        let mut flipped = survey("b", SurveyType::Ces, 2, (1, 7), at(3, 1, 0));
+        if let Record::SurveyResponse(r) = &mut flipped {
+            r.direction = ScoreDirection::LowerIsBetter;
+        }
+        let records = vec![survey("a", SurveyType::Ces, 7, (1, 7), at(3, 1, 0)), flipped, survey("c", SurveyType::Ces, 4, (1, 5), at(3, 1, 0))];
+        let report = run(records, &request(MetricQuery::new("ces"), march()));
+        assert_eq!(report.total.value, Ok(Value::Score(18.5 / 3.0)));
+        assert!(report.total.components.contains(&Component::number("easy_share", 1.0)));
+    }
+
+    fn arb_survey() -> impl Strategy<Value = Record> {
+        (0usize..3, 0i32..11, any::<bool>(), arb_time(), 0u8..4, 0u32..1000).prop_map(|(t, s, five, time, customer, id)| {
+            let (survey_type, scale) = match t {
+                0 => (SurveyType::Nps, if five { (1, 5) } else { (0, 10) }),
+                1 => (SurveyType::Csat, if five { (1, 5) } else { (1, 10) }),
+                _ => (SurveyType::Ces, if five { (1, 5) } else { (1, 7) }),
+            };
+            let mut record = survey(&format!("r{id}"), survey_type, s.clamp(scale.0, scale.1), scale, time);
+            if let Record::SurveyResponse(r) = &mut record {
+                r.customer_id = format!("c{customer}");
+            }
+            record
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn survey_states_merge_exactly(records in prop::collection::vec(arb_survey(), 0..40), split in 0usize..40, rotate in 0usize..40) {
+            let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: ymd(2100, 1, 1) };
+            for policy in ["all", "latest_per_customer"] {
+                let settings = Settings::resolve(&NPS, &MetricQuery::new("nps").policy("dedupe", policy), "m").unwrap();
+                assert_merge_property(&Nps, &settings, period, &records, split, rotate);
+            }
+            assert_merge_property(&Csat, &Settings::defaults(&CSAT), period, &records, split, rotate);
+            assert_merge_property(&Ces, &Settings::defaults(&CES), period, &records, split, rotate);
+        }
+    }
+}

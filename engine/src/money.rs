@@ -1,0 +1,167 @@
+//! Money: integer minor units plus an ISO 4217 currency code, with exact sums and
+//! half-to-even rounding for averages.
+//!
+//! Amounts of different currencies are never added: [`MoneySum`] keeps one exact sum per
+//! currency, and a metric that needs a single amount asks for it with [`MoneySum::single`], which
+//! fails naming the currencies found.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A three-letter upper-case ISO 4217 currency code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    /// Parses a code of exactly three ASCII upper-case letters.
+    pub fn parse(code: &str) -> Option<Currency> {
+        let bytes = code.as_bytes();
+        if bytes.len() == 3 && bytes.iter().all(u8::is_ascii_uppercase) {
+            Some(Currency([bytes[0], bytes[1], bytes[2]]))
+        } else {
+            None
+        }
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII upper-case letters are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An amount of money in minor units (cents for USD) of one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    pub currency: Currency,
+    pub minor_units: i64,
+}
+
+impl Money {
+    /// An amount in minor units.
+    pub fn new(currency: Currency, minor_units: i64) -> Money {
+        Money {
+            currency,
+            minor_units,
+        }
+    }
+}
+
+/// Exact sums of money, one per currency; merging adds sums of the same currency.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MoneySum {
+    by_currency: BTreeMap<Currency, i128>,
+}
+
+/// A sum that spans several currencies where one was needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MixedCurrencies(pub Vec<Currency>);
+
+impl MoneySum {
+    /// Adds an amount.
+    pub fn add(&mut self, money: Money) {
+        *self.by_currency.entry(money.currency).or_insert(0) += i128::from(money.minor_units);
+    }
+
+    /// Adds an amount scaled by `numerator / denominator` later: callers that need a weighted sum
+    /// add the raw product here and divide once at the end.
+    pub fn add_minor(&mut self, currency: Currency, minor_units: i128) {
+        *self.by_currency.entry(currency).or_insert(0) += minor_units;
+    }
+
+    /// Removes an amount (the inverse of [`MoneySum::add`]).
+    pub fn subtract(&mut self, money: Money) {
+        *self.by_currency.entry(money.currency).or_insert(0) -= i128::from(money.minor_units);
+    }
+
+    /// Adds every sum of `other`.
+    pub fn merge(&mut self, other: &MoneySum) {
+        for (currency, amount) in &other.by_currency {
+            *self.by_currency.entry(*currency).or_insert(0) += amount;
+        }
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.by_currency.is_empty()
+    }
+
+    /// The currencies present.
+    pub fn currencies(&self) -> Vec<Currency> {
+        self.by_currency.keys().copied().collect()
+    }
+
+    /// The sum when every amount had one currency; `Ok(None)` when empty.
+    pub fn single(&self) -> Result<Option<(Currency, i128)>, MixedCurrencies> {
+        let mut iter = self.by_currency.iter();
+        match (iter.next(), iter.next()) {
+            (None, _) => Ok(None),
+            (Some((currency, amount)), None) => Ok(Some((*currency, *amount))),
+            _ => Err(MixedCurrencies(self.currencies())),
+        }
+    }
+}
+
+/// `numerator / denominator` rounded half to even; `None` when the denominator is zero or the
+/// result does not fit in an i64.
+pub fn divide_half_even(numerator: i128, denominator: i128) -> Option<i64> {
+    if denominator == 0 {
+        return None;
+    }
+    let (mut num, mut den) = (numerator, denominator);
+    if den < 0 {
+        num = -num;
+        den = -den;
+    }
+    let quotient = num.div_euclid(den);
+    let remainder = num.rem_euclid(den);
+    let twice = remainder * 2;
+    let rounded = if twice > den || (twice == den && quotient % 2 != 0) {
+        quotient + 1
+    } else {
+        quotient
+    };
+    i64::try_from(rounded).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currency_codes_are_three_upper_case_letters() {
+        assert!(Currency::parse("USD").is_some());
+        assert!(Currency::parse("usd").is_none());
+        assert!(Currency::parse("US").is_none());
+        assert!(Currency::parse("USDX").is_none());
+    }
+
+    #[test]
+    fn half_even_rounding() {
+        assert_eq!(divide_half_even(5, 2), Some(2));
+        assert_eq!(divide_half_even(7, 2), Some(4));
+        assert_eq!(divide_half_even(-5, 2), Some(-2));
+        assert_eq!(divide_half_even(-7, 2), Some(-4));
+        assert_eq!(divide_half_even(10, 3), Some(3));
+        assert_eq!(divide_half_even(11, 3), Some(4));
+        assert_eq!(divide_half_even(1, 0), None);
+        assert_eq!(divide_half_even(5, -2), Some(-2));
+    }
+
+    #[test]
+    fn sums_never_mix_currencies() {
+        let usd = Currency::parse("USD").unwrap();
+        let eur = Currency::parse("EUR").unwrap();
+        let mut sum = MoneySum::default();
+        sum.add(Money::new(usd, 100));
+        assert_eq!(sum.single(), Ok(Some((usd, 100))));
+        sum.add(Money::new(eur, 5));
+        assert_eq!(sum.single(), Err(MixedCurrencies(vec![eur, usd])));
+    }
+}
