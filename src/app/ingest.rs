@@ -1,0 +1,84 @@
+//! Ingestion use cases: an atomic batch upsert, deletion by id, and erasure of a customer's
+//! personal data.
+
+use crm_metrics_engine::records::{Record, RecordKind};
+
+use super::{App, AppError};
+use crate::storage::{ErasureCounts, UpsertOutcome};
+
+/// The result of one committed batch.
+#[derive(Debug, Clone)]
+pub struct IngestOutcome {
+    /// One outcome per record, in request order.
+    pub outcomes: Vec<UpsertOutcome>,
+    /// Opaque token: a ComputeMetrics call carrying it sees this batch.
+    pub consistency_token: String,
+}
+
+impl App {
+    /// Upserts one batch atomically: every record is committed, or none is.
+    pub async fn ingest(&self, tenant_id: &str, records: &[Record]) -> Result<IngestOutcome, AppError> {
+        validate_tenant(tenant_id)?;
+        if records.len() > self.limits.max_batch_records {
+            return Err(AppError::invalid(
+                "records",
+                format!(
+                    "a batch holds at most {} records (got {})",
+                    self.limits.max_batch_records,
+                    records.len()
+                ),
+            ));
+        }
+        let (outcomes, consistency_token) = self.store.upsert_batch(tenant_id, records).await?;
+        Ok(IngestOutcome {
+            outcomes,
+            consistency_token,
+        })
+    }
+
+    /// Deletes records of one kind by id; returns how many existed.
+    pub async fn delete(&self, tenant_id: &str, kind: RecordKind, ids: &[String]) -> Result<(u64, String), AppError> {
+        validate_tenant(tenant_id)?;
+        if ids.is_empty() {
+            return Err(AppError::invalid("ids", "at least one id is required"));
+        }
+        if ids.len() > self.limits.max_batch_records {
+            return Err(AppError::invalid(
+                "ids",
+                format!("at most {} ids per call", self.limits.max_batch_records),
+            ));
+        }
+        let mut problems = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            if !(1..=128).contains(&id.chars().count()) {
+                problems.push(crm_metrics_engine::query::Problem::new(
+                    format!("ids[{i}]"),
+                    "an id has 1 to 128 characters",
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(AppError::Invalid(problems));
+        }
+        Ok(self.store.delete_records(tenant_id, kind, ids).await?)
+    }
+
+    /// Removes the personal data of one customer (and of its leads and survey comments), keeping
+    /// the facts metrics need.
+    pub async fn erase_customer(&self, tenant_id: &str, customer_id: &str) -> Result<ErasureCounts, AppError> {
+        validate_tenant(tenant_id)?;
+        if !(1..=128).contains(&customer_id.chars().count()) {
+            return Err(AppError::invalid("customer_id", "an id has 1 to 128 characters"));
+        }
+        Ok(self.store.erase_customer(tenant_id, customer_id).await?)
+    }
+}
+
+/// A tenant id has 1 to 128 characters.
+pub(super) fn validate_tenant(tenant_id: &str) -> Result<(), AppError> {
+    if (1..=128).contains(&tenant_id.chars().count()) {
+        Ok(())
+    } else {
+        Err(AppError::invalid("tenant_id", "a tenant id has 1 to 128 characters"))
+    }
+}

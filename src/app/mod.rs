@@ -1,0 +1,54 @@
+//! Use cases: ingest a batch, delete or erase records, compute a query. This layer owns
+//! transactions (through storage) and the clock; it speaks only domain types.
+
+mod compute;
+mod error;
+mod ingest;
+
+pub use compute::ComputeOutcome;
+pub use error::AppError;
+pub use ingest::IngestOutcome;
+
+use crate::storage::Store;
+
+/// Limits applied to every request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most records in one ingestion batch.
+    pub max_batch_records: usize,
+    /// Most bytes of one encoded request message.
+    pub max_message_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_batch_records: 10_000,
+            max_message_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// The application: storage plus limits. Cheap to clone; shared by every handler.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    limits: Limits,
+}
+
+impl App {
+    /// An application over `store`.
+    pub fn new(store: Store, limits: Limits) -> App {
+        App { store, limits }
+    }
+
+    /// The request limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The storage handle (health checks).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}

@@ -1,0 +1,88 @@
+//! Configuration: command-line flags, each with an environment-variable equivalent.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+use crate::app::Limits;
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// crm-metrics: ingest CRM records and compute CRM metrics over gRPC.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about)]
+pub struct Config {
+    /// Address to serve gRPC on.
+    #[arg(long, env = "CRM_METRICS_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    /// PostgreSQL to use. Unset: an embedded PostgreSQL under --data-dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory of the embedded PostgreSQL cluster (used when DATABASE_URL is unset).
+    #[arg(long, env = "CRM_METRICS_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Most connections in the database pool.
+    #[arg(long, env = "CRM_METRICS_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Most records in one ingestion batch.
+    #[arg(long, env = "CRM_METRICS_MAX_BATCH_RECORDS", default_value_t = 10_000)]
+    pub max_batch_records: usize,
+
+    /// Most bytes in one request message.
+    #[arg(long, env = "CRM_METRICS_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Most requests served at once; further ones are shed with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "CRM_METRICS_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
+    pub max_concurrent_requests: usize,
+
+    /// Seconds in-flight calls get to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "CRM_METRICS_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
+
+    /// Log format.
+    #[arg(long, env = "CRM_METRICS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// OTLP/gRPC endpoint for traces (e.g. http://127.0.0.1:4317). Unset: no export.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Config {
+    /// The request limits.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_batch_records: self.max_batch_records,
+            max_message_bytes: self.max_message_bytes,
+        }
+    }
+
+    /// A configuration for tests and embedding: everything default, listening on `listen`.
+    pub fn for_database(database_url: String, listen: SocketAddr) -> Config {
+        Config {
+            listen,
+            database_url: Some(database_url),
+            data_dir: PathBuf::from("data"),
+            db_max_connections: 8,
+            max_batch_records: 10_000,
+            max_message_bytes: 16 * 1024 * 1024,
+            max_concurrent_requests: 256,
+            shutdown_grace_seconds: 5,
+            log_format: LogFormat::Pretty,
+            otlp_endpoint: None,
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `IngestService`: atomic batch upserts, a bulk-load stream acknowledged batch by batch, deletion
+//! and erasure.
+
+use std::pin::Pin;
+
+use prost::Message;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::convert::{kind_from_proto, records_from_proto};
+use super::pb;
+use super::pb::ingest_service_server::IngestService;
+use super::status::invalid_argument;
+use crate::app::{App, AppError, IngestOutcome};
+use crate::storage::UpsertOutcome;
+
+/// Handles `crm.metrics.v1.IngestService`.
+#[derive(Clone)]
+pub struct IngestHandler {
+    app: App,
+}
+
+impl IngestHandler {
+    /// A handler over `app`.
+    pub fn new(app: App) -> IngestHandler {
+        IngestHandler { app }
+    }
+
+    /// Validates, converts and commits one batch.
+    async fn ingest_batch(&self, tenant_id: &str, records: Vec<pb::Record>, encoded_len: usize) -> Result<pb::IngestRecordsResponse, AppError> {
+        let limits = self.app.limits();
+        if encoded_len > limits.max_message_bytes {
+            return Err(AppError::invalid(
+                "records",
+                format!(
+                    "a batch message holds at most {} bytes (got {encoded_len})",
+                    limits.max_message_bytes
+                ),
+            ));
+        }
+        if records.len() > limits.max_batch_records {
+            return Err(AppError::invalid(
+                "records",
+                format!(
+                    "a batch holds at most {} records (got {})",
+                    limits.max_batch_records,
+                    records.len()
+                ),
+            ));
+        }
+        let records = records_from_proto(records).map_err(AppError::Invalid)?;
+        let outcome = self.app.ingest(tenant_id, &records).await?;
+        Ok(ingest_response(&records, outcome))
+    }
+}
+
+fn ingest_response(records: &[crm_metrics_engine::records::Record], outcome: IngestOutcome) -> pb::IngestRecordsResponse {
+    let mut response = pb::IngestRecordsResponse {
+        consistency_token: outcome.consistency_token,
+        ..Default::default()
+    };
+    for (index, (record, result)) in records.iter().zip(outcome.outcomes).enumerate() {
+        let proto_outcome = match result {
+            UpsertOutcome::Created => {
+                response.created += 1;
+                pb::RecordOutcome::Created
+            }
+            UpsertOutcome::Updated => {
+                response.updated += 1;
+                pb::RecordOutcome::Updated
+            }
+            UpsertOutcome::Unchanged => {
+                response.unchanged += 1;
+                pb::RecordOutcome::Unchanged
+            }
+            UpsertOutcome::Stale => {
+                response.stale += 1;
+                pb::RecordOutcome::Stale
+            }
+        };
+        response.results.push(pb::RecordResult {
+            index: index as u32,
+            kind: super::convert::kind_to_proto(record.kind()),
+            id: record.meta().id.clone(),
+            outcome: proto_outcome as i32,
+        });
+    }
+    response
+}
+
+/// The acknowledgement of a rejected batch: the status it would have had as a unary call.
+fn rejection(error: AppError) -> pb::BatchRejection {
+    let field_violations = match &error {
+        AppError::Invalid(problems) => problems
+            .iter()
+            .map(|p| pb::FieldViolation {
+                field: p.field.clone(),
+                description: p.description.clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let status = Status::from(error);
+    pb::BatchRejection {
+        code: status.code() as i32,
+        message: status.message().to_owned(),
+        field_violations,
+    }
+}
+
+type AckStream = Pin<Box<dyn Stream<Item = Result<pb::StreamRecordsResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl IngestService for IngestHandler {
+    async fn ingest_records(&self, request: Request<pb::IngestRecordsRequest>) -> Result<Response<pb::IngestRecordsResponse>, Status> {
+        let encoded_len = request.get_ref().encoded_len();
+        let pb::IngestRecordsRequest { tenant_id, records } = request.into_inner();
+        let response = self.ingest_batch(&tenant_id, records, encoded_len).await?;
+        Ok(Response::new(response))
+    }
+
+    type StreamRecordsStream = AckStream;
+
+    async fn stream_records(&self, request: Request<Streaming<pb::StreamRecordsRequest>>) -> Result<Response<AckStream>, Status> {
+        let mut batches = request.into_inner();
+        let handler = self.clone();
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let mut sequence: u64 = 0;
+            while let Some(next) = batches.next().await {
+                let batch = match next {
+                    Ok(batch) => batch,
+                    Err(status) => {
+                        // A broken stream (decode error, cancelled client) ends the call.
+                        let _ = sender.send(Err(status)).await;
+                        return;
+                    }
+                };
+                let encoded_len = batch.encoded_len();
+                let pb::StreamRecordsRequest { tenant_id, records } = batch;
+                let result = match handler.ingest_batch(&tenant_id, records, encoded_len).await {
+                    Ok(accepted) => pb::stream_records_response::Result::Accepted(accepted),
+                    Err(error) => {
+                        tracing::info!(sequence, error = %error, "stream batch rejected");
+                        pb::stream_records_response::Result::Rejected(rejection(error))
+                    }
+                };
+                let ack = pb::StreamRecordsResponse {
+                    sequence,
+                    result: Some(result),
+                };
+                if sender.send(Ok(ack)).await.is_err() {
+                    return;
+                }
+                sequence += 1;
+            }
+        });
+        let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn delete_records(&self, request: Request<pb::DeleteRecordsRequest>) -> Result<Response<pb::DeleteRecordsResponse>, Status> {
+        let pb::DeleteRecordsRequest { tenant_id, kind, ids } = request.into_inner();
+        let Some(kind) = kind_from_proto(kind) else {
+            return Err(invalid_argument(&[crm_metrics_engine::query::Problem::new(
+                "kind",
+                "a record kind is required",
+            )]));
+        };
+        let (deleted, consistency_token) = self.app.delete(&tenant_id, kind, &ids).await?;
+        Ok(Response::new(pb::DeleteRecordsResponse {
+            deleted,
+            consistency_token,
+        }))
+    }
+
+    async fn erase_customer(&self, request: Request<pb::EraseCustomerRequest>) -> Result<Response<pb::EraseCustomerResponse>, Status> {
+        let pb::EraseCustomerRequest { tenant_id, customer_id } = request.into_inner();
+        let counts = self.app.erase_customer(&tenant_id, &customer_id).await?;
+        Ok(Response::new(pb::EraseCustomerResponse {
+            customers: counts.customers,
+            leads: counts.leads,
+            survey_responses: counts.survey_responses,
+        }))
+    }
+}

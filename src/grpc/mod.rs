@@ -1,0 +1,12 @@
+//! The gRPC edge: generated protobuf types, proto ⇄ domain conversion with validation, the
+//! service handlers, and the one mapping from application errors to `tonic::Status`.
+//! Only this module names protobuf types.
+
+pub mod convert;
+mod ingest_service;
+mod metrics_service;
+pub mod pb;
+pub mod status;
+
+pub use ingest_service::IngestHandler;
+pub use metrics_service::MetricsHandler;

@@ -1,0 +1,41 @@
+//! The one exhaustive mapping from [`AppError`] to `tonic::Status`. Invalid input carries a
+//! `google.rpc.BadRequest` with one field violation per problem; internal details are logged,
+//! never sent.
+
+use crm_metrics_engine::query::Problem;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::app::AppError;
+
+/// An INVALID_ARGUMENT status with a BadRequest detail listing every problem.
+pub fn invalid_argument(problems: &[Problem]) -> Status {
+    let mut details = ErrorDetails::new();
+    for problem in problems {
+        details.add_bad_request_violation(problem.field.clone(), problem.description.clone());
+    }
+    let summary = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.field, p.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Status::with_error_details(Code::InvalidArgument, summary, details)
+}
+
+impl From<AppError> for Status {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Invalid(problems) => invalid_argument(&problems),
+            AppError::NotFound(message) => Status::not_found(message),
+            AppError::FailedPrecondition(message) => Status::failed_precondition(message),
+            AppError::Unavailable(message) => {
+                tracing::warn!(error = %message, "database unavailable");
+                Status::unavailable("the database is unavailable; retry later")
+            }
+            AppError::Internal(message) => {
+                tracing::error!(error = %message, "internal error");
+                Status::internal("internal error")
+            }
+        }
+    }
+}

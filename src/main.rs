@@ -1,0 +1,32 @@
+//! The `crm-metrics` binary: parse configuration, start telemetry, build the service, serve until
+//! SIGTERM/SIGINT, drain, exit 0.
+
+use clap::Parser;
+use crm_metrics::config::Config;
+use crm_metrics::startup::Application;
+use crm_metrics::{shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let config = Config::parse();
+    let telemetry = match telemetry::init(&config) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("crm-metrics: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = match Application::build(config).await {
+        Ok(application) => application.run_until_stopped(shutdown::signal()).await,
+        Err(error) => Err(error),
+    };
+    telemetry.shutdown();
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "crm-metrics stopped");
+            eprintln!("crm-metrics: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

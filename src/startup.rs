@@ -1,0 +1,206 @@
+//! Building and running the server: database (given or embedded), migrations, the gRPC services
+//! with health and reflection, load shedding, and a bounded graceful drain.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codec::CompressionEncoding;
+use tonic::server::NamedService;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::grpc::pb::ingest_service_server::IngestServiceServer;
+use crate::grpc::pb::metrics_service_server::MetricsServiceServer;
+use crate::grpc::{IngestHandler, MetricsHandler, pb};
+use crate::storage::Store;
+use crate::storage::embedded::EmbeddedPostgres;
+
+/// How often the database is pinged for the health status.
+const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Database(String),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server failed: {0}")]
+    Serve(String),
+}
+
+/// A built, not yet running, service.
+pub struct Application {
+    config: Config,
+    listener: TcpListener,
+    app: App,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Application {
+    /// Connects to (or starts) PostgreSQL, runs migrations and binds the listener.
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let (database_url, embedded) = match &config.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let embedded = EmbeddedPostgres::start(&config.data_dir)
+                    .await
+                    .map_err(|e| StartupError::Database(e.to_string()))?;
+                tracing::info!(data_dir = %config.data_dir.display(), "started embedded postgresql");
+                (embedded.database_url(), Some(embedded))
+            }
+        };
+        let store = Store::connect(&database_url, config.db_max_connections)
+            .await
+            .map_err(|e| StartupError::Database(format!("cannot connect to the database: {e}")))?;
+        store
+            .migrate()
+            .await
+            .map_err(|e| StartupError::Database(format!("migrations failed: {e}")))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartupError::Listen {
+                address: config.listen,
+                source,
+            })?;
+        let app = App::new(store, config.limits());
+        Ok(Application {
+            config,
+            listener,
+            app,
+            embedded,
+        })
+    }
+
+    /// The address the server listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.config.listen)
+    }
+
+    /// Serves until `shutdown` resolves, then drains: health turns NOT_SERVING, no new
+    /// connections are accepted, and in-flight calls get the grace period to finish.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+        let Application {
+            config,
+            listener,
+            app,
+            embedded,
+        } = self;
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let draining = Arc::new(AtomicBool::new(false));
+        set_all(&reporter, ServingStatus::Serving).await;
+        let probe = tokio::spawn(probe_database(app.store().clone(), reporter.clone(), draining.clone()));
+
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|e| StartupError::Serve(format!("reflection: {e}")))?;
+        // Messages up to twice the configured limit are decoded so an oversize batch gets a
+        // clear INVALID_ARGUMENT naming the limit rather than a transport error.
+        let decode_limit = config.max_message_bytes.saturating_mul(2);
+        let ingest = IngestServiceServer::new(IngestHandler::new(app.clone()))
+            .max_decoding_message_size(decode_limit)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .send_compressed(CompressionEncoding::Gzip);
+        let metrics = MetricsServiceServer::new(MetricsHandler::new(app.clone()))
+            .max_decoding_message_size(decode_limit)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .send_compressed(CompressionEncoding::Gzip);
+
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let drain_reporter = reporter.clone();
+        let drain_flag = draining.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            drain_flag.store(true, Ordering::SeqCst);
+            set_all(&drain_reporter, ServingStatus::NotServing).await;
+            tracing::info!("draining");
+            let _ = stop_tx.send(true);
+        });
+        let mut stop_for_server = stop_rx.clone();
+        let server = Server::builder()
+            .trace_fn(crate::telemetry::request_span)
+            .layer(
+                tower::ServiceBuilder::new()
+                    .load_shed()
+                    .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests)),
+            )
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(ingest)
+            .add_service(metrics)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+                let _ = stop_for_server.wait_for(|stop| *stop).await;
+            });
+        tracing::info!(address = %config.listen, "serving");
+        let grace = Duration::from_secs(config.shutdown_grace_seconds);
+        let mut stop_for_grace = stop_rx;
+        let result = tokio::select! {
+            result = server => result.map_err(|e| StartupError::Serve(e.to_string())),
+            () = async {
+                let _ = stop_for_grace.wait_for(|stop| *stop).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(grace_seconds = grace.as_secs(), "grace period over; closing remaining calls");
+                Ok(())
+            }
+        };
+        probe.abort();
+        app.store().close().await;
+        if let Some(embedded) = embedded {
+            embedded.stop().await;
+        }
+        tracing::info!("stopped");
+        result
+    }
+}
+
+async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in [
+        <IngestServiceServer<IngestHandler> as NamedService>::NAME,
+        <MetricsServiceServer<MetricsHandler> as NamedService>::NAME,
+    ] {
+        reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Keeps the health status in step with the database: NOT_SERVING while it is unreachable.
+async fn probe_database(store: Store, reporter: HealthReporter, draining: Arc<AtomicBool>) {
+    let mut healthy = true;
+    loop {
+        tokio::time::sleep(HEALTH_PROBE_INTERVAL).await;
+        if draining.load(Ordering::SeqCst) {
+            return;
+        }
+        let now_healthy = store.ping().await.is_ok();
+        if now_healthy != healthy {
+            healthy = now_healthy;
+            if healthy {
+                tracing::info!("database reachable again");
+            } else {
+                tracing::warn!("database unreachable");
+            }
+            let status = if healthy {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            set_all(&reporter, status).await;
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Columns of the sales-funnel tables: customers, leads, deals and the deals' stage entries.
+
+use std::collections::HashMap;
+
+use crm_metrics_engine::records::{Customer, Deal, Lead, Meta, StageEntry, Timestamp};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+use super::StorageError;
+use super::enums::{SqlText, get_enum};
+use super::table::{Columns, Table, money};
+
+impl Table for Customer {
+    const TABLE: &'static str = "customers";
+    const COLUMNS: &'static [&'static str] = &[
+        "name",
+        "email",
+        "phone",
+        "acquired_time",
+        "churned_time",
+        "acquisition_channel",
+    ];
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    fn write_columns(rows: &[&Self], out: &mut Columns) -> Result<(), StorageError> {
+        out.push("name", rows, |r| r.name.as_deref())?;
+        out.push("email", rows, |r| r.email.as_deref())?;
+        out.push("phone", rows, |r| r.phone.as_deref())?;
+        out.push("acquired_time", rows, |r| r.acquired_time)?;
+        out.push("churned_time", rows, |r| r.churned_time)?;
+        out.push("acquisition_channel", rows, |r| r.acquisition_channel.as_deref())
+    }
+
+    fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError> {
+        Ok(Customer {
+            meta,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            phone: row.try_get("phone")?,
+            acquired_time: row.try_get("acquired_time")?,
+            churned_time: row.try_get("churned_time")?,
+            acquisition_channel: row.try_get("acquisition_channel")?,
+        })
+    }
+}
+
+impl Table for Lead {
+    const TABLE: &'static str = "leads";
+    const COLUMNS: &'static [&'static str] = &[
+        "created_time",
+        "source",
+        "owner_id",
+        "qualified_time",
+        "converted_time",
+        "customer_id",
+        "disqualified_time",
+        "first_response_time",
+        "name",
+        "email",
+        "phone",
+    ];
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    fn write_columns(rows: &[&Self], out: &mut Columns) -> Result<(), StorageError> {
+        out.push("created_time", rows, |r| r.created_time)?;
+        out.push("source", rows, |r| r.source.as_deref())?;
+        out.push("owner_id", rows, |r| r.owner_id.as_deref())?;
+        out.push("qualified_time", rows, |r| r.qualified_time)?;
+        out.push("converted_time", rows, |r| r.converted_time)?;
+        out.push("customer_id", rows, |r| r.customer_id.as_deref())?;
+        out.push("disqualified_time", rows, |r| r.disqualified_time)?;
+        out.push("first_response_time", rows, |r| r.first_response_time)?;
+        out.push("name", rows, |r| r.name.as_deref())?;
+        out.push("email", rows, |r| r.email.as_deref())?;
+        out.push("phone", rows, |r| r.phone.as_deref())
+    }
+
+    fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError> {
+        Ok(Lead {
+            meta,
+            created_time: row.try_get("created_time")?,
+            source: row.try_get("source")?,
+            owner_id: row.try_get("owner_id")?,
+            qualified_time: row.try_get("qualified_time")?,
+            converted_time: row.try_get("converted_time")?,
+            customer_id: row.try_get("customer_id")?,
+            disqualified_time: row.try_get("disqualified_time")?,
+            first_response_time: row.try_get("first_response_time")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            phone: row.try_get("phone")?,
+        })
+    }
+}
+
+impl Table for Deal {
+    const TABLE: &'static str = "deals";
+    const COLUMNS: &'static [&'static str] = &[
+        "created_time",
+        "owner_id",
+        "amount_minor",
+        "amount_currency",
+        "status",
+        "closed_time",
+        "stage",
+        "probability_percent",
+        "deal_type",
+        "lead_id",
+        "customer_id",
+    ];
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    fn write_columns(rows: &[&Self], out: &mut Columns) -> Result<(), StorageError> {
+        out.push("created_time", rows, |r| r.created_time)?;
+        out.push("owner_id", rows, |r| r.owner_id.as_deref())?;
+        out.money("amount_minor", "amount_currency", rows, |r| Some(r.amount))?;
+        out.push("status", rows, |r| r.status.sql())?;
+        out.push("closed_time", rows, |r| r.closed_time)?;
+        out.push("stage", rows, |r| r.stage.as_str())?;
+        // Validated to 0–100 upstream; an impossible value saturates and the CHECK rejects it.
+        out.push("probability_percent", rows, |r| {
+            r.probability_percent
+                .map(|p| i32::try_from(p).unwrap_or(i32::MAX))
+        })?;
+        out.push("deal_type", rows, |r| r.deal_type.sql())?;
+        out.push("lead_id", rows, |r| r.lead_id.as_deref())?;
+        out.push("customer_id", rows, |r| r.customer_id.as_deref())
+    }
+
+    fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError> {
+        let probability: Option<i32> = row.try_get("probability_percent")?;
+        let probability_percent = probability
+            .map(|p| {
+                u32::try_from(p)
+                    .map_err(|_| StorageError::Corrupt(format!("probability_percent {p}")))
+            })
+            .transpose()?;
+        Ok(Deal {
+            created_time: row.try_get("created_time")?,
+            owner_id: row.try_get("owner_id")?,
+            amount: money(row, "amount_minor", "amount_currency")?,
+            status: get_enum(row, "status")?,
+            closed_time: row.try_get("closed_time")?,
+            stage: row.try_get("stage")?,
+            // Filled from deal_stage_entries by `load_stage_history`.
+            stage_history: Vec::new(),
+            probability_percent,
+            deal_type: get_enum(row, "deal_type")?,
+            lead_id: row.try_get("lead_id")?,
+            customer_id: row.try_get("customer_id")?,
+            meta,
+        })
+    }
+}
+
+/// Replaces the stage entries of the given (just written) deals: one DELETE, one UNNEST INSERT.
+pub(crate) async fn write_stage_history(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    deals: &[&Deal],
+) -> Result<(), StorageError> {
+    if deals.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = deals.iter().map(|deal| deal.meta.id.as_str()).collect();
+    sqlx::query("DELETE FROM deal_stage_entries WHERE tenant_id = $1 AND deal_id = ANY($2)")
+        .bind(tenant_id)
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
+
+    let count: usize = deals.iter().map(|deal| deal.stage_history.len()).sum();
+    let mut deal_ids: Vec<&str> = Vec::with_capacity(count);
+    let mut positions: Vec<i32> = Vec::with_capacity(count);
+    let mut stages: Vec<&str> = Vec::with_capacity(count);
+    let mut times: Vec<Timestamp> = Vec::with_capacity(count);
+    for deal in deals {
+        for (position, entry) in deal.stage_history.iter().enumerate() {
+            deal_ids.push(&deal.meta.id);
+            positions.push(i32::try_from(position).map_err(|_| {
+                StorageError::Corrupt(format!("deal {:?} has too many stages", deal.meta.id))
+            })?);
+            stages.push(&entry.stage);
+            times.push(entry.entered_time);
+        }
+    }
+    if count == 0 {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO deal_stage_entries (tenant_id, deal_id, position, stage, entered_time) \
+         SELECT $1, u.* FROM UNNEST($2::text[], $3::integer[], $4::text[], $5::timestamptz[]) \
+         AS u(deal_id, position, stage, entered_time)",
+    )
+    .bind(tenant_id)
+    .bind(&deal_ids)
+    .bind(&positions)
+    .bind(&stages)
+    .bind(&times)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Fills `stage_history` of loaded deals from deal_stage_entries, with one query.
+pub(crate) async fn load_stage_history(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    deals: &mut [Deal],
+) -> Result<(), StorageError> {
+    if deals.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = deals.iter().map(|deal| deal.meta.id.as_str()).collect();
+    let rows = sqlx::query(
+        "SELECT deal_id, stage, entered_time FROM deal_stage_entries \
+         WHERE tenant_id = $1 AND deal_id = ANY($2) ORDER BY deal_id, position",
+    )
+    .bind(tenant_id)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut histories: HashMap<String, Vec<StageEntry>> = HashMap::new();
+    for row in rows {
+        histories
+            .entry(row.try_get("deal_id")?)
+            .or_default()
+            .push(StageEntry {
+                stage: row.try_get("stage")?,
+                entered_time: row.try_get("entered_time")?,
+            });
+    }
+    for deal in deals {
+        if let Some(history) = histories.remove(&deal.meta.id) {
+            deal.stage_history = history;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use super::super::table::tests::check_columns;
+
+    #[test]
+    fn bound_columns_match_declared_columns() {
+        check_columns::<Customer>();
+        check_columns::<Lead>();
+        check_columns::<Deal>();
+    }
+}

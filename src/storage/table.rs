@@ -1,0 +1,411 @@
+//! The one shape every record table shares: pre-read + classify + UNNEST write, and the
+//! tenant-scoped, time-bounded read.
+//!
+//! A kind only describes its columns ([`Table::COLUMNS`], [`Table::write_columns`],
+//! [`Table::from_row`]); the SQL around them is generated here. Writes bind one array per column
+//! (never one parameter per value), so a batch of any size is a fixed number of round trips.
+
+use std::collections::{HashMap, HashSet};
+
+use crm_metrics_engine::dataset::{KindRead, TimeBound, TimeField};
+use crm_metrics_engine::money::{Currency, Money};
+use crm_metrics_engine::records::{Attributes, Meta};
+use sqlx::postgres::{PgArguments, PgHasArrayType, PgRow};
+use sqlx::{Arguments, AssertSqlSafe, Encode, PgConnection, Postgres, Row, Type, TypeInfo};
+
+use super::{StorageError, UpsertOutcome};
+
+/// A record kind's table.
+pub(crate) trait Table: Sized {
+    /// The table name.
+    const TABLE: &'static str;
+    /// The kind's own columns (tenant_id, id, version, content_fingerprint and attributes are
+    /// common), in the order [`Table::write_columns`] pushes them.
+    const COLUMNS: &'static [&'static str];
+
+    /// The record's identity, version and attributes.
+    fn meta(&self) -> &Meta;
+
+    /// Pushes one array per entry of [`Table::COLUMNS`], each with one value per row.
+    fn write_columns(rows: &[&Self], out: &mut Columns) -> Result<(), StorageError>;
+
+    /// Builds a record from a row selected with [`Table::COLUMNS`].
+    fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError>;
+}
+
+/// Column arrays being bound for one UNNEST statement: names, SQL array types and the values.
+pub(crate) struct Columns {
+    names: Vec<&'static str>,
+    casts: Vec<String>,
+    arguments: PgArguments,
+}
+
+impl Columns {
+    fn new() -> Columns {
+        Columns {
+            names: Vec::new(),
+            casts: Vec::new(),
+            arguments: PgArguments::default(),
+        }
+    }
+
+    /// Binds `column` as an array with `value(row)` for each row. The SQL array type is taken
+    /// from the Rust type, so the cast in the statement can never disagree with the binding.
+    pub(crate) fn push<'a, R, T>(
+        &mut self,
+        column: &'static str,
+        rows: &[&'a R],
+        value: impl Fn(&'a R) -> T,
+    ) -> Result<(), StorageError>
+    where
+        T: for<'q> Encode<'q, Postgres> + Type<Postgres> + PgHasArrayType,
+    {
+        let values: Vec<T> = rows.iter().map(|row| value(row)).collect();
+        let cast = <Vec<T> as Type<Postgres>>::type_info().name().to_owned();
+        self.arguments
+            .add(values)
+            .map_err(|error| StorageError::Other(sqlx::Error::Encode(error)))?;
+        self.names.push(column);
+        self.casts.push(cast);
+        Ok(())
+    }
+
+    /// Binds an amount as two columns, `<prefix>_minor` and `<prefix>_currency`.
+    pub(crate) fn money<'a, R>(
+        &mut self,
+        minor: &'static str,
+        currency: &'static str,
+        rows: &[&'a R],
+        value: impl Fn(&'a R) -> Option<Money>,
+    ) -> Result<(), StorageError> {
+        self.push(minor, rows, |row| value(row).map(|money| money.minor_units))?;
+        self.push(currency, rows, |row| {
+            value(row).map(|money| money.currency.as_str().to_owned())
+        })
+    }
+}
+
+/// One record of a batch waiting to be upserted.
+pub(crate) struct Pending<'a, T> {
+    /// Position in the caller's batch, where its outcome goes.
+    pub(crate) index: usize,
+    pub(crate) record: &'a T,
+    pub(crate) fingerprint: i64,
+}
+
+/// Upserts one kind's records of a batch inside the caller's transaction and records each one's
+/// outcome. Returns the records actually written (for child tables such as stage entries).
+pub(crate) async fn upsert<'a, T: Table>(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    items: &[Pending<'a, T>],
+    outcomes: &mut [UpsertOutcome],
+) -> Result<Vec<&'a T>, StorageError> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<&str> = items.iter().map(|item| item.record.meta().id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+
+    // Lock the existing rows in id order: concurrent batches touching the same ids then queue
+    // instead of deadlocking, and nobody can change a row between this read and our write.
+    let sql = format!(
+        "SELECT id, version, content_fingerprint FROM {} \
+         WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
+        T::TABLE
+    );
+    let stored: HashMap<String, (i64, i64)> = sqlx::query(AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|row| Ok((row.try_get("id")?, (row.try_get("version")?, row.try_get("content_fingerprint")?))))
+        .collect::<Result<_, sqlx::Error>>()?;
+
+    let (writes, duplicates) = classify(items, &stored, outcomes);
+    if writes.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let mut ordered: Vec<&Pending<'a, T>> = writes.iter().map(|&i| &items[i]).collect();
+    ordered.sort_by(|a, b| a.record.meta().id.cmp(&b.record.meta().id));
+    let rows: Vec<&T> = ordered.iter().map(|item| item.record).collect();
+
+    let mut columns = Columns::new();
+    columns.arguments.add(tenant_id).map_err(|e| StorageError::Other(sqlx::Error::Encode(e)))?;
+    columns.push("id", &ordered, |item| item.record.meta().id.as_str())?;
+    columns.push("version", &ordered, |item| item.record.meta().version)?;
+    columns.push("content_fingerprint", &ordered, |item| item.fingerprint)?;
+    columns.push("attributes", &ordered, |item| attributes_json(&item.record.meta().attributes))?;
+    T::write_columns(&rows, &mut columns)?;
+
+    let written: HashSet<String> = sqlx::query_with(AssertSqlSafe(upsert_sql::<T>(&columns)), columns.arguments)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|row| row.try_get("id"))
+        .collect::<Result<_, sqlx::Error>>()?;
+
+    // A row the guard refused was raised to a higher version by a concurrent insert of a new id.
+    for item in &ordered {
+        if !written.contains(&item.record.meta().id) {
+            outcomes[item.index] = UpsertOutcome::Stale;
+        }
+    }
+    for (duplicate, first) in duplicates {
+        outcomes[items[duplicate].index] = match outcomes[items[first].index] {
+            UpsertOutcome::Stale => UpsertOutcome::Stale,
+            _ => UpsertOutcome::Unchanged,
+        };
+    }
+    Ok(rows
+        .into_iter()
+        .filter(|record| written.contains(&record.meta().id))
+        .collect())
+}
+
+/// Decides each item's outcome from the stored (version, fingerprint). Returns the positions in
+/// `items` to write and, for repeated ids, (duplicate position, first position).
+fn classify<T: Table>(
+    items: &[Pending<'_, T>],
+    stored: &HashMap<String, (i64, i64)>,
+    outcomes: &mut [UpsertOutcome],
+) -> (Vec<usize>, Vec<(usize, usize)>) {
+    let mut writes = Vec::new();
+    let mut duplicates = Vec::new();
+    let mut first_seen: HashMap<&str, usize> = HashMap::new();
+    for (position, item) in items.iter().enumerate() {
+        let meta = item.record.meta();
+        if let Some(&first) = first_seen.get(meta.id.as_str()) {
+            // The API layer guarantees repeated ids carry identical content: write once.
+            duplicates.push((position, first));
+            continue;
+        }
+        first_seen.insert(meta.id.as_str(), position);
+        let (outcome, write) = match stored.get(&meta.id) {
+            None => (UpsertOutcome::Created, true),
+            Some(&(version, _)) if meta.version < version => (UpsertOutcome::Stale, false),
+            // Same content: still store a higher version so later lower versions become stale;
+            // at the same version the write would change nothing.
+            Some(&(version, fingerprint)) if fingerprint == item.fingerprint => {
+                (UpsertOutcome::Unchanged, meta.version > version)
+            }
+            Some(_) => (UpsertOutcome::Updated, true),
+        };
+        outcomes[item.index] = outcome;
+        if write {
+            writes.push(position);
+        }
+    }
+    (writes, duplicates)
+}
+
+/// `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE ... WHERE version <= new RETURNING id`.
+fn upsert_sql<T: Table>(columns: &Columns) -> String {
+    let names = columns.names.join(", ");
+    let arrays: Vec<String> = columns
+        .casts
+        .iter()
+        .enumerate()
+        .map(|(i, cast)| format!("${}::{cast}", i + 2))
+        .collect();
+    let updates: Vec<String> = columns
+        .names
+        .iter()
+        .filter(|name| **name != "id")
+        .map(|name| format!("{name} = EXCLUDED.{name}"))
+        .collect();
+    // The version guard keeps concurrent writers convergent even where no row was locked yet.
+    format!(
+        "INSERT INTO {table} AS t (tenant_id, {names}) \
+         SELECT $1, u.* FROM UNNEST({arrays}) AS u({names}) \
+         ON CONFLICT (tenant_id, id) DO UPDATE SET {updates}, updated_at = now() \
+         WHERE t.version <= EXCLUDED.version \
+         RETURNING id",
+        table = T::TABLE,
+        arrays = arrays.join(", "),
+        updates = updates.join(", "),
+    )
+}
+
+/// Reads the tenant's rows of one kind that `read` selects.
+pub(crate) async fn load<T: Table>(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    read: &KindRead,
+) -> Result<Vec<T>, StorageError> {
+    let mut arguments = PgArguments::default();
+    let encode = |e| StorageError::Other(sqlx::Error::Encode(e));
+    arguments.add(tenant_id).map_err(encode)?;
+    let filter = match read {
+        KindRead::All => String::new(),
+        // No bound: no row can match, so skip the round trip.
+        KindRead::AnyOf(bounds) if bounds.is_empty() => return Ok(Vec::new()),
+        KindRead::AnyOf(bounds) => {
+            let mut clauses = Vec::with_capacity(bounds.len());
+            for bound in bounds {
+                clauses.push(bound_clause::<T>(bound, &mut arguments)?);
+            }
+            format!(" AND ({})", clauses.join(" OR "))
+        }
+    };
+    let sql = format!(
+        "SELECT id, version, attributes, {columns} FROM {table} WHERE tenant_id = $1{filter} \
+         ORDER BY id",
+        columns = T::COLUMNS.join(", "),
+        table = T::TABLE,
+    );
+    let rows = sqlx::query_with(AssertSqlSafe(sql), arguments)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| T::from_row(meta_from_row(row)?, row))
+        .collect()
+}
+
+/// `(<col> >= $n AND <col> < $m)` for one bound, binding its open-or-closed sides.
+fn bound_clause<T: Table>(
+    bound: &TimeBound,
+    arguments: &mut PgArguments,
+) -> Result<String, StorageError> {
+    let (table, column) = time_column(bound.field);
+    if table != T::TABLE {
+        // A plan built by hand with a field of another kind: a caller bug, not bad data.
+        return Err(StorageError::Other(sqlx::Error::InvalidArgument(format!(
+            "time field {:?} does not belong to table {}",
+            bound.field,
+            T::TABLE
+        ))));
+    }
+    let encode = |e| StorageError::Other(sqlx::Error::Encode(e));
+    // NULL never matches: with both sides open the bound still requires the field to be present.
+    let mut parts = vec![format!("{column} IS NOT NULL")];
+    if let Some(from) = bound.from {
+        arguments.add(from).map_err(encode)?;
+        parts.push(format!("{column} >= ${}", arguments.len()));
+    }
+    if let Some(until) = bound.until {
+        arguments.add(until).map_err(encode)?;
+        parts.push(format!("{column} < ${}", arguments.len()));
+    }
+    if parts.len() > 1 {
+        // A comparison already excludes NULL; keep the clause a plain range for the index.
+        parts.remove(0);
+    }
+    Ok(format!("({})", parts.join(" AND ")))
+}
+
+/// The table and column of each range-scannable time field (each has a `(tenant_id, column)`
+/// index in the migrations).
+pub(crate) fn time_column(field: TimeField) -> (&'static str, &'static str) {
+    match field {
+        TimeField::CustomerAcquired => ("customers", "acquired_time"),
+        TimeField::LeadCreated => ("leads", "created_time"),
+        TimeField::DealCreated => ("deals", "created_time"),
+        TimeField::DealClosed => ("deals", "closed_time"),
+        TimeField::OrderOrdered => ("orders", "ordered_time"),
+        TimeField::OrderFulfilled => ("orders", "fulfilled_time"),
+        TimeField::SubscriptionStart => ("subscriptions", "start_time"),
+        TimeField::ActivityOccurred => ("activities", "occurred_time"),
+        TimeField::TicketCreated => ("tickets", "created_time"),
+        TimeField::TicketResolved => ("tickets", "resolved_time"),
+        TimeField::SurveyResponded => ("survey_responses", "responded_time"),
+        TimeField::CostIncurred => ("costs", "incurred_time"),
+        TimeField::EngagementOccurred => ("engagement_events", "occurred_time"),
+        TimeField::UserEventOccurred => ("user_events", "occurred_time"),
+        TimeField::QuotaPeriodStart => ("quotas", "period_start"),
+    }
+}
+
+/// Attributes as a JSON object of strings (stored as jsonb).
+fn attributes_json(attributes: &Attributes) -> serde_json::Value {
+    serde_json::Value::Object(
+        attributes
+            .iter()
+            .map(|(key, value)| (key.clone(), serde_json::Value::String(value.clone())))
+            .collect(),
+    )
+}
+
+fn meta_from_row(row: &PgRow) -> Result<Meta, StorageError> {
+    let id: String = row.try_get("id")?;
+    let json: serde_json::Value = row.try_get("attributes")?;
+    let serde_json::Value::Object(map) = json else {
+        return Err(StorageError::Corrupt(format!("attributes of {id:?} are not an object")));
+    };
+    let mut attributes = Attributes::new();
+    for (key, value) in map {
+        let serde_json::Value::String(value) = value else {
+            return Err(StorageError::Corrupt(format!(
+                "attribute {key:?} of {id:?} is not a string"
+            )));
+        };
+        attributes.insert(key, value);
+    }
+    Ok(Meta {
+        version: row.try_get("version")?,
+        id,
+        attributes,
+    })
+}
+
+/// Reads an amount stored as `<minor>` + `<currency>` columns.
+pub(crate) fn money(row: &PgRow, minor: &str, currency: &str) -> Result<Money, StorageError> {
+    opt_money(row, minor, currency)?
+        .ok_or_else(|| StorageError::Corrupt(format!("{minor} or {currency} is NULL")))
+}
+
+/// Reads an optional amount; both columns NULL means absent.
+pub(crate) fn opt_money(
+    row: &PgRow,
+    minor: &str,
+    currency: &str,
+) -> Result<Option<Money>, StorageError> {
+    let units: Option<i64> = row.try_get(minor)?;
+    let code: Option<String> = row.try_get(currency)?;
+    match (units, code) {
+        (None, None) => Ok(None),
+        (Some(units), Some(code)) => Ok(Some(Money::new(parse_currency(&code)?, units))),
+        _ => Err(StorageError::Corrupt(format!("only one of {minor} and {currency} is set"))),
+    }
+}
+
+/// Parses a stored ISO 4217 code.
+pub(crate) fn parse_currency(code: &str) -> Result<Currency, StorageError> {
+    Currency::parse(code).ok_or_else(|| StorageError::Corrupt(format!("bad currency {code:?}")))
+}
+
+/// Reads a non-negative integer column into a `u32`.
+pub(crate) fn get_u32<I>(row: &PgRow, column: &str) -> Result<u32, StorageError>
+where
+    I: for<'r> sqlx::Decode<'r, Postgres> + Type<Postgres> + TryInto<u32> + Copy + std::fmt::Debug,
+{
+    let value: I = row.try_get(column)?;
+    value
+        .try_into()
+        .map_err(|_| StorageError::Corrupt(format!("{column} {value:?} is out of range")))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The columns a kind binds must be exactly its declared SELECT list, in order.
+    pub(crate) fn check_columns<T: Table>() {
+        let mut columns = Columns::new();
+        T::write_columns(&[], &mut columns).unwrap();
+        assert_eq!(columns.names, T::COLUMNS, "columns of {}", T::TABLE);
+    }
+
+    #[test]
+    fn array_casts_come_from_rust_types() {
+        let mut columns = Columns::new();
+        let rows: [&i64; 0] = [];
+        columns.push("a", &rows, |_| 1i64).unwrap();
+        columns.push("b", &rows, |_| Some("x")).unwrap();
+        columns.push("c", &rows, |_| chrono::Utc::now()).unwrap();
+        assert_eq!(columns.casts, ["INT8[]", "TEXT[]", "TIMESTAMPTZ[]"]);
+    }
+}
