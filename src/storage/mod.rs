@@ -1,0 +1,334 @@
+//! PostgreSQL storage: migrations, batch upserts, deletion and erasure, and the snapshot reads
+//! that feed the engine.
+//!
+//! Every statement is keyed by tenant. Writes are set-based (one array per column, a fixed number
+//! of round trips per kind whatever the batch size); reads turn an engine [`ReadPlan`] into
+//! tenant + time-range index scans inside one REPEATABLE READ snapshot. This is the only module
+//! that names SQL rows; everything it returns is an engine type.
+
+mod contact;
+pub mod embedded;
+mod enums;
+mod error;
+mod revenue;
+mod sales;
+mod table;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use crm_metrics_engine::dataset::{Dataset, ReadPlan};
+use crm_metrics_engine::records::{
+    Activity, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead, Order, Quota,
+    Record, RecordKind, Subscription, SurveyResponse, Ticket, UserEvent,
+};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
+
+pub use error::StorageError;
+
+use table::{Pending, Table, load, upsert};
+
+/// How long a request waits for a pooled connection before the database counts as unavailable.
+/// Short, so a dead database turns into fast UNAVAILABLE answers instead of piled-up requests.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What an upsert did to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UpsertOutcome {
+    /// The id was new.
+    Created,
+    /// The stored record was replaced by different content.
+    Updated,
+    /// The content equals the stored content (the version may have been raised).
+    Unchanged,
+    /// The stored version is higher: nothing was written.
+    Stale,
+}
+
+/// How many rows an erasure touched, per table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ErasureCounts {
+    /// The customer row (0 or 1).
+    pub customers: u64,
+    /// Leads that converted into the customer.
+    pub leads: u64,
+    /// The customer's survey responses.
+    pub survey_responses: u64,
+}
+
+/// The service's PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Opens a pool of at most `max_connections` and checks that one connection works.
+    pub async fn connect(database_url: &str, max_connections: u32) -> Result<Store, StorageError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(database_url)
+            .await?;
+        Ok(Store { pool })
+    }
+
+    /// Wraps an existing pool.
+    pub fn from_pool(pool: PgPool) -> Store {
+        Store { pool }
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies the pending migrations of `migrations/`.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        sqlx::migrate!("./migrations").run(&self.pool).await?;
+        tracing::info!("database migrations applied");
+        Ok(())
+    }
+
+    /// A round trip to the database, for health checks.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Upserts a batch atomically and returns one outcome per record, in input order.
+    ///
+    /// A record is written when its version is at least the stored one; repeated ids in one batch
+    /// are written once (later copies report UNCHANGED).
+    pub async fn upsert_batch(
+        &self,
+        tenant_id: &str,
+        records: &[Record],
+    ) -> Result<Vec<UpsertOutcome>, StorageError> {
+        let mut outcomes = vec![UpsertOutcome::Unchanged; records.len()];
+        if records.is_empty() {
+            return Ok(outcomes);
+        }
+        let batch = Batch::split(records);
+        let mut tx = self.pool.begin().await?;
+        // Kinds go in a fixed order so concurrent batches lock rows in the same order.
+        let conn: &mut PgConnection = &mut tx;
+        upsert(conn, tenant_id, &batch.customers, &mut outcomes).await?;
+        upsert(conn, tenant_id, &batch.leads, &mut outcomes).await?;
+        let deals = upsert(conn, tenant_id, &batch.deals, &mut outcomes).await?;
+        sales::write_stage_history(conn, tenant_id, &deals).await?;
+        upsert(conn, tenant_id, &batch.orders, &mut outcomes).await?;
+        upsert(conn, tenant_id, &batch.subscriptions, &mut outcomes).await?;
+        upsert(conn, tenant_id, &batch.activities, &mut outcomes).await?;
+        upsert(conn, tenant_id, &batch.tickets, &mut outcomes).await?;
+        upsert(conn, tenant_id, &batch.survey_responses, &mut outcomes).await?;
+        upsert(conn, tenant_id, &batch.costs, &mut outcomes).await?;
+        upsert(conn, tenant_id, &batch.engagement_events, &mut outcomes).await?;
+        upsert(conn, tenant_id, &batch.crm_users, &mut outcomes).await?;
+        upsert(conn, tenant_id, &batch.user_events, &mut outcomes).await?;
+        upsert(conn, tenant_id, &batch.quotas, &mut outcomes).await?;
+        upsert(conn, tenant_id, &batch.exchange_rates, &mut outcomes).await?;
+        tx.commit().await?;
+        tracing::debug!(tenant_id, records = records.len(), "upserted batch");
+        Ok(outcomes)
+    }
+
+    /// Deletes records of one kind by id (a deal's stage entries with it), atomically. Returns
+    /// how many records existed.
+    pub async fn delete_records(
+        &self,
+        tenant_id: &str,
+        kind: RecordKind,
+        ids: &[String],
+    ) -> Result<u64, StorageError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await?;
+        if kind == RecordKind::Deal {
+            sqlx::query("DELETE FROM deal_stage_entries WHERE tenant_id = $1 AND deal_id = ANY($2)")
+                .bind(tenant_id)
+                .bind(ids)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let sql = format!(
+            "DELETE FROM {} WHERE tenant_id = $1 AND id = ANY($2)",
+            table_name(kind)
+        );
+        let deleted = sqlx::query(AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(ids)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        tracing::debug!(tenant_id, kind = kind.name(), deleted, "deleted records");
+        Ok(deleted)
+    }
+
+    /// Removes one customer's personal data (customer and lead contact fields, survey comments),
+    /// atomically. The facts metrics use stay. Returns the rows touched per table.
+    pub async fn erase_customer(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+    ) -> Result<ErasureCounts, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let customers = sqlx::query(
+            "UPDATE customers SET name = NULL, email = NULL, phone = NULL, updated_at = now() \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let leads = sqlx::query(
+            "UPDATE leads SET name = NULL, email = NULL, phone = NULL, updated_at = now() \
+             WHERE tenant_id = $1 AND customer_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let survey_responses = sqlx::query(
+            "UPDATE survey_responses SET comment = NULL, updated_at = now() \
+             WHERE tenant_id = $1 AND customer_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        // No customer id in the log: it may itself identify the person.
+        tracing::info!(tenant_id, customers, leads, survey_responses, "erased customer");
+        Ok(ErasureCounts {
+            customers,
+            leads,
+            survey_responses,
+        })
+    }
+
+    /// Reads the rows `plan` names, all from one snapshot, as engine records.
+    pub async fn load(&self, tenant_id: &str, plan: &ReadPlan) -> Result<Dataset, StorageError> {
+        let mut dataset = Dataset::default();
+        if plan.kinds.is_empty() {
+            return Ok(dataset);
+        }
+        // One snapshot for every kind: all metrics of a request see the same data.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        let conn: &mut PgConnection = &mut tx;
+        for (kind, read) in &plan.kinds {
+            let t = tenant_id;
+            match kind {
+                RecordKind::Customer => dataset.customers = load(conn, t, read).await?,
+                RecordKind::Lead => dataset.leads = load(conn, t, read).await?,
+                RecordKind::Deal => {
+                    let mut deals = load(conn, t, read).await?;
+                    sales::load_stage_history(conn, t, &mut deals).await?;
+                    dataset.deals = deals;
+                }
+                RecordKind::Order => dataset.orders = load(conn, t, read).await?,
+                RecordKind::Subscription => dataset.subscriptions = load(conn, t, read).await?,
+                RecordKind::Activity => dataset.activities = load(conn, t, read).await?,
+                RecordKind::Ticket => dataset.tickets = load(conn, t, read).await?,
+                RecordKind::SurveyResponse => {
+                    dataset.survey_responses = load(conn, t, read).await?
+                }
+                RecordKind::Cost => dataset.costs = load(conn, t, read).await?,
+                RecordKind::EngagementEvent => {
+                    dataset.engagement_events = load(conn, t, read).await?
+                }
+                RecordKind::CrmUser => dataset.crm_users = load(conn, t, read).await?,
+                RecordKind::UserEvent => dataset.user_events = load(conn, t, read).await?,
+                RecordKind::Quota => dataset.quotas = load(conn, t, read).await?,
+                RecordKind::ExchangeRate => dataset.exchange_rates = load(conn, t, read).await?,
+            }
+        }
+        tx.commit().await?;
+        tracing::debug!(tenant_id, records = dataset.len(), "loaded dataset");
+        Ok(dataset)
+    }
+}
+
+/// The table of a record kind.
+fn table_name(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Customer => Customer::TABLE,
+        RecordKind::Lead => Lead::TABLE,
+        RecordKind::Deal => Deal::TABLE,
+        RecordKind::Order => Order::TABLE,
+        RecordKind::Subscription => Subscription::TABLE,
+        RecordKind::Activity => Activity::TABLE,
+        RecordKind::Ticket => Ticket::TABLE,
+        RecordKind::SurveyResponse => SurveyResponse::TABLE,
+        RecordKind::Cost => Cost::TABLE,
+        RecordKind::EngagementEvent => EngagementEvent::TABLE,
+        RecordKind::CrmUser => CrmUser::TABLE,
+        RecordKind::UserEvent => UserEvent::TABLE,
+        RecordKind::Quota => Quota::TABLE,
+        RecordKind::ExchangeRate => ExchangeRate::TABLE,
+    }
+}
+
+/// A batch split by kind, each record remembering its input position and fingerprint.
+#[derive(Default)]
+struct Batch<'a> {
+    customers: Vec<Pending<'a, Customer>>,
+    leads: Vec<Pending<'a, Lead>>,
+    deals: Vec<Pending<'a, Deal>>,
+    orders: Vec<Pending<'a, Order>>,
+    subscriptions: Vec<Pending<'a, Subscription>>,
+    activities: Vec<Pending<'a, Activity>>,
+    tickets: Vec<Pending<'a, Ticket>>,
+    survey_responses: Vec<Pending<'a, SurveyResponse>>,
+    costs: Vec<Pending<'a, Cost>>,
+    engagement_events: Vec<Pending<'a, EngagementEvent>>,
+    crm_users: Vec<Pending<'a, CrmUser>>,
+    user_events: Vec<Pending<'a, UserEvent>>,
+    quotas: Vec<Pending<'a, Quota>>,
+    exchange_rates: Vec<Pending<'a, ExchangeRate>>,
+}
+
+impl<'a> Batch<'a> {
+    fn split(records: &'a [Record]) -> Batch<'a> {
+        let mut batch = Batch::default();
+        for (index, record) in records.iter().enumerate() {
+            let fingerprint = record.content_fingerprint();
+            macro_rules! pending {
+                ($list:ident, $r:expr) => {
+                    batch.$list.push(Pending {
+                        index,
+                        record: $r,
+                        fingerprint,
+                    })
+                };
+            }
+            match record {
+                Record::Customer(r) => pending!(customers, r),
+                Record::Lead(r) => pending!(leads, r),
+                Record::Deal(r) => pending!(deals, r),
+                Record::Order(r) => pending!(orders, r),
+                Record::Subscription(r) => pending!(subscriptions, r),
+                Record::Activity(r) => pending!(activities, r),
+                Record::Ticket(r) => pending!(tickets, r),
+                Record::SurveyResponse(r) => pending!(survey_responses, r),
+                Record::Cost(r) => pending!(costs, r),
+                Record::EngagementEvent(r) => pending!(engagement_events, r),
+                Record::CrmUser(r) => pending!(crm_users, r),
+                Record::UserEvent(r) => pending!(user_events, r),
+                Record::Quota(r) => pending!(quotas, r),
+                Record::ExchangeRate(r) => pending!(exchange_rates, r),
+            }
+        }
+        batch
+    }
+}

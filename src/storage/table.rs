@@ -58,7 +58,7 @@ impl Columns {
         value: impl Fn(&'a R) -> T,
     ) -> Result<(), StorageError>
     where
-        T: for<'q> Encode<'q, Postgres> + Type<Postgres> + PgHasArrayType,
+        T: Encode<'a, Postgres> + Type<Postgres> + PgHasArrayType,
     {
         let values: Vec<T> = rows.iter().map(|row| value(row)).collect();
         let cast = <Vec<T> as Type<Postgres>>::type_info().name().to_owned();

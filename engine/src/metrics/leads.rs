@@ -1,6 +1,250 @@
-//! Placeholder: metrics of this family are being added.
+//! The lead funnel: `lead_conversion_rate` and `lead_response_time` (METRICS.md §5).
+//!
+//! Both are cohort metrics over the leads created in the window: a lead counts in the period that
+//! contains its `created_time`, and what happened to it later is looked at as of `as_of`.
 
-use crate::eval::Metric;
+use chrono::Duration;
+
+use crate::calendar::Window;
+use crate::catalog::{
+    Direction, MetricDefinition, ParamDefault, ParamKind, ParameterDefinition, Settings, ValueKind,
+};
+use crate::context::RecordRef;
+use crate::dataset::{ReadPlan, TimeBound, TimeField};
+use crate::eval::{Family, FoldContext, Metric, Route, State};
+use crate::records::{Lead, RecordKind, Timestamp};
+use crate::value::{Component, DurationSet, EvalError, MetricResult};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[];
+pub(crate) static METRICS: &[&dyn Metric] = &[&LeadConversionRate, &LeadResponseTime];
+
+/// Leads created in the span.
+fn lead_plan(span: Window) -> ReadPlan {
+    let mut plan = ReadPlan::default();
+    plan.read_bounded(TimeBound {
+        field: TimeField::LeadCreated,
+        from: Some(span.start),
+        until: Some(span.end),
+    });
+    plan
+}
+
+fn lead_route(record: RecordRef<'_>) -> Route {
+    match record {
+        RecordRef::Lead(lead) => Route::At(lead.created_time),
+        _ => Route::Nowhere,
+    }
+}
+
+/// The lead when it was created in `window`.
+fn created_in<'a>(record: RecordRef<'a>, window: Window) -> Option<&'a Lead> {
+    match record {
+        RecordRef::Lead(lead) if window.contains(lead.created_time) => Some(lead),
+        _ => None,
+    }
+}
+
+/// A length of `amount` units of `unit_micros` microseconds, saturating.
+fn span_of(amount: f64, unit_micros: f64) -> Duration {
+    let micros = (amount * unit_micros).round();
+    Duration::microseconds(if micros >= i64::MAX as f64 { i64::MAX } else { micros as i64 })
+}
+
+/// Share of the leads created in the window that converted.
+pub struct LeadConversionRate;
+
+static LEAD_CONVERSION_RATE: MetricDefinition = MetricDefinition {
+    id: "lead_conversion_rate",
+    family: "sales",
+    version: 1,
+    description: "The share of the leads created in the window that converted by as_of (and, when horizon_days is given, within that many days of their creation; exactly horizon_days is within).",
+    formula: "leads created in P with converted_time <= as_of (and converted_time − created_time <= horizon_days when given) / leads created in P",
+    value_kind: ValueKind::Ratio,
+    unit: "fraction",
+    direction: Direction::HigherIsBetter,
+    reads: &[RecordKind::Lead],
+    primary: &[RecordKind::Lead],
+    policies: &[],
+    parameters: &[ParameterDefinition {
+        name: "horizon_days",
+        description: "only conversions within this many days of the lead's creation count (optional)",
+        kind: ParamKind::Number,
+        default: None,
+        positive: true,
+    }],
+};
+
+/// Leads created, converted in time, and converted only after the horizon.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LeadConversionState {
+    created: u64,
+    converted: u64,
+    after_horizon: u64,
+}
+
+impl State for LeadConversionState {
+    fn merge(&mut self, other: &Self) {
+        self.created += other.created;
+        self.converted += other.converted;
+        self.after_horizon += other.after_horizon;
+    }
+}
+
+impl Family for LeadConversionRate {
+    type State = LeadConversionState;
+
+    fn definition(&self) -> &'static MetricDefinition {
+        &LEAD_CONVERSION_RATE
+    }
+
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        lead_plan(span)
+    }
+
+    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
+        lead_route(record)
+    }
+
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut LeadConversionState, record: RecordRef<'a>) {
+        let Some(lead) = created_in(record, ctx.period.window) else {
+            return;
+        };
+        state.created += 1;
+        let Some(converted) = lead.converted_time.filter(|t| *t <= ctx.period.as_of) else {
+            return;
+        };
+        let horizon = ctx.settings.number("horizon_days").map(|days| span_of(days, 86_400e6));
+        if horizon.is_none_or(|h| converted - lead.created_time <= h) {
+            state.converted += 1;
+        } else {
+            state.after_horizon += 1;
+        }
+    }
+
+    fn finalize(&self, ctx: &FoldContext<'_, '_>, state: &LeadConversionState) -> Result<MetricResult, EvalError> {
+        let mut components = vec![
+            Component::count("leads_created", state.created),
+            Component::count("converted", state.converted),
+        ];
+        if ctx.settings.number("horizon_days").is_some() {
+            components.push(Component::count("converted_after_horizon", state.after_horizon));
+        }
+        Ok(MetricResult::ratio(
+            state.converted as f64,
+            state.created as f64,
+            "leads created",
+            components,
+        ))
+    }
+}
+
+/// Time from a lead's creation to its first response, with SLA compliance.
+pub struct LeadResponseTime;
+
+static LEAD_RESPONSE_TIME: MetricDefinition = MetricDefinition {
+    id: "lead_response_time",
+    family: "sales",
+    version: 1,
+    description: "How quickly the leads created in the window got a first response: the earlier of the lead's first_response_time and its first OUTBOUND activity (inbound activities are not responses), minus created_time; a response recorded before the lead's creation counts as 0. Components: sla_compliance = responded within sla_hours (equal is within) / (responded + unanswered leads older than the SLA at as_of); unanswered leads still inside the SLA are pending and counted apart.",
+    formula: "stats of (min(first_response_time, first outbound activity) − created_time) over leads created in P; sla_compliance = within_sla / (responded + unanswered_overdue)",
+    value_kind: ValueKind::Duration,
+    unit: "seconds",
+    direction: Direction::LowerIsBetter,
+    reads: &[RecordKind::Lead, RecordKind::Activity],
+    primary: &[RecordKind::Lead],
+    policies: &[],
+    parameters: &[ParameterDefinition {
+        name: "sla_hours",
+        description: "the response-time target in hours; a response exactly at the target is within it",
+        kind: ParamKind::Number,
+        default: Some(ParamDefault::Number(24.0)),
+        positive: true,
+    }],
+};
+
+/// Response times of responded leads, and the SLA counts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LeadResponseState {
+    durations: DurationSet,
+    within_sla: u64,
+    unanswered_overdue: u64,
+    unanswered_pending: u64,
+}
+
+impl State for LeadResponseState {
+    fn merge(&mut self, other: &Self) {
+        self.durations.merge(&other.durations);
+        self.within_sla += other.within_sla;
+        self.unanswered_overdue += other.unanswered_overdue;
+        self.unanswered_pending += other.unanswered_pending;
+    }
+}
+
+fn sla(settings: &Settings) -> Duration {
+    span_of(settings.number("sla_hours").unwrap_or(24.0), 3_600e6)
+}
+
+impl Family for LeadResponseTime {
+    type State = LeadResponseState;
+
+    fn definition(&self) -> &'static MetricDefinition {
+        &LEAD_RESPONSE_TIME
+    }
+
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        let mut plan = lead_plan(span);
+        // Responses to leads created in the span happen after span.start.
+        plan.read_bounded(TimeBound {
+            field: TimeField::ActivityOccurred,
+            from: Some(span.start),
+            until: None,
+        });
+        plan
+    }
+
+    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
+        lead_route(record)
+    }
+
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut LeadResponseState, record: RecordRef<'a>) {
+        let Some(lead) = created_in(record, ctx.period.window) else {
+            return;
+        };
+        let as_of = ctx.period.as_of;
+        let outbound = ctx.lookup.first_outbound_activity_on_lead(&lead.meta.id);
+        let first_response = [lead.first_response_time, outbound]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t <= as_of)
+            .min();
+        let sla = sla(ctx.settings);
+        match first_response {
+            Some(t) => {
+                let response = (t - lead.created_time).max(Duration::zero());
+                state.durations.add(response);
+                state.within_sla += u64::from(response <= sla);
+            }
+            None if as_of - lead.created_time > sla => state.unanswered_overdue += 1,
+            None => state.unanswered_pending += 1,
+        }
+    }
+
+    fn finalize(&self, ctx: &FoldContext<'_, '_>, state: &LeadResponseState) -> Result<MetricResult, EvalError> {
+        let responded = state.durations.len();
+        let mut components = vec![
+            Component::count("responded", responded),
+            Component::count("within_sla", state.within_sla),
+            Component::count("unanswered_overdue", state.unanswered_overdue),
+            Component::count("unanswered_pending", state.unanswered_pending),
+            Component::seconds("sla", sla(ctx.settings).num_seconds() as f64),
+        ];
+        let judged = responded + state.unanswered_overdue;
+        if judged > 0 {
+            components.push(Component::number(
+                "sla_compliance",
+                state.within_sla as f64 / judged as f64,
+            ));
+        }
+        Ok(state.durations.result("responded leads", components))
+    }
+}

@@ -1,6 +1,529 @@
-//! Placeholder: metrics of this family are being added.
+//! Open pipeline: `pipeline_value` and `weighted_pipeline_value` (METRICS.md §5).
+//!
+//! Both are point-in-time metrics. The spec evaluates them at `as_of`; the engine evaluates each
+//! period at [`Period::point_in_time`](crate::eval::Period::point_in_time) = min(`as_of`, the
+//! period's last instant), which is `as_of` whenever the window contains it and gives a series the
+//! pipeline as it stood at the end of each bucket. A deal is *open at t* when `created_time <= t`
+//! and it had not closed by `t` (the `as_of` view already reopens deals closed after `as_of`).
 
-use crate::eval::Metric;
+use crate::calendar::Window;
+use crate::catalog::{
+    Direction, MetricDefinition, ParamKind, ParameterDefinition, Settings, ValueKind,
+};
+use crate::context::RecordRef;
+use crate::dataset::{ReadPlan, TimeBound, TimeField};
+use crate::eval::{Family, FoldContext, Metric, Route, State};
+use crate::money::{Money, MoneySum, divide_half_even};
+use crate::query::Problem;
+use crate::records::{Deal, RecordKind, Timestamp};
+use crate::value::{
+    Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value, money_result,
+};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[];
+pub(crate) static METRICS: &[&dyn Metric] = &[&PipelineValue, &WeightedPipelineValue];
+
+/// Deals created before the span's end: every deal that can be open at any period's instant.
+/// (Deals closed before the span's start are read too; a plan cannot express that condition.)
+fn pipeline_plan(span: Window) -> ReadPlan {
+    let mut plan = ReadPlan::default();
+    plan.read_bounded(TimeBound {
+        field: TimeField::DealCreated,
+        from: None,
+        until: Some(span.end),
+    });
+    plan
+}
+
+/// The deal when it is open at the period's evaluation instant.
+fn open_deal<'a>(record: RecordRef<'a>, ctx: &FoldContext<'a, '_>) -> Option<&'a Deal> {
+    let RecordRef::Deal(deal) = record else {
+        return None;
+    };
+    let t = ctx.period.point_in_time();
+    let open = deal.created_time <= t && !deal.closed_time.is_some_and(|closed| closed <= t);
+    open.then_some(deal)
+}
+
+/// The deal's stage at `t`: the last stage entered by `t`, else its current stage.
+fn stage_at(deal: &Deal, t: Timestamp) -> &str {
+    deal.stage_history
+        .iter()
+        .rev()
+        .find(|entry| entry.entered_time <= t)
+        .map_or(deal.stage.as_str(), |entry| entry.stage.as_str())
+}
+
+/// Sum of the amounts of open deals.
+pub struct PipelineValue;
+
+static PIPELINE_VALUE: MetricDefinition = MetricDefinition {
+    id: "pipeline_value",
+    family: "sales",
+    version: 1,
+    description: "The total amount of the deals open at the evaluation instant (created by then and not yet won or lost). Evaluated at min(as_of, the last instant of the window or bucket): at as_of whenever the window contains it, at each bucket's end in a series.",
+    formula: "sum of amounts of deals with created_time <= t and no closed_time <= t, t = min(as_of, last instant of P)",
+    value_kind: ValueKind::Money,
+    unit: "currency",
+    direction: Direction::HigherIsBetter,
+    reads: &[RecordKind::Deal],
+    primary: &[RecordKind::Deal],
+    policies: &[],
+    parameters: &[],
+};
+
+/// Exact sum of open amounts and the number of open deals.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PipelineState {
+    amount: MoneySum,
+    open: u64,
+}
+
+impl State for PipelineState {
+    fn merge(&mut self, other: &Self) {
+        self.amount.merge(&other.amount);
+        self.open += other.open;
+    }
+}
+
+impl Family for PipelineValue {
+    type State = PipelineState;
+
+    fn definition(&self) -> &'static MetricDefinition {
+        &PIPELINE_VALUE
+    }
+
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        pipeline_plan(span)
+    }
+
+    fn route(&self, _settings: &Settings, _record: RecordRef<'_>) -> Route {
+        Route::Everywhere
+    }
+
+    fn fold<'a>(
+        &self,
+        ctx: &FoldContext<'a, '_>,
+        state: &mut PipelineState,
+        record: RecordRef<'a>,
+    ) {
+        if let Some(deal) = open_deal(record, ctx) {
+            state.amount.add(deal.amount);
+            state.open += 1;
+        }
+    }
+
+    fn finalize(
+        &self,
+        _ctx: &FoldContext<'_, '_>,
+        state: &PipelineState,
+    ) -> Result<MetricResult, EvalError> {
+        let components = vec![Component::count("open_deals", state.open)];
+        money_result(
+            PIPELINE_VALUE.id,
+            &state.amount,
+            None,
+            "open deals",
+            components,
+        )
+    }
+}
+
+/// Sum of open amounts weighted by win probability.
+pub struct WeightedPipelineValue;
+
+static WEIGHTED_PIPELINE_VALUE: MetricDefinition = MetricDefinition {
+    id: "weighted_pipeline_value",
+    family: "sales",
+    version: 1,
+    description: "The open pipeline weighted by win probability: each open deal counts amount × probability / 100, using the deal's own probability, else its stage's default from stage_probabilities (the stage the deal was in at the evaluation instant); deals with neither are left out and counted. Summed exactly and rounded half to even once. Evaluated at min(as_of, the last instant of the window or bucket): at as_of whenever the window contains it, at each bucket's end in a series.",
+    formula: "sum(amount × probability_percent) / 100 over deals open at t = min(as_of, last instant of P); probability_percent = deal's probability, else stage_probabilities[stage at t], else excluded",
+    value_kind: ValueKind::Money,
+    unit: "currency",
+    direction: Direction::HigherIsBetter,
+    reads: &[RecordKind::Deal],
+    primary: &[RecordKind::Deal],
+    policies: &[],
+    parameters: &[ParameterDefinition {
+        name: "stage_probabilities",
+        description: "stage name → default win probability in whole percent (0–100), for deals without their own probability",
+        kind: ParamKind::NumberMap,
+        default: None,
+        positive: false,
+    }],
+};
+
+/// The exact sum of amount × percent, and how many open deals were weighted or left out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WeightedPipelineState {
+    amount_percent: MoneySum,
+    weighted: u64,
+    without_probability: u64,
+}
+
+impl State for WeightedPipelineState {
+    fn merge(&mut self, other: &Self) {
+        self.amount_percent.merge(&other.amount_percent);
+        self.weighted += other.weighted;
+        self.without_probability += other.without_probability;
+    }
+}
+
+/// The deal's win probability in percent at `t`: its own, else its stage's default.
+fn probability(settings: &Settings, deal: &Deal, t: Timestamp) -> Option<i128> {
+    if let Some(percent) = deal.probability_percent {
+        return Some(i128::from(percent));
+    }
+    let percent = *settings
+        .number_map("stage_probabilities")?
+        .get(stage_at(deal, t))?;
+    // Validated: a whole number from 0 to 100.
+    Some(percent as i128)
+}
+
+impl Family for WeightedPipelineValue {
+    type State = WeightedPipelineState;
+
+    fn definition(&self) -> &'static MetricDefinition {
+        &WEIGHTED_PIPELINE_VALUE
+    }
+
+    fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
+        let Some(map) = settings.number_map("stage_probabilities") else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter(|(_, p)| !(0.0..=100.0).contains(*p) || p.fract() != 0.0)
+            .map(|(stage, p)| {
+                Problem::new(
+                    format!("{path}.parameters[stage_probabilities]"),
+                    format!("stage '{stage}' has probability {p}; a stage probability is a whole percent from 0 to 100"),
+                )
+            })
+            .collect()
+    }
+
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        pipeline_plan(span)
+    }
+
+    fn route(&self, _settings: &Settings, _record: RecordRef<'_>) -> Route {
+        Route::Everywhere
+    }
+
+    fn fold<'a>(
+        &self,
+        ctx: &FoldContext<'a, '_>,
+        state: &mut WeightedPipelineState,
+        record: RecordRef<'a>,
+    ) {
+        let Some(deal) = open_deal(record, ctx) else {
+            return;
+        };
+        match probability(ctx.settings, deal, ctx.period.point_in_time()) {
+            Some(percent) => {
+                let product = i128::from(deal.amount.minor_units) * percent;
+                state
+                    .amount_percent
+                    .add_minor(deal.amount.currency, product);
+                state.weighted += 1;
+            }
+            None => state.without_probability += 1,
+        }
+    }
+
+    fn finalize(
+        &self,
+        _ctx: &FoldContext<'_, '_>,
+        state: &WeightedPipelineState,
+    ) -> Result<MetricResult, EvalError> {
+        let metric = WEIGHTED_PIPELINE_VALUE.id;
+        let components = vec![
+            Component::count("open_deals", state.weighted + state.without_probability),
+            Component::count("weighted_deals", state.weighted),
+            Component::count("without_probability", state.without_probability),
+        ];
+        let single = state
+            .amount_percent
+            .single()
+            .map_err(|mixed| EvalError::MixedCurrencies {
+                metric: metric.to_owned(),
+                currencies: mixed.0.iter().map(|c| c.to_string()).collect(),
+            })?;
+        let Some((currency, total)) = single else {
+            return Ok(MetricResult::undefined(
+                UndefinedReason::NoData,
+                "no open deals with a probability at the evaluation instant",
+                components,
+            ));
+        };
+        let amount = divide_half_even(total, 100).ok_or_else(|| EvalError::Overflow {
+            metric: metric.to_owned(),
+        })?;
+        let value = MoneyValue {
+            amount: Money::new(currency, amount),
+            numerator: None,
+            denominator: None,
+        };
+        Ok(MetricResult::value(Value::Money(value), components))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::Duration;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::calendar::Granularity;
+    use crate::dimension::Dimension;
+    use crate::eval::{MetricReport, Period, prepare};
+    use crate::metrics::test_support::*;
+    use crate::query::{Filter, MetricQuery, ParamValue};
+    use crate::records::{DealStatus, DealType, Record, StageEntry};
+
+    fn money(amount: i64) -> Result<Value, crate::value::Undefined> {
+        Ok(Value::Money(MoneyValue {
+            amount: usd(amount),
+            numerator: None,
+            denominator: None,
+        }))
+    }
+
+    fn open(id: &str, created: Timestamp, amount: i64) -> Record {
+        deal(id, DealStatus::Open, created, None, amount)
+    }
+
+    fn with(record: Record, edit: impl FnOnce(&mut Deal)) -> Record {
+        edit_sales_deal(record, edit)
+    }
+
+    fn reason(report: &MetricReport) -> UndefinedReason {
+        report.total.value.as_ref().unwrap_err().reason
+    }
+
+    #[test]
+    fn pipeline_value_counts_deals_open_at_the_window_end() {
+        // March, as_of far away → t = 03-31 23:59:59.999999. Open at t: a (2000, created before
+        // March), b (1000), c (500, lost only at 04-01 00:00) → 3500 over 3 deals. Out: d created
+        // 04-01 00:00, e won 03-20, f won exactly at t, g (upsell) removed by the filter.
+        let last = ymd(2026, 4, 1) - Duration::microseconds(1);
+        let records = vec![
+            open("a", at(2, 1, 0), 2000),
+            open("b", at(3, 10, 0), 1000),
+            deal("c", DealStatus::Lost, at(3, 1, 0), Some(at(4, 1, 0)), 500),
+            open("d", at(4, 1, 0), 4000),
+            deal("e", DealStatus::Won, at(3, 1, 0), Some(at(3, 20, 0)), 8000),
+            deal("f", DealStatus::Won, at(1, 1, 0), Some(last), 16000),
+            with(open("g", at(3, 1, 0), 32000), |d| {
+                d.deal_type = DealType::Upsell
+            }),
+        ];
+        let mut req = request(MetricQuery::new("pipeline_value"), march());
+        req.filters = vec![Filter {
+            dimension: Dimension::DealType,
+            values: vec!["upsell".to_owned()],
+            exclude: true,
+        }];
+        let report = run(records, &req);
+        assert_eq!(report.total.value, money(3500));
+        assert_eq!(
+            report.total.components,
+            vec![Component::count("open_deals", 3)]
+        );
+    }
+
+    #[test]
+    fn pipeline_value_as_of_reopens_later_closes() {
+        // as_of 03-15 12:00 (inside March) → t = as_of. a won 03-20 is still open (1000); e created
+        // exactly at as_of is open (100); b created 03-16 does not exist yet; c won 03-10 and d
+        // lost exactly at as_of are closed → 1100.
+        let as_of = at(3, 15, 12);
+        let records = vec![
+            deal("a", DealStatus::Won, at(3, 1, 0), Some(at(3, 20, 0)), 1000),
+            open("b", at(3, 16, 0), 2000),
+            deal("c", DealStatus::Won, at(3, 1, 0), Some(at(3, 10, 0)), 4000),
+            deal("d", DealStatus::Lost, at(3, 1, 0), Some(as_of), 8000),
+            open("e", as_of, 100),
+        ];
+        let mut req = request(MetricQuery::new("pipeline_value"), march());
+        req.as_of = as_of;
+        assert_eq!(run(records, &req).total.value, money(1100));
+        let empty = run(
+            Vec::new(),
+            &request(MetricQuery::new("pipeline_value"), march()),
+        );
+        assert_eq!(reason(&empty), UndefinedReason::NoData);
+    }
+
+    #[test]
+    fn pipeline_value_monthly_series_and_groups() {
+        // A (alice, 100): created 01-10, won 02-15. B (bob, 200): created 02-20, open.
+        // C (alice, 400): created 03-05, lost 03-06. At each month's last instant:
+        // Jan {A} = 100, Feb {B} = 200, Mar {B} = 200; total (03-31) = 200.
+        // alice: Jan 100, Feb and Mar nothing open (NO_DATA); bob: Jan NO_DATA, Feb 200, Mar 200.
+        let owner = |record, name: &str| with(record, |d| d.owner_id = Some(name.to_owned()));
+        let records = vec![
+            owner(
+                deal("A", DealStatus::Won, at(1, 10, 0), Some(at(2, 15, 0)), 100),
+                "alice",
+            ),
+            owner(open("B", at(2, 20, 0), 200), "bob"),
+            owner(
+                deal("C", DealStatus::Lost, at(3, 5, 0), Some(at(3, 6, 0)), 400),
+                "alice",
+            ),
+        ];
+        let mut req = request(
+            MetricQuery::new("pipeline_value"),
+            window(ymd(2026, 1, 1), ymd(2026, 4, 1)),
+        );
+        req.granularity = Granularity::Month;
+        req.group_by = vec![Dimension::OwnerId];
+        let report = run(records, &req);
+        let values = |series: &[crate::eval::SeriesPoint]| -> Vec<_> {
+            series.iter().map(|p| p.result.value.clone().ok()).collect()
+        };
+        assert_eq!(report.total.value, money(200));
+        assert_eq!(
+            values(&report.series),
+            vec![money(100).ok(), money(200).ok(), money(200).ok()]
+        );
+        assert_eq!(report.groups[0].key, vec![Some("alice".to_owned())]);
+        assert_eq!(
+            values(&report.groups[0].series),
+            vec![money(100).ok(), None, None]
+        );
+        let alice_total = report.groups[0].total.value.as_ref().unwrap_err();
+        assert_eq!(alice_total.reason, UndefinedReason::NoData);
+        assert_eq!(
+            values(&report.groups[1].series),
+            vec![None, money(200).ok(), money(200).ok()]
+        );
+    }
+
+    fn stage_map(entries: &[(&str, f64)]) -> ParamValue {
+        ParamValue::NumberMap(
+            entries
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    }
+
+    #[test]
+    fn weighted_pipeline_uses_probability_then_stage_default() {
+        // stage_probabilities: proposal 50, negotiation 80. Open at 03-31 end:
+        // a 1000 × own 25 (beats its stage's 50) = 25000; b 333 × proposal 50 = 16650;
+        // c 700 in stage "mystery" → excluded; d 900 was in proposal at t (negotiation only from
+        // 04-02) → 900 × 50 = 45000; e is won → not open.
+        // (25000 + 16650 + 45000) / 100 = 866.5 → half to even → 866.
+        let stage = |record, name: &str| with(record, |d| d.stage = name.to_owned());
+        let records = vec![
+            with(stage(open("a", at(3, 1, 0), 1000), "proposal"), |d| {
+                d.probability_percent = Some(25)
+            }),
+            stage(open("b", at(3, 1, 0), 333), "proposal"),
+            stage(open("c", at(3, 1, 0), 700), "mystery"),
+            with(stage(open("d", at(2, 1, 0), 900), "negotiation"), |d| {
+                d.stage_history = vec![
+                    StageEntry {
+                        stage: "proposal".into(),
+                        entered_time: at(2, 1, 0),
+                    },
+                    StageEntry {
+                        stage: "negotiation".into(),
+                        entered_time: at(4, 2, 0),
+                    },
+                ];
+            }),
+            deal("e", DealStatus::Won, at(3, 1, 0), Some(at(3, 2, 0)), 5000),
+        ];
+        let query = MetricQuery::new("weighted_pipeline_value").parameter(
+            "stage_probabilities",
+            stage_map(&[("proposal", 50.0), ("negotiation", 80.0)]),
+        );
+        let report = run(records.clone(), &request(query, march()));
+        assert_eq!(report.total.value, money(866));
+        assert_eq!(
+            report.total.components,
+            vec![
+                Component::count("open_deals", 4),
+                Component::count("weighted_deals", 3),
+                Component::count("without_probability", 1),
+            ]
+        );
+        // Without stage defaults only a counts: 25000 / 100 = 250; b, c, d are excluded.
+        let report = run(
+            records,
+            &request(MetricQuery::new("weighted_pipeline_value"), march()),
+        );
+        assert_eq!(report.total.value, money(250));
+        assert_eq!(
+            report.total.components[2],
+            Component::count("without_probability", 3)
+        );
+        // Nothing with a probability → NO_DATA, the excluded deal still counted.
+        let report = run(
+            vec![open("c", at(3, 1, 0), 700)],
+            &request(MetricQuery::new("weighted_pipeline_value"), march()),
+        );
+        assert_eq!(reason(&report), UndefinedReason::NoData);
+        assert_eq!(
+            report.total.components[2],
+            Component::count("without_probability", 1)
+        );
+    }
+
+    #[test]
+    fn stage_probabilities_must_be_whole_percents() {
+        for bad in [150.0, -1.0, 12.5] {
+            let query = MetricQuery::new("weighted_pipeline_value")
+                .parameter("stage_probabilities", stage_map(&[("x", bad)]));
+            let problems = prepare(&request(query, march())).err().unwrap();
+            assert_eq!(
+                problems[0].field,
+                "metrics[0].parameters[stage_probabilities]"
+            );
+        }
+    }
+
+    fn arb_deal() -> impl Strategy<Value = Record> {
+        (
+            0usize..3,
+            arb_time(),
+            0i64..3000,
+            1i64..100_000,
+            prop::option::of(0u32..=100),
+            0usize..3,
+        )
+            .prop_map(|(status, created, hours, amount, probability, stage)| {
+                let status = [DealStatus::Open, DealStatus::Won, DealStatus::Lost][status];
+                let closed = (status != DealStatus::Open).then(|| created + Duration::hours(hours));
+                with(deal("d", status, created, closed, amount), |d| {
+                    d.probability_percent = probability;
+                    d.stage = ["proposal", "negotiation", "mystery"][stage].to_owned();
+                    d.stage_history = vec![StageEntry {
+                        stage: "proposal".into(),
+                        entered_time: created,
+                    }];
+                })
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn pipeline_states_merge_exactly(records in prop::collection::vec(arb_deal(), 0..40), split in 0usize..40, rotate in 0usize..40) {
+            let query = MetricQuery::new("weighted_pipeline_value")
+                .parameter("stage_probabilities", stage_map(&[("proposal", 30.0), ("negotiation", 70.0)]));
+            let weighted = Settings::resolve(&WEIGHTED_PIPELINE_VALUE, &query, "m").unwrap();
+            for as_of in [at(6, 1, 0), ymd(2100, 1, 1)] {
+                let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of };
+                assert_merge_property(&PipelineValue, &Settings::defaults(&PIPELINE_VALUE), period, &records, split, rotate);
+                assert_merge_property(&WeightedPipelineValue, &weighted, period, &records, split, rotate);
+            }
+        }
+    }
+}

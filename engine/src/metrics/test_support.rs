@@ -195,3 +195,40 @@ pub fn assert_merge_property<F: Family>(family: &F, settings: &Settings, period:
 pub fn arb_time() -> impl Strategy<Value = Timestamp> {
     (1u32..=12, 1u32..=28, 0u32..24).prop_map(|(m, d, h)| at(m, d, h))
 }
+
+/// An activity of type CALL at `t` in `direction`, on the given lead and/or deal (sales tests).
+pub fn sales_activity(
+    id: &str,
+    direction: ActivityDirection,
+    t: Timestamp,
+    lead: Option<&str>,
+    deal: Option<&str>,
+) -> Record {
+    Record::Activity(Activity {
+        meta: meta(id),
+        activity_type: ActivityType::Call,
+        direction,
+        occurred_time: t,
+        duration_seconds: None,
+        lead_id: lead.map(str::to_owned),
+        deal_id: deal.map(str::to_owned),
+        customer_id: None,
+        owner_id: None,
+    })
+}
+
+/// `record` with `edit` applied when it is a deal (sales tests).
+pub fn edit_sales_deal(mut record: Record, edit: impl FnOnce(&mut Deal)) -> Record {
+    if let Record::Deal(deal) = &mut record {
+        edit(deal);
+    }
+    record
+}
+
+/// `record` with `edit` applied when it is a lead (sales tests).
+pub fn edit_sales_lead(mut record: Record, edit: impl FnOnce(&mut Lead)) -> Record {
+    if let Record::Lead(lead) = &mut record {
+        edit(lead);
+    }
+    record
+}

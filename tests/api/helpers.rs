@@ -1,0 +1,376 @@
+//! Test harness: database per test, in-process server, generated clients, record builders.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, TimeZone, Utc};
+use crm_metrics::config::Config;
+use crm_metrics::grpc::pb;
+use crm_metrics::grpc::pb::ingest_service_client::IngestServiceClient;
+use crm_metrics::grpc::pb::metrics_service_client::MetricsServiceClient;
+use crm_metrics::startup::Application;
+use crm_metrics::storage::embedded::EmbeddedPostgres;
+use sqlx::Connection;
+use tonic::transport::Channel;
+
+/// The embedded cluster, when `DATABASE_URL` is unset; stopped when the test process exits.
+static EMBEDDED: Mutex<Option<EmbeddedPostgres>> = Mutex::new(None);
+static SERVER_URL: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+extern "C" fn stop_embedded() {
+    if let Ok(mut guard) = EMBEDDED.lock() {
+        // Dropping stops the cluster synchronously.
+        drop(guard.take());
+    }
+}
+
+unsafe extern "C" {
+    fn atexit(callback: extern "C" fn()) -> i32;
+}
+
+/// The URL of a PostgreSQL server for this test run (one per process).
+async fn server_url() -> String {
+    SERVER_URL
+        .get_or_init(|| async {
+            if let Ok(url) = std::env::var("DATABASE_URL") {
+                return url;
+            }
+            let dir = std::env::temp_dir().join(format!("crm-metrics-test-{}", std::process::id()));
+            let embedded = EmbeddedPostgres::start(&dir).await.expect("embedded postgresql starts");
+            let url = embedded.database_url();
+            *EMBEDDED.lock().expect("lock") = Some(embedded);
+            // SAFETY: registering a plain extern "C" function with the C runtime.
+            unsafe {
+                atexit(stop_embedded);
+            }
+            url
+        })
+        .await
+        .clone()
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let (prefix, _) = base.rsplit_once('/').expect("url has a database path");
+    match query {
+        Some(query) => format!("{prefix}/{database}?{query}"),
+        None => format!("{prefix}/{database}"),
+    }
+}
+
+/// A fresh, empty database on the test server.
+pub async fn fresh_database() -> String {
+    let server = server_url().await;
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&with_database(&server, "postgres"))
+        .await
+        .expect("connect to the maintenance database");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create the test database");
+    with_database(&server, &name)
+}
+
+/// A running service on a loopback port with its clients.
+pub struct TestApp {
+    pub ingest: IngestServiceClient<Channel>,
+    pub metrics: MetricsServiceClient<Channel>,
+    pub channel: Channel,
+    pub tenant: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    /// Starts the service with default configuration.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Starts the service after `configure` adjusts the configuration.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+        let url = fresh_database().await;
+        let mut config = Config::for_database(url, "127.0.0.1:0".parse().expect("address"));
+        configure(&mut config);
+        let application = Application::build(config).await.expect("service builds");
+        let address = application.local_addr();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            application
+                .run_until_stopped(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("service runs");
+        });
+        let channel = Channel::from_shared(format!("http://{address}"))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect to the service");
+        TestApp {
+            ingest: IngestServiceClient::new(channel.clone()),
+            metrics: MetricsServiceClient::new(channel.clone()),
+            channel,
+            tenant: "acme".to_owned(),
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    /// Ingests one batch for the test tenant, asserting success.
+    pub async fn ingest(&mut self, records: Vec<pb::Record>) -> pb::IngestRecordsResponse {
+        let tenant = self.tenant.clone();
+        self.ingest_for(&tenant, records).await.expect("batch accepted")
+    }
+
+    /// Ingests one batch for `tenant`.
+    pub async fn ingest_for(&mut self, tenant: &str, records: Vec<pb::Record>) -> Result<pb::IngestRecordsResponse, tonic::Status> {
+        self.ingest
+            .ingest_records(pb::IngestRecordsRequest {
+                tenant_id: tenant.to_owned(),
+                records,
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Computes one request, asserting success.
+    pub async fn compute(&mut self, request: pb::ComputeMetricsRequest) -> pb::ComputeMetricsResponse {
+        self.try_compute(request).await.expect("computation succeeds")
+    }
+
+    /// Computes one request.
+    pub async fn try_compute(&mut self, request: pb::ComputeMetricsRequest) -> Result<pb::ComputeMetricsResponse, tonic::Status> {
+        self.metrics
+            .compute_metrics(request)
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Computes one metric over `window` for the test tenant and returns its report.
+    pub async fn report(&mut self, query: pb::MetricQuery, window: pb::TimeWindow) -> pb::MetricReport {
+        let request = self.request(vec![query], window);
+        self.compute(request).await.reports.remove(0)
+    }
+
+    /// A request for the test tenant with defaults (UTC, no series, as_of = receive time).
+    pub fn request(&self, metrics: Vec<pb::MetricQuery>, window: pb::TimeWindow) -> pb::ComputeMetricsRequest {
+        pb::ComputeMetricsRequest {
+            tenant_id: self.tenant.clone(),
+            metrics,
+            window: Some(window),
+            ..Default::default()
+        }
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task ends");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A UTC instant.
+pub fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+}
+
+/// A protobuf timestamp of a UTC instant.
+pub fn ts(y: i32, m: u32, d: u32, h: u32, min: u32) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp {
+        seconds: utc(y, m, d, h, min).timestamp(),
+        nanos: 0,
+    })
+}
+
+/// `[start, end)` from two dates at midnight UTC.
+pub fn window(start: (i32, u32, u32), end: (i32, u32, u32)) -> pb::TimeWindow {
+    pb::TimeWindow {
+        start: ts(start.0, start.1, start.2, 0, 0),
+        end: ts(end.0, end.1, end.2, 0, 0),
+    }
+}
+
+/// March 2026, UTC.
+pub fn march() -> pb::TimeWindow {
+    window((2026, 3, 1), (2026, 4, 1))
+}
+
+/// USD minor units.
+pub fn usd(minor: i64) -> Option<pb::Money> {
+    Some(pb::Money {
+        currency_code: "USD".to_owned(),
+        units_minor: minor,
+    })
+}
+
+/// A metric query with no policies or parameters.
+pub fn metric(id: &str) -> pb::MetricQuery {
+    pb::MetricQuery {
+        metric: id.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// A metric query with one policy.
+pub fn metric_with_policy(id: &str, policy: &str, value: &str) -> pb::MetricQuery {
+    let mut query = metric(id);
+    query.policies = BTreeMap::from([(policy.to_owned(), value.to_owned())]);
+    query
+}
+
+/// Wraps a record kind into a `Record`.
+pub fn record(kind: pb::record::Kind) -> pb::Record {
+    pb::Record { kind: Some(kind) }
+}
+
+/// A survey response.
+pub fn survey(id: &str, survey_type: pb::SurveyType, score: i32, scale: (i32, i32), responded: Option<prost_types::Timestamp>) -> pb::Record {
+    record(pb::record::Kind::SurveyResponse(pb::SurveyResponse {
+        id: id.to_owned(),
+        version: 1,
+        survey_type: survey_type as i32,
+        score,
+        scale_min: scale.0,
+        scale_max: scale.1,
+        responded_time: responded,
+        customer_id: format!("cust-{id}"),
+        ..Default::default()
+    }))
+}
+
+/// A deal.
+pub fn deal(id: &str, status: pb::DealStatus, created: Option<prost_types::Timestamp>, closed: Option<prost_types::Timestamp>, amount_minor: i64) -> pb::Record {
+    record(pb::record::Kind::Deal(pb::Deal {
+        id: id.to_owned(),
+        version: 1,
+        created_time: created,
+        amount: usd(amount_minor),
+        status: status as i32,
+        closed_time: closed,
+        stage: "negotiation".to_owned(),
+        deal_type: pb::DealType::NewBusiness as i32,
+        ..Default::default()
+    }))
+}
+
+/// A customer.
+pub fn customer(id: &str, acquired: Option<prost_types::Timestamp>, churned: Option<prost_types::Timestamp>) -> pb::Record {
+    record(pb::record::Kind::Customer(pb::Customer {
+        id: id.to_owned(),
+        version: 1,
+        acquired_time: acquired,
+        churned_time: churned,
+        ..Default::default()
+    }))
+}
+
+/// An order.
+pub fn order(id: &str, customer_id: &str, ordered: Option<prost_types::Timestamp>, amount_minor: i64) -> pb::Record {
+    record(pb::record::Kind::Order(pb::Order {
+        id: id.to_owned(),
+        version: 1,
+        customer_id: customer_id.to_owned(),
+        amount: usd(amount_minor),
+        ordered_time: ordered,
+        kind: pb::OrderKind::New as i32,
+        ..Default::default()
+    }))
+}
+
+/// A lead.
+pub fn lead(id: &str, created: Option<prost_types::Timestamp>) -> pb::Record {
+    record(pb::record::Kind::Lead(pb::Lead {
+        id: id.to_owned(),
+        version: 1,
+        created_time: created,
+        ..Default::default()
+    }))
+}
+
+/// The ratio value of a result (panics when not a ratio).
+pub fn ratio(result: &pb::MetricResult) -> (f64, f64, f64) {
+    match &result.value {
+        Some(pb::metric_result::Value::Ratio(r)) => (r.value, r.numerator, r.denominator),
+        other => panic!("expected a ratio, got {other:?} ({})", result.undefined_detail),
+    }
+}
+
+/// The score value of a result.
+pub fn score(result: &pb::MetricResult) -> f64 {
+    match &result.value {
+        Some(pb::metric_result::Value::Score(s)) => s.value,
+        other => panic!("expected a score, got {other:?} ({})", result.undefined_detail),
+    }
+}
+
+/// The money value of a result, in minor units, with its currency.
+pub fn money(result: &pb::MetricResult) -> (String, i64) {
+    match &result.value {
+        Some(pb::metric_result::Value::Money(m)) => {
+            let amount = m.amount.as_ref().expect("amount");
+            (amount.currency_code.clone(), amount.units_minor)
+        }
+        other => panic!("expected money, got {other:?} ({})", result.undefined_detail),
+    }
+}
+
+/// The count value of a result.
+pub fn count(result: &pb::MetricResult) -> u64 {
+    match &result.value {
+        Some(pb::metric_result::Value::Count(c)) => c.value,
+        other => panic!("expected a count, got {other:?} ({})", result.undefined_detail),
+    }
+}
+
+/// The duration stats of a result.
+pub fn duration(result: &pb::MetricResult) -> pb::DurationStats {
+    match &result.value {
+        Some(pb::metric_result::Value::Duration(d)) => *d,
+        other => panic!("expected a duration, got {other:?} ({})", result.undefined_detail),
+    }
+}
+
+/// A named component of a result.
+pub fn component<'a>(result: &'a pb::MetricResult, name: &str) -> &'a pb::Component {
+    result
+        .components
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no component {name} in {:?}", result.components))
+}
+
+/// A count component's value.
+pub fn component_count(result: &pb::MetricResult, name: &str) -> u64 {
+    match component(result, name).value {
+        Some(pb::component::Value::Count(n)) => n,
+        ref other => panic!("component {name} is not a count: {other:?}"),
+    }
+}
+
+/// The field paths of a BadRequest status.
+pub fn violations(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,12 @@
+//! Integration tests: a real PostgreSQL (the one in `DATABASE_URL`, else an embedded cluster
+//! started once per run), a fresh database per test, the real server on a loopback port, and the
+//! generated gRPC clients.
+
+mod helpers;
+
+mod compute_queries;
+mod ingestion;
+mod sales_metrics;
+mod service;
+mod survey_metrics;
+mod value_metrics;

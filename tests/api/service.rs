@@ -1,0 +1,114 @@
+//! The service around the metrics: health, reflection, the catalog, graceful shutdown.
+
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::helpers::*;
+use crm_metrics::grpc::pb;
+
+#[tokio::test]
+async fn health_reports_serving_overall_and_per_service() {
+    let app = TestApp::spawn().await;
+    let mut health = HealthClient::new(app.channel.clone());
+    for service in ["", "crm.metrics.v1.IngestService", "crm.metrics.v1.MetricsService"] {
+        let response = health
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .expect("health answers")
+            .into_inner();
+        assert_eq!(response.status, ServingStatus::Serving as i32, "service '{service}'");
+    }
+    let unknown = health
+        .check(HealthCheckRequest {
+            service: "nope.Service".to_owned(),
+        })
+        .await
+        .expect_err("unknown service");
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn reflection_lists_the_services() {
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+
+    let app = TestApp::spawn().await;
+    let mut reflection = ServerReflectionClient::new(app.channel.clone());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .expect("reflection answers")
+        .into_inner();
+    let response = responses.message().await.expect("a message").expect("a response");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection response");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in ["crm.metrics.v1.IngestService", "crm.metrics.v1.MetricsService", "grpc.health.v1.Health"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
+}
+
+#[tokio::test]
+async fn list_metrics_returns_the_catalog_with_policies_and_dimensions() {
+    let mut app = TestApp::spawn().await;
+    let catalog = app
+        .metrics
+        .list_metrics(pb::ListMetricsRequest {})
+        .await
+        .expect("catalog")
+        .into_inner()
+        .metrics;
+    let ids: Vec<&str> = catalog.iter().map(|m| m.id.as_str()).collect();
+    for id in [
+        "nps",
+        "csat",
+        "ces",
+        "win_rate",
+        "average_deal_size",
+        "sales_cycle_length",
+        "pipeline_value",
+        "weighted_pipeline_value",
+        "deals_won",
+        "lead_conversion_rate",
+        "lead_response_time",
+        "customer_churn_rate",
+        "customer_retention_rate",
+        "revenue",
+        "average_purchase_value",
+        "net_new_revenue",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from the catalog");
+    }
+    let win_rate = catalog.iter().find(|m| m.id == "win_rate").expect("win_rate");
+    let basis = win_rate.policies.iter().find(|p| p.name == "basis").expect("basis policy");
+    assert_eq!(basis.default_value, "closed");
+    assert_eq!(basis.values, vec!["closed".to_owned(), "cohort".to_owned()]);
+    assert!(win_rate.dimensions.contains(&"owner_id".to_owned()));
+    assert!(!win_rate.formula.is_empty() && !win_rate.description.is_empty());
+    for definition in &catalog {
+        assert_ne!(definition.value_kind, pb::ValueKind::Unspecified as i32, "{}", definition.id);
+        assert!(!definition.reads.is_empty(), "{}", definition.id);
+    }
+}
+
+#[tokio::test]
+async fn shutdown_drains_and_stops_the_server() {
+    let mut app = TestApp::spawn().await;
+    app.ingest(vec![deal("d1", pb::DealStatus::Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 2, 0, 0), 100)])
+        .await;
+    // The server task finishes (with Ok) once the stop signal is given.
+    tokio::time::timeout(std::time::Duration::from_secs(10), app.shutdown())
+        .await
+        .expect("the server stops within the grace period");
+}
