@@ -355,6 +355,17 @@ impl Prepared {
         for metric in &self.metrics {
             plan.merge(metric.plan(&self.frame));
         }
+        // Dimensions that follow a soft reference need the referenced records.
+        let dimensions = self.frame.group_by.iter().chain(self.frame.filters.iter().map(|f| &f.dimension));
+        for dimension in dimensions {
+            match dimension {
+                Dimension::CustomerAcquisitionChannel | Dimension::CustomerAttribute(_) => {
+                    plan.read_all(crate::records::RecordKind::Customer);
+                }
+                Dimension::LeadSource => plan.read_all(crate::records::RecordKind::Lead),
+                _ => {}
+            }
+        }
         plan
     }
 

@@ -17,8 +17,16 @@ use super::{ErasureCounts, Store, UpsertOutcome};
 
 const TENANT: &str = "tenant-a";
 
-/// A fresh database, and the embedded server behind it when there was no `DATABASE_URL`.
-async fn fresh_store() -> (Store, Option<(EmbeddedPostgres, std::path::PathBuf)>) {
+/// Where a test's database lives, to clean it up afterwards.
+enum Server {
+    /// `DATABASE_URL`'s server: drop the test database.
+    External { url: String, database: String },
+    /// An embedded server under a temporary directory: stop it and remove the directory.
+    Embedded(EmbeddedPostgres, std::path::PathBuf),
+}
+
+/// A fresh database, and the server behind it (embedded when there is no `DATABASE_URL`).
+async fn fresh_store() -> (Store, Server) {
     let name = format!("test_{}", uuid::Uuid::new_v4().simple());
     let (url, embedded) = match std::env::var("DATABASE_URL") {
         Ok(url) => {
@@ -27,13 +35,14 @@ async fn fresh_store() -> (Store, Option<(EmbeddedPostgres, std::path::PathBuf)>
                 .execute(&mut admin)
                 .await
                 .unwrap();
-            (url, None)
+            let server = Server::External { url: url.clone(), database: name.clone() };
+            (url, server)
         }
         Err(_) => {
             let dir = std::env::temp_dir().join(format!("crm-storage-{}", uuid::Uuid::new_v4()));
             let server = EmbeddedPostgres::start_unsynced(&dir).await.unwrap();
             server.create_database(&name).await.unwrap();
-            (server.database_url(), Some((server, dir)))
+            (server.database_url(), Server::Embedded(server, dir))
         }
     };
     let options = PgConnectOptions::from_str(&url).unwrap().database(&name);
@@ -48,11 +57,20 @@ async fn fresh_store() -> (Store, Option<(EmbeddedPostgres, std::path::PathBuf)>
     (store, embedded)
 }
 
-async fn shut_down(store: Store, embedded: Option<(EmbeddedPostgres, std::path::PathBuf)>) {
+async fn shut_down(store: Store, server: Server) {
     store.pool().close().await;
-    if let Some((server, dir)) = embedded {
-        server.stop().await;
-        let _ = std::fs::remove_dir_all(dir);
+    match server {
+        Server::External { url, database } => {
+            let mut admin = PgConnection::connect(&url).await.unwrap();
+            sqlx::query(AssertSqlSafe(format!("DROP DATABASE {database} WITH (FORCE)")))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+        Server::Embedded(server, dir) => {
+            server.stop().await;
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

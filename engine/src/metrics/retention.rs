@@ -9,7 +9,11 @@
 //! when acquired exactly at `P.start`, and (b) a customer churned exactly at `P.start` (acquired
 //! before) is churned in P and so also counts in the base, keeping churned ⊆ base (the rate never
 //! exceeds 1, and a churn at a midnight bucket boundary is counted in exactly one bucket).
-//! The retention rate uses the formula's S, E and N literally.
+//! Retention's N is "new in P and still active at its end" (E's members that were not in S), so
+//! `E − N` is exactly the customers of `P.start` still there at the end. Read literally ("acquired
+//! in P"), a customer acquired and lost inside P would be subtracted without ever being in E,
+//! understating retention and even driving it negative; churn already counts such customers in
+//! neither side, and retention follows the same rule.
 
 use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
@@ -196,15 +200,15 @@ impl Family for CustomerChurnRate {
     }
 }
 
-/// `(E − N) / S`: the classic customer retention rate.
+/// `(E − N) / S`: the classic customer retention rate, with N the new customers still active.
 pub struct CustomerRetentionRate;
 
 static CUSTOMER_RETENTION_RATE: MetricDefinition = MetricDefinition {
     id: "customer_retention_rate",
     family: "retention",
     version: 1,
-    description: "Customer retention rate: customers active at the end of the window minus those acquired in it, over those active at its start.",
-    formula: "(E − N) / S; S = customers active at P.start, E = customers active at the last instant of P, N = customers new in P (acquired_time in P)",
+    description: "Customer retention rate: the share of the customers active at the window's start that are still active at its last instant. New customers acquired and lost inside the window count in neither side, as for churn.",
+    formula: "(E − N) / S; S = customers active at P.start, E = customers active at the last instant of P, N = customers of E not active at P.start (new in P and still active at its end)",
     value_kind: ValueKind::Ratio,
     unit: "fraction",
     direction: Direction::HigherIsBetter,
@@ -246,14 +250,15 @@ impl Family for CustomerRetentionRate {
         let components = vec![
             Component::count("active_at_start", state.active_at_start),
             Component::count("active_at_end", state.active_at_end),
-            Component::count("new", state.new),
+            Component::count("new_still_active", state.active_at_end - state.retained),
             Component::count("retained", state.retained),
         ];
         if state.active_at_start == 0 {
             return Ok(no_base(state, components));
         }
+        // E − N with N = E's members not active at the start: the retained customers.
         Ok(MetricResult::ratio(
-            state.active_at_end as f64 - state.new as f64,
+            state.retained as f64,
             state.active_at_start as f64,
             "customers active at the window start",
             components,
@@ -376,12 +381,13 @@ mod tests {
     #[test]
     fn retention_window_boundaries() {
         // S = q, r, s, t = 4; E at the last instant = r, t = 2 (q churned at that instant);
-        // N = s, t = 2 (u is acquired at P.end) → (2 − 2) / 4 = 0.
+        // N = E's members not active at P.start = none (t, acquired exactly at P.start, is in S;
+        // u is acquired at P.end) → (2 − 0) / 4.
         let report = run(
             boundary_customers(),
             &request(MetricQuery::new(RETENTION), march()),
         );
-        assert_eq!(ratio(&report.total), (0.0, 4.0));
+        assert_eq!(ratio(&report.total), (2.0, 4.0));
         assert_eq!(report.total.components[3], Component::count("retained", 2));
     }
 
@@ -491,14 +497,14 @@ mod tests {
 
     #[test]
     fn retention_monthly_series_uses_each_bucket_alone() {
-        // Jan: S = a, b, d, e, f = 5; E = a, b, c, e, f = 5; N = c → (5 − 1) / 5.
+        // Jan: S = a, b, d, e, f = 5; E = a, b, c, e, f = 5; N = c (new, still active) → (5 − 1) / 5.
         // Feb: S = a, b, c, e, f = 5; E = a, c, e = 3; N = 0 → 3/5.
         // Mar: S = a, c, e = 3; E = a, e = 2; N = 0 → 2/3.
-        // Q1: S = 5; E = a, e = 2; N = c = 1 → (2 − 1) / 5 (c, new and gone, lowers E − N).
+        // Q1: S = 5; E = a, e = 2; N = 0 (c, new and gone within Q1, counts in neither) → 2/5.
         let report = run(quarter_customers(), &quarter_request(RETENTION));
         let got: Vec<(f64, f64)> = report.series.iter().map(|p| ratio(&p.result)).collect();
         assert_eq!(got, vec![(4.0, 5.0), (3.0, 5.0), (2.0, 3.0)]);
-        assert_eq!(ratio(&report.total), (1.0, 5.0));
+        assert_eq!(ratio(&report.total), (2.0, 5.0));
     }
 
     #[test]

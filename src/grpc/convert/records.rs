@@ -1,0 +1,108 @@
+//! Ingest batches: proto records → engine records, validating everything before anything is
+//! written.
+//!
+//! Every problem of every record is reported at its path (`records[3].survey_response.score`).
+//! The per-kind rules live in [`sales`] (customers, leads, deals, orders, subscriptions, quotas)
+//! and [`service`] (activities, tickets, surveys, costs, engagement, CRM users, exchange rates);
+//! this module dispatches on the oneof and checks the batch as a whole (duplicate ids).
+
+mod sales;
+mod service;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use crm_metrics_engine::query::Problem;
+use crm_metrics_engine::records::{Record, RecordKind};
+
+use super::fields::Fields;
+use super::pb;
+
+/// Converts and validates one ingest batch. `Err` carries every problem found; the batch must
+/// then be rejected as a whole.
+///
+/// Two records of the same kind and id in one batch must be identical (a retried element of the
+/// same batch is harmless); differing ones are a problem at the later record's `id`, since which
+/// one should win is ambiguous.
+pub fn records_from_proto(records: Vec<pb::Record>) -> Result<Vec<Record>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut converted = Vec::with_capacity(records.len());
+    let mut first_index: HashMap<(RecordKind, String), usize> = HashMap::new();
+    for (index, record) in records.into_iter().enumerate() {
+        let prefix = format!("records[{index}]");
+        let pb::Record { kind } = record;
+        let Some(kind) = kind else {
+            let kinds: Vec<&str> = RecordKind::ALL.iter().map(|k| k.name()).collect();
+            problems.push(Problem::new(
+                format!("{prefix}.kind"),
+                format!("exactly one record kind must be set: {}", kinds.join(", ")),
+            ));
+            continue;
+        };
+        let Some(record) = record_from_proto(&prefix, kind, &mut problems) else {
+            continue;
+        };
+        let key = (record.kind(), record.meta().id.clone());
+        match first_index.get(&key) {
+            None => {
+                first_index.insert(key, converted.len());
+                converted.push((index, record));
+            }
+            Some(&position) => {
+                let (earlier, ref first) = converted[position];
+                if *first != record {
+                    problems.push(Problem::new(
+                        format!("{prefix}.{}.id", key.0.name()),
+                        format!(
+                            "{} '{}' also appears at records[{earlier}] with different content; send each record once per batch",
+                            key.0.name(),
+                            key.1
+                        ),
+                    ));
+                }
+                // An identical duplicate is kept: the response has one outcome per request record.
+                converted.push((index, record));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(converted.into_iter().map(|(_, record)| record).collect())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Converts one record, adding its problems (under `records[i].<kind>`) to `problems`.
+fn record_from_proto(prefix: &str, kind: pb::record::Kind, problems: &mut Vec<Problem>) -> Option<Record> {
+    use pb::record::Kind;
+    let at = |name: RecordKind| format!("{prefix}.{}", name.name());
+    Some(match kind {
+        Kind::Customer(r) => Record::Customer(sales::customer(Fields::new(at(RecordKind::Customer), problems), r)?),
+        Kind::Lead(r) => Record::Lead(sales::lead(Fields::new(at(RecordKind::Lead), problems), r)?),
+        Kind::Deal(r) => Record::Deal(sales::deal(Fields::new(at(RecordKind::Deal), problems), r)?),
+        Kind::Order(r) => Record::Order(sales::order(Fields::new(at(RecordKind::Order), problems), r)?),
+        Kind::Subscription(r) => {
+            Record::Subscription(sales::subscription(Fields::new(at(RecordKind::Subscription), problems), r)?)
+        }
+        Kind::Quota(r) => Record::Quota(sales::quota(Fields::new(at(RecordKind::Quota), problems), r)?),
+        Kind::Activity(r) => Record::Activity(service::activity(Fields::new(at(RecordKind::Activity), problems), r)?),
+        Kind::Ticket(r) => Record::Ticket(service::ticket(Fields::new(at(RecordKind::Ticket), problems), r)?),
+        Kind::SurveyResponse(r) => Record::SurveyResponse(service::survey_response(
+            Fields::new(at(RecordKind::SurveyResponse), problems),
+            r,
+        )?),
+        Kind::Cost(r) => Record::Cost(service::cost(Fields::new(at(RecordKind::Cost), problems), r)?),
+        Kind::EngagementEvent(r) => Record::EngagementEvent(service::engagement_event(
+            Fields::new(at(RecordKind::EngagementEvent), problems),
+            r,
+        )?),
+        Kind::CrmUser(r) => Record::CrmUser(service::crm_user(Fields::new(at(RecordKind::CrmUser), problems), r)?),
+        Kind::UserEvent(r) => {
+            Record::UserEvent(service::user_event(Fields::new(at(RecordKind::UserEvent), problems), r)?)
+        }
+        Kind::ExchangeRate(r) => {
+            Record::ExchangeRate(service::exchange_rate(Fields::new(at(RecordKind::ExchangeRate), problems), r)?)
+        }
+    })
+}
