@@ -436,8 +436,9 @@ mod tests {
 
     use super::*;
     use crate::calendar::Granularity;
+    use crate::dataset::KindRead;
     use crate::dimension::Dimension;
-    use crate::eval::MetricReport;
+    use crate::eval::{MetricReport, prepare};
     use crate::metrics::test_support::*;
     use crate::query::{Filter, MetricQuery};
     use crate::records::{ActivityDirection, DealType, Record};
@@ -749,6 +750,30 @@ mod tests {
         assert_eq!(run(records, &req).total.value, Ok(Value::Count(1)));
         let empty = run(Vec::new(), &request(MetricQuery::new("deals_won"), march()));
         assert_eq!(reason(&empty), UndefinedReason::NoData);
+    }
+
+    #[test]
+    fn plans_read_only_the_needed_ranges() {
+        // Closed basis reads deals closed in the window, cohort deals created in it; the
+        // lead_created cycle also reads leads created before the window's end.
+        let plan = |query| prepare(&request(query, march())).unwrap().plan().kinds;
+        let bound = |field, from| TimeBound {
+            field,
+            from,
+            until: Some(march().end),
+        };
+        let in_march = |field| KindRead::AnyOf(vec![bound(field, Some(march().start))]);
+        let closed = plan(MetricQuery::new("win_rate"));
+        assert_eq!(closed[&RecordKind::Deal], in_march(TimeField::DealClosed));
+        assert_eq!(
+            plan(cohort())[&RecordKind::Deal],
+            in_march(TimeField::DealCreated)
+        );
+        let cycle = plan(MetricQuery::new("sales_cycle_length").policy("start", "lead_created"));
+        assert_eq!(cycle[&RecordKind::Deal], in_march(TimeField::DealClosed));
+        let leads = KindRead::AnyOf(vec![bound(TimeField::LeadCreated, None)]);
+        assert_eq!(cycle[&RecordKind::Lead], leads);
+        assert!(!cycle.contains_key(&RecordKind::Activity));
     }
 
     fn arb_deal() -> impl Strategy<Value = Record> {

@@ -291,6 +291,7 @@ mod tests {
 
     use super::*;
     use crate::calendar::Granularity;
+    use crate::dataset::KindRead;
     use crate::dimension::Dimension;
     use crate::eval::{MetricReport, Period, prepare};
     use crate::metrics::test_support::*;
@@ -520,6 +521,27 @@ mod tests {
                 .total
                 .components
                 .contains(&Component::number("sla_compliance", 0.0))
+        );
+    }
+
+    #[test]
+    fn response_plan_reads_leads_in_the_window_and_later_activities() {
+        let prepared = prepare(&request(MetricQuery::new("lead_response_time"), march())).unwrap();
+        let kinds = prepared.plan().kinds;
+        let leads = TimeBound {
+            field: TimeField::LeadCreated,
+            from: Some(march().start),
+            until: Some(march().end),
+        };
+        let activities = TimeBound {
+            field: TimeField::ActivityOccurred,
+            from: Some(march().start),
+            until: None,
+        };
+        assert_eq!(kinds[&RecordKind::Lead], KindRead::AnyOf(vec![leads]));
+        assert_eq!(
+            kinds[&RecordKind::Activity],
+            KindRead::AnyOf(vec![activities])
         );
     }
 

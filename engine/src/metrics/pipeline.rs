@@ -41,7 +41,7 @@ fn open_deal<'a>(record: RecordRef<'a>, ctx: &FoldContext<'a, '_>) -> Option<&'a
         return None;
     };
     let t = ctx.period.point_in_time();
-    let open = deal.created_time <= t && !deal.closed_time.is_some_and(|closed| closed <= t);
+    let open = deal.created_time <= t && deal.closed_time.is_none_or(|closed| closed > t);
     open.then_some(deal)
 }
 
@@ -488,6 +488,18 @@ mod tests {
                 "metrics[0].parameters[stage_probabilities]"
             );
         }
+    }
+
+    #[test]
+    fn pipeline_plan_reads_deals_created_before_the_window_end() {
+        let prepared = prepare(&request(MetricQuery::new("pipeline_value"), march())).unwrap();
+        let bound = TimeBound {
+            field: TimeField::DealCreated,
+            from: None,
+            until: Some(march().end),
+        };
+        let expected = crate::dataset::KindRead::AnyOf(vec![bound]);
+        assert_eq!(prepared.plan().kinds[&RecordKind::Deal], expected);
     }
 
     fn arb_deal() -> impl Strategy<Value = Record> {
