@@ -104,21 +104,26 @@ impl EmbeddedPostgres {
         if fresh {
             tracing::info!(dir = %server.cluster_dir.display(), "initialising embedded postgres");
             server
-                .pg_tool("initdb", "initdb", &[
-                    "-D".into(),
-                    server.cluster_dir.clone().into(),
-                    "-U".into(),
-                    OS_USER.into(),
-                    "--auth=trust".into(),
-                    "-E".into(),
-                    "UTF8".into(),
-                    // C locale: byte order, and never depends on locales installed on the host.
-                    "--locale=C".into(),
-                    "--no-sync".into(),
-                ])
+                .pg_tool(
+                    "initdb",
+                    "initdb",
+                    &[
+                        "-D".into(),
+                        server.cluster_dir.clone().into(),
+                        "-U".into(),
+                        OS_USER.into(),
+                        "--auth=trust".into(),
+                        "-E".into(),
+                        "UTF8".into(),
+                        // C locale: byte order, and never depends on locales installed on the host.
+                        "--locale=C".into(),
+                        "--no-sync".into(),
+                    ],
+                )
                 .await?;
         }
 
+        server.clear_zombie_lock()?;
         if server.is_running().await? {
             tracing::info!(socket_dir = %server.socket_dir.display(), "reusing running embedded postgres");
         } else {
@@ -129,18 +134,22 @@ impl EmbeddedPostgres {
                 server.socket_dir.display()
             );
             server
-                .pg_tool("pg_ctl start", "pg_ctl", &[
-                    "-D".into(),
-                    server.cluster_dir.clone().into(),
-                    "-l".into(),
-                    log_file.clone().into(),
-                    "-o".into(),
-                    options.into(),
-                    "-w".into(),
-                    "-t".into(),
-                    "60".into(),
-                    "start".into(),
-                ])
+                .pg_tool(
+                    "pg_ctl start",
+                    "pg_ctl",
+                    &[
+                        "-D".into(),
+                        server.cluster_dir.clone().into(),
+                        "-l".into(),
+                        log_file.clone().into(),
+                        "-o".into(),
+                        options.into(),
+                        "-w".into(),
+                        "-t".into(),
+                        "60".into(),
+                        "start".into(),
+                    ],
+                )
                 .await
                 .map_err(|error| with_log_tail(error, &log_file))?;
             tracing::info!(socket_dir = %server.socket_dir.display(), "embedded postgres started");
@@ -220,9 +229,51 @@ impl EmbeddedPostgres {
         ]
     }
 
+    /// Removes the lock files of a crashed postmaster that is still a zombie. A dead pid is
+    /// handled by PostgreSQL itself, but a zombie (left unreaped when PID 1 of a container does
+    /// not reap orphans) still "exists" for `kill(pid, 0)`, so every later start would refuse.
+    fn clear_zombie_lock(&self) -> Result<(), EmbeddedError> {
+        let pid_file = self.cluster_dir.join("postmaster.pid");
+        let Ok(text) = std::fs::read_to_string(&pid_file) else {
+            return Ok(());
+        };
+        let Some(pid) = text
+            .lines()
+            .next()
+            .and_then(|line| line.trim().parse::<u32>().ok())
+        else {
+            return Ok(());
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Format: `pid (comm) state ...`; comm may contain spaces or parentheses.
+        let zombie = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        if zombie {
+            tracing::warn!(pid, "removing lock files of a crashed embedded postgres");
+            for lock in [pid_file, self.socket_dir.join(".s.PGSQL.5432.lock")] {
+                match std::fs::remove_file(&lock) {
+                    Ok(()) => {}
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => {
+                        return Err(EmbeddedError::Io {
+                            step: format!("removing stale {}", lock.display()),
+                            source,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// `pg_ctl status`: 0 running, 3 not running (other codes: no usable data dir).
     async fn is_running(&self) -> Result<bool, EmbeddedError> {
-        let args: [OsString; 3] = ["-D".into(), self.cluster_dir.clone().into(), "status".into()];
+        let args: [OsString; 3] = [
+            "-D".into(),
+            self.cluster_dir.clone().into(),
+            "status".into(),
+        ];
         let output = self.command("pg_ctl", &args).output().await;
         let output = output.map_err(io("running pg_ctl status"))?;
         Ok(output.status.success())
@@ -243,8 +294,11 @@ impl EmbeddedPostgres {
             .map_err(io("running id"))?;
         if !known.success() {
             tracing::info!(user = OS_USER, "creating os user for embedded postgres");
-            run_checked("useradd", tokio::process::Command::new("useradd").args(["--system", OS_USER]))
-                .await?;
+            run_checked(
+                "useradd",
+                tokio::process::Command::new("useradd").args(["--system", OS_USER]),
+            )
+            .await?;
         }
         let owner = format!("{OS_USER}:");
         let mut chown = tokio::process::Command::new("chown");
@@ -389,9 +443,16 @@ fn io(step: &str) -> impl FnOnce(std::io::Error) -> EmbeddedError + '_ {
 /// for its data directory; the socket directory need not be visible to others either).
 fn create_private_dir(dir: &Path) -> Result<(), EmbeddedError> {
     let step = || format!("creating {}", dir.display());
-    std::fs::create_dir_all(dir).map_err(|source| EmbeddedError::Io { step: step(), source })?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|source| EmbeddedError::Io { step: step(), source })
+    std::fs::create_dir_all(dir).map_err(|source| EmbeddedError::Io {
+        step: step(),
+        source,
+    })?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|source| {
+        EmbeddedError::Io {
+            step: step(),
+            source,
+        }
+    })
 }
 
 /// The socket directory: inside the data dir when its path is short enough for a Unix socket,
@@ -443,7 +504,7 @@ fn find_binaries() -> Option<PathBuf> {
             Some((version, entry.path().join("bin")))
         })
         .collect();
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
     versions
         .into_iter()
         .map(|(_, dir)| dir)

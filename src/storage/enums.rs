@@ -5,8 +5,8 @@
 //! [`StorageError::Corrupt`], never a panic.
 
 use crm_metrics_engine::records::{
-    ActivityDirection, ActivityType, CostCategory, DealStatus, DealType, EngagementType,
-    OrderKind, RenewalOutcome, ScoreDirection, SurveyType, UserEventKind, UserRole,
+    ActivityDirection, ActivityType, CostCategory, DealStatus, DealType, EngagementType, OrderKind,
+    RenewalOutcome, ScoreDirection, SurveyType, UserEventKind, UserRole,
 };
 
 use sqlx::Row;
@@ -31,9 +31,7 @@ pub(crate) trait SqlText: Sized + Copy + 'static {
             .iter()
             .find(|(_, name)| *name == text)
             .map(|(variant, _)| *variant)
-            .ok_or_else(|| {
-                StorageError::Corrupt(format!("unknown {} value {text:?}", Self::NAME))
-            })
+            .ok_or_else(|| StorageError::Corrupt(format!("unknown {} value {text:?}", Self::NAME)))
     }
 }
 

@@ -31,7 +31,10 @@ impl StorageError {
 
     /// True when the same call may succeed if simply retried.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StorageError::Unavailable(_) | StorageError::Conflict(_))
+        matches!(
+            self,
+            StorageError::Unavailable(_) | StorageError::Conflict(_)
+        )
     }
 }
 

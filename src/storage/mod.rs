@@ -148,11 +148,13 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         if kind == RecordKind::Deal {
-            sqlx::query("DELETE FROM deal_stage_entries WHERE tenant_id = $1 AND deal_id = ANY($2)")
-                .bind(tenant_id)
-                .bind(ids)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "DELETE FROM deal_stage_entries WHERE tenant_id = $1 AND deal_id = ANY($2)",
+            )
+            .bind(tenant_id)
+            .bind(ids)
+            .execute(&mut *tx)
+            .await?;
         }
         let sql = format!(
             "DELETE FROM {} WHERE tenant_id = $1 AND id = ANY($2)",
@@ -206,7 +208,13 @@ impl Store {
         .rows_affected();
         tx.commit().await?;
         // No customer id in the log: it may itself identify the person.
-        tracing::info!(tenant_id, customers, leads, survey_responses, "erased customer");
+        tracing::info!(
+            tenant_id,
+            customers,
+            leads,
+            survey_responses,
+            "erased customer"
+        );
         Ok(ErasureCounts {
             customers,
             leads,

@@ -71,7 +71,9 @@ impl Table for Subscription {
         out.push("end_time", rows, |r| r.end_time)?;
         out.push("trial", rows, |r| r.trial)?;
         out.push("renewal_due_time", rows, |r| r.renewal_due_time)?;
-        out.push("renewal_outcome", rows, |r| r.renewal_outcome.map(SqlText::sql))
+        out.push("renewal_outcome", rows, |r| {
+            r.renewal_outcome.map(SqlText::sql)
+        })
     }
 
     fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError> {

@@ -31,7 +31,9 @@ impl Table for Customer {
         out.push("phone", rows, |r| r.phone.as_deref())?;
         out.push("acquired_time", rows, |r| r.acquired_time)?;
         out.push("churned_time", rows, |r| r.churned_time)?;
-        out.push("acquisition_channel", rows, |r| r.acquisition_channel.as_deref())
+        out.push("acquisition_channel", rows, |r| {
+            r.acquisition_channel.as_deref()
+        })
     }
 
     fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError> {
@@ -249,8 +251,8 @@ pub(crate) async fn load_stage_history(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::table::tests::check_columns;
+    use super::*;
 
     #[test]
     fn bound_columns_match_declared_columns() {

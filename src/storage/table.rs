@@ -104,7 +104,10 @@ pub(crate) async fn upsert<'a, T: Table>(
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    let mut ids: Vec<&str> = items.iter().map(|item| item.record.meta().id.as_str()).collect();
+    let mut ids: Vec<&str> = items
+        .iter()
+        .map(|item| item.record.meta().id.as_str())
+        .collect();
     ids.sort_unstable();
     ids.dedup();
 
@@ -121,7 +124,12 @@ pub(crate) async fn upsert<'a, T: Table>(
         .fetch_all(&mut *conn)
         .await?
         .into_iter()
-        .map(|row| Ok((row.try_get("id")?, (row.try_get("version")?, row.try_get("content_fingerprint")?))))
+        .map(|row| {
+            Ok((
+                row.try_get("id")?,
+                (row.try_get("version")?, row.try_get("content_fingerprint")?),
+            ))
+        })
         .collect::<Result<_, sqlx::Error>>()?;
 
     let (writes, duplicates) = classify(items, &stored, outcomes);
@@ -134,19 +142,25 @@ pub(crate) async fn upsert<'a, T: Table>(
     let rows: Vec<&T> = ordered.iter().map(|item| item.record).collect();
 
     let mut columns = Columns::new();
-    columns.arguments.add(tenant_id).map_err(|e| StorageError::Other(sqlx::Error::Encode(e)))?;
+    columns
+        .arguments
+        .add(tenant_id)
+        .map_err(|e| StorageError::Other(sqlx::Error::Encode(e)))?;
     columns.push("id", &ordered, |item| item.record.meta().id.as_str())?;
     columns.push("version", &ordered, |item| item.record.meta().version)?;
     columns.push("content_fingerprint", &ordered, |item| item.fingerprint)?;
-    columns.push("attributes", &ordered, |item| attributes_json(&item.record.meta().attributes))?;
+    columns.push("attributes", &ordered, |item| {
+        attributes_json(&item.record.meta().attributes)
+    })?;
     T::write_columns(&rows, &mut columns)?;
 
-    let written: HashSet<String> = sqlx::query_with(AssertSqlSafe(upsert_sql::<T>(&columns)), columns.arguments)
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|row| row.try_get("id"))
-        .collect::<Result<_, sqlx::Error>>()?;
+    let written: HashSet<String> =
+        sqlx::query_with(AssertSqlSafe(upsert_sql::<T>(&columns)), columns.arguments)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<_, sqlx::Error>>()?;
 
     // A row the guard refused was raised to a higher version by a concurrent insert of a new id.
     for item in &ordered {
@@ -333,7 +347,9 @@ fn meta_from_row(row: &PgRow) -> Result<Meta, StorageError> {
     let id: String = row.try_get("id")?;
     let json: serde_json::Value = row.try_get("attributes")?;
     let serde_json::Value::Object(map) = json else {
-        return Err(StorageError::Corrupt(format!("attributes of {id:?} are not an object")));
+        return Err(StorageError::Corrupt(format!(
+            "attributes of {id:?} are not an object"
+        )));
     };
     let mut attributes = Attributes::new();
     for (key, value) in map {
@@ -368,7 +384,9 @@ pub(crate) fn opt_money(
     match (units, code) {
         (None, None) => Ok(None),
         (Some(units), Some(code)) => Ok(Some(Money::new(parse_currency(&code)?, units))),
-        _ => Err(StorageError::Corrupt(format!("only one of {minor} and {currency} is set"))),
+        _ => Err(StorageError::Corrupt(format!(
+            "only one of {minor} and {currency} is set"
+        ))),
     }
 }
 

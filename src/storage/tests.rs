@@ -35,7 +35,10 @@ async fn fresh_store() -> (Store, Server) {
                 .execute(&mut admin)
                 .await
                 .unwrap();
-            let server = Server::External { url: url.clone(), database: name.clone() };
+            let server = Server::External {
+                url: url.clone(),
+                database: name.clone(),
+            };
             (url, server)
         }
         Err(_) => {
@@ -62,10 +65,12 @@ async fn shut_down(store: Store, server: Server) {
     match server {
         Server::External { url, database } => {
             let mut admin = PgConnection::connect(&url).await.unwrap();
-            sqlx::query(AssertSqlSafe(format!("DROP DATABASE {database} WITH (FORCE)")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
+            sqlx::query(AssertSqlSafe(format!(
+                "DROP DATABASE {database} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await
+            .unwrap();
         }
         Server::Embedded(server, dir) => {
             server.stop().await;
@@ -76,7 +81,8 @@ async fn shut_down(store: Store, server: Server) {
 
 fn at(seconds: i64) -> Timestamp {
     // Microseconds: the precision PostgreSQL keeps, so round trips are exact.
-    Utc.timestamp_opt(1_700_000_000 + seconds, 123_456_000).unwrap()
+    Utc.timestamp_opt(1_700_000_000 + seconds, 123_456_000)
+        .unwrap()
 }
 
 fn usd(minor: i64) -> Money {
@@ -104,9 +110,18 @@ fn deal(version: i64, amount: i64) -> Deal {
         closed_time: Some(at(86_400)),
         stage: "closed_won".into(),
         stage_history: vec![
-            StageEntry { stage: "qualify".into(), entered_time: at(0) },
-            StageEntry { stage: "proposal".into(), entered_time: at(3_600) },
-            StageEntry { stage: "closed_won".into(), entered_time: at(86_400) },
+            StageEntry {
+                stage: "qualify".into(),
+                entered_time: at(0),
+            },
+            StageEntry {
+                stage: "proposal".into(),
+                entered_time: at(3_600),
+            },
+            StageEntry {
+                stage: "closed_won".into(),
+                entered_time: at(86_400),
+            },
         ],
         probability_percent: Some(100),
         deal_type: DealType::CrossSell,
@@ -142,12 +157,12 @@ fn one_of_each() -> Vec<Record> {
             email: some("ada@example.com"),
             phone: some("+1 555"),
         }),
-        Record::Deal(deal(1, 500_00)),
+        Record::Deal(deal(1, 50_000)),
         Record::Order(Order {
             meta: meta("o1", 1),
             customer_id: "c1".into(),
-            amount: usd(120_00),
-            cost: Some(Money::new(Currency::parse("EUR").unwrap(), 40_00)),
+            amount: usd(12_000),
+            cost: Some(Money::new(Currency::parse("EUR").unwrap(), 4_000)),
             ordered_time: at(30),
             fulfilled_time: Some(at(40)),
             kind: OrderKind::CrossSell,
@@ -155,7 +170,7 @@ fn one_of_each() -> Vec<Record> {
         Record::Subscription(Subscription {
             meta: meta("s1", 1),
             customer_id: "c1".into(),
-            mrr: usd(99_00),
+            mrr: usd(9_900),
             start_time: at(50),
             end_time: Some(at(60)),
             trial: true,
@@ -269,15 +284,20 @@ async fn upserts_classify_and_loads_round_trip() {
     // Versions: higher + different = Updated, same content = Unchanged, lower = Stale.
     let upsert = |deal: Deal| {
         let store = store.clone();
-        async move { store.upsert_batch(TENANT, &[Record::Deal(deal)]).await.unwrap() }
+        async move {
+            store
+                .upsert_batch(TENANT, &[Record::Deal(deal)])
+                .await
+                .unwrap()
+        }
     };
-    assert_eq!(upsert(deal(2, 700_00)).await, [Updated]);
-    assert_eq!(upsert(deal(2, 700_00)).await, [Unchanged]);
-    assert_eq!(upsert(deal(1, 500_00)).await, [Stale]);
-    assert_eq!(upsert(deal(3, 700_00)).await, [Unchanged]);
+    assert_eq!(upsert(deal(2, 70_000)).await, [Updated]);
+    assert_eq!(upsert(deal(2, 70_000)).await, [Unchanged]);
+    assert_eq!(upsert(deal(1, 50_000)).await, [Stale]);
+    assert_eq!(upsert(deal(3, 70_000)).await, [Unchanged]);
     // The Unchanged v3 was stored, so v2 is now stale.
-    assert_eq!(upsert(deal(2, 700_00)).await, [Stale]);
-    let mut changed = deal(4, 700_00);
+    assert_eq!(upsert(deal(2, 70_000)).await, [Stale]);
+    let mut changed = deal(4, 70_000);
     changed.stage_history.truncate(1);
     assert_eq!(upsert(changed.clone()).await, [Updated]);
 
@@ -285,11 +305,23 @@ async fn upserts_classify_and_loads_round_trip() {
     plan.read_all(RecordKind::Deal);
     let loaded = store.load(TENANT, &plan).await.unwrap();
     assert_eq!(loaded.deals, [changed]);
-    assert!(loaded.customers.is_empty(), "kinds not planned are not read");
+    assert!(
+        loaded.customers.is_empty(),
+        "kinds not planned are not read"
+    );
 
     // Another tenant never sees or collides with these rows.
-    assert_eq!(store.upsert_batch("tenant-b", &[Record::Deal(deal(1, 1))]).await.unwrap(), [Created]);
-    assert_eq!(store.load("tenant-b", &plan).await.unwrap().deals, [deal(1, 1)]);
+    assert_eq!(
+        store
+            .upsert_batch("tenant-b", &[Record::Deal(deal(1, 1))])
+            .await
+            .unwrap(),
+        [Created]
+    );
+    assert_eq!(
+        store.load("tenant-b", &plan).await.unwrap().deals,
+        [deal(1, 1)]
+    );
 
     shut_down(store, embedded).await;
 }
@@ -307,9 +339,23 @@ async fn bounded_reads_erasure_deletion_and_big_batches() {
         async move { store.load(TENANT, &plan).await.unwrap().deals.len() }
     };
     let bound = |field, from, until| TimeBound { field, from, until };
-    assert_eq!(bounded(vec![bound(TimeField::DealCreated, Some(at(0)), Some(at(1)))]).await, 1);
-    assert_eq!(bounded(vec![bound(TimeField::DealCreated, Some(at(1)), None)]).await, 0);
-    assert_eq!(bounded(vec![bound(TimeField::DealCreated, None, Some(at(0)))]).await, 0);
+    assert_eq!(
+        bounded(vec![bound(
+            TimeField::DealCreated,
+            Some(at(0)),
+            Some(at(1))
+        )])
+        .await,
+        1
+    );
+    assert_eq!(
+        bounded(vec![bound(TimeField::DealCreated, Some(at(1)), None)]).await,
+        0
+    );
+    assert_eq!(
+        bounded(vec![bound(TimeField::DealCreated, None, Some(at(0)))]).await,
+        0
+    );
     assert_eq!(
         bounded(vec![
             bound(TimeField::DealCreated, Some(at(5)), None),
@@ -322,15 +368,31 @@ async fn bounded_reads_erasure_deletion_and_big_batches() {
     let mut open = deal(2, 1);
     open.status = DealStatus::Open;
     open.closed_time = None;
-    store.upsert_batch(TENANT, &[Record::Deal(open)]).await.unwrap();
-    assert_eq!(bounded(vec![bound(TimeField::DealClosed, None, None)]).await, 0);
+    store
+        .upsert_batch(TENANT, &[Record::Deal(open)])
+        .await
+        .unwrap();
+    assert_eq!(
+        bounded(vec![bound(TimeField::DealClosed, None, None)]).await,
+        0
+    );
 
     // Erasure nulls personal data only.
     let counts = store.erase_customer(TENANT, "c1").await.unwrap();
-    assert_eq!(counts, ErasureCounts { customers: 1, leads: 1, survey_responses: 1 });
+    assert_eq!(
+        counts,
+        ErasureCounts {
+            customers: 1,
+            leads: 1,
+            survey_responses: 1
+        }
+    );
     let data = store.load(TENANT, &read_all()).await.unwrap();
     let customer = &data.customers[0];
-    assert_eq!((&customer.name, &customer.email, &customer.phone), (&None, &None, &None));
+    assert_eq!(
+        (&customer.name, &customer.email, &customer.phone),
+        (&None, &None, &None)
+    );
     assert_eq!(customer.acquired_time, at(10));
     assert_eq!((&data.leads[0].name, &data.leads[0].email), (&None, &None));
     assert_eq!(data.survey_responses[0].comment, None);
@@ -352,7 +414,11 @@ async fn bounded_reads_erasure_deletion_and_big_batches() {
     let orders: Vec<Record> = (0..10_000)
         .map(|i| {
             Record::Order(Order {
-                meta: Meta { id: format!("bulk-{i}"), version: 1, attributes: BTreeMap::new() },
+                meta: Meta {
+                    id: format!("bulk-{i}"),
+                    version: 1,
+                    attributes: BTreeMap::new(),
+                },
                 customer_id: format!("c{}", i % 100),
                 amount: usd(i),
                 cost: None,
@@ -367,7 +433,11 @@ async fn bounded_reads_erasure_deletion_and_big_batches() {
     let outcomes = store.upsert_batch(TENANT, &orders).await.unwrap();
     assert!(outcomes.iter().all(|o| *o == UpsertOutcome::Unchanged));
     let mut plan = ReadPlan::default();
-    plan.read_bounded(TimeBound { field: TimeField::OrderOrdered, from: Some(at(100)), until: Some(at(200)) });
+    plan.read_bounded(TimeBound {
+        field: TimeField::OrderOrdered,
+        from: Some(at(100)),
+        until: Some(at(200)),
+    });
     assert_eq!(store.load(TENANT, &plan).await.unwrap().orders.len(), 100);
 
     shut_down(store, embedded).await;

@@ -13,7 +13,7 @@ use crate::eval::{Family, FoldContext, Metric, Period, Route, State};
 use crate::money::MoneySum;
 use crate::records::{Deal, DealStatus, RecordKind, Timestamp};
 use crate::value::{
-    Component, DurationSet, EvalError, MetricResult, UndefinedReason, Value, money_result,
+    Component, DurationSet, EvalError, MetricResult, Value, money_result,
 };
 
 /// The metrics of this family, registered in the catalog.
@@ -418,13 +418,7 @@ impl Family for DealsWon {
         _ctx: &FoldContext<'_, '_>,
         state: &DealsWonState,
     ) -> Result<MetricResult, EvalError> {
-        if state.won == 0 {
-            return Ok(MetricResult::undefined(
-                UndefinedReason::NoData,
-                "no deals won in the window",
-                vec![Component::count("deals_won", 0)],
-            ));
-        }
+        // A count of events is defined for every window: no win is a count of 0, not missing data.
         Ok(MetricResult::value(Value::Count(state.won), Vec::new()))
     }
 }
@@ -435,6 +429,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::value::UndefinedReason;
     use crate::calendar::Granularity;
     use crate::dataset::KindRead;
     use crate::dimension::Dimension;
@@ -711,7 +706,7 @@ mod tests {
     #[test]
     fn deals_won_series_groups_and_filters() {
         // Q1 by month: won 01-10 (alice), 02-05 (alice), 02-06 (bob, upsell); carol's deal is lost.
-        // Series: Jan 1, Feb 2, Mar none (NO_DATA); total 3; alice 2, bob 1; upsell only: 1.
+        // Series: Jan 1, Feb 2, Mar 0; total 3; alice 2, bob 1; upsell only: 1.
         let records = vec![
             owned(won("a", at(1, 1, 0), at(1, 10, 0), 1), "alice"),
             owned(won("b", at(1, 1, 0), at(2, 5, 0), 1), "alice"),
@@ -735,7 +730,7 @@ mod tests {
             .collect();
         assert_eq!(
             series,
-            vec![Some(Value::Count(1)), Some(Value::Count(2)), None]
+            vec![Some(Value::Count(1)), Some(Value::Count(2)), Some(Value::Count(0))]
         );
         assert_eq!(report.groups.len(), 2);
         assert_eq!(report.groups[0].key, vec![Some("alice".to_owned())]);
@@ -749,7 +744,7 @@ mod tests {
         }];
         assert_eq!(run(records, &req).total.value, Ok(Value::Count(1)));
         let empty = run(Vec::new(), &request(MetricQuery::new("deals_won"), march()));
-        assert_eq!(reason(&empty), UndefinedReason::NoData);
+        assert_eq!(empty.total.value, Ok(Value::Count(0)));
     }
 
     #[test]

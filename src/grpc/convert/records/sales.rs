@@ -122,9 +122,11 @@ pub fn deal(mut f: Fields<'_>, deal: pb::Deal) -> Option<Deal> {
     match (status, closed_time) {
         (Some(DealStatus::Won | DealStatus::Lost), Some(None)) => {
             f.problem("closed_time", "is required for WON and LOST deals");
+            return None;
         }
         (Some(DealStatus::Open), Some(Some(_))) => {
             f.problem("closed_time", "must be unset for an OPEN deal (a closed deal is WON or LOST)");
+            return None;
         }
         _ => {}
     }

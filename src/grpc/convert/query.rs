@@ -1,0 +1,362 @@
+//! `ComputeMetricsRequest` → the engine's `ComputeRequest`.
+//!
+//! This checks the request's shape: tenant, window, time zone, granularity, dimension names,
+//! parameter values, reporting currency. Metric ids, policies and parameter names are checked
+//! against the catalog later by `eval::prepare`, which reports them at the same field paths.
+
+use std::collections::BTreeMap;
+
+use crm_metrics_engine::calendar::{Window, parse_time_zone};
+use crm_metrics_engine::dimension::{Dimension, FIXED_DIMENSIONS};
+use crm_metrics_engine::money::Currency;
+use crm_metrics_engine::query::{ComputeRequest, Filter, MetricQuery, ParamValue, Problem};
+use crm_metrics_engine::records::Timestamp;
+use crm_metrics_engine::Tz;
+
+use super::enums;
+use super::fields::Fields;
+use super::pb;
+
+/// A validated `ComputeMetrics` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputeInput {
+    pub tenant_id: String,
+    pub request: ComputeRequest,
+    /// The requested reporting currency; `None` = the data's own single currency.
+    pub reporting_currency: Option<Currency>,
+    /// The computation must see at least the writes of this token; `None` when not given.
+    pub min_consistency_token: Option<String>,
+}
+
+/// Converts and validates a `ComputeMetricsRequest`. `receive_time` is the default `as_of`.
+pub fn compute_request_from_proto(
+    request: pb::ComputeMetricsRequest,
+    receive_time: Timestamp,
+) -> Result<ComputeInput, Vec<Problem>> {
+    let pb::ComputeMetricsRequest {
+        tenant_id,
+        metrics,
+        window,
+        time_zone,
+        granularity,
+        group_by,
+        filters,
+        compare_previous,
+        as_of,
+        reporting_currency,
+        min_consistency_token,
+    } = request;
+    let mut problems = Vec::new();
+    let mut f = Fields::new("", &mut problems);
+    let tenant_id = f.id("tenant_id", tenant_id);
+    let metrics = metric_queries(&mut f, metrics);
+    let window = time_window(&mut f, "window", window);
+    let time_zone = zone(&mut f, &time_zone);
+    let granularity = f.enumeration(
+        "granularity",
+        granularity,
+        pb::Granularity::as_str_name,
+        enums::granularity,
+    );
+    let group_by: Vec<Option<Dimension>> = group_by
+        .iter()
+        .enumerate()
+        .map(|(i, name)| dimension(&mut f, &format!("group_by[{i}]"), name))
+        .collect();
+    let filters: Vec<Option<Filter>> = filters
+        .into_iter()
+        .enumerate()
+        .map(|(i, filter)| {
+            let pb::Filter {
+                dimension: name,
+                values,
+                exclude,
+            } = filter;
+            let dimension = dimension(&mut f, &format!("filters[{i}].dimension"), &name)?;
+            Some(Filter {
+                dimension,
+                values,
+                exclude,
+            })
+        })
+        .collect();
+    let as_of = match as_of {
+        None => Some(receive_time),
+        Some(t) => f.time("as_of", Some(t)),
+    };
+    let reporting_currency = if reporting_currency.is_empty() {
+        Some(None)
+    } else {
+        f.currency("reporting_currency", &reporting_currency).map(Some)
+    };
+    let min_consistency_token = (!min_consistency_token.is_empty()).then_some(min_consistency_token);
+    let converted = (|| {
+        Some(ComputeInput {
+            tenant_id: tenant_id?,
+            request: ComputeRequest {
+                metrics: metrics?,
+                window: window?,
+                time_zone: time_zone?,
+                granularity: granularity?,
+                group_by: group_by.into_iter().collect::<Option<Vec<_>>>()?,
+                filters: filters.into_iter().collect::<Option<Vec<_>>>()?,
+                compare_previous,
+                as_of: as_of?,
+            },
+            reporting_currency: reporting_currency?,
+            min_consistency_token,
+        })
+    })();
+    match converted {
+        Some(input) if problems.is_empty() => Ok(input),
+        _ => Err(problems),
+    }
+}
+
+/// A required window with `start < end`.
+fn time_window(f: &mut Fields<'_>, field: &str, window: Option<pb::TimeWindow>) -> Option<Window> {
+    let Some(pb::TimeWindow { start, end }) = window else {
+        f.problem(field, "is required");
+        return None;
+    };
+    let mut at = f.nested(field);
+    let start = at.time("start", start);
+    let end = at.time("end", end);
+    let (start, end) = (start?, end?);
+    let window = Window::new(start, end);
+    if window.is_none() {
+        at.problem("end", format!("must be after start ({end} <= {start})"));
+    }
+    window
+}
+
+/// An IANA time zone; empty means UTC.
+fn zone(f: &mut Fields<'_>, name: &str) -> Option<Tz> {
+    if name.is_empty() {
+        return Some(Tz::UTC);
+    }
+    let tz = parse_time_zone(name);
+    if tz.is_none() {
+        f.problem(
+            "time_zone",
+            format!("unknown IANA time zone '{name}'; use a name such as UTC, Europe/Warsaw or America/New_York"),
+        );
+    }
+    tz
+}
+
+/// A dimension name.
+fn dimension(f: &mut Fields<'_>, field: &str, name: &str) -> Option<Dimension> {
+    let dimension = Dimension::parse(name);
+    if dimension.is_none() {
+        f.problem(
+            field,
+            format!(
+                "unknown dimension '{name}'; allowed: {}, attr.<key>, customer.attr.<key>",
+                FIXED_DIMENSIONS.join(", ")
+            ),
+        );
+    }
+    dimension
+}
+
+/// The metric queries, with their parameter values converted (names are checked later).
+fn metric_queries(f: &mut Fields<'_>, metrics: Vec<pb::MetricQuery>) -> Option<Vec<MetricQuery>> {
+    let mut converted = Vec::with_capacity(metrics.len());
+    let mut valid = true;
+    for (i, query) in metrics.into_iter().enumerate() {
+        let pb::MetricQuery {
+            metric,
+            policies,
+            parameters,
+        } = query;
+        let mut at = f.nested(&format!("metrics[{i}]"));
+        if metric.is_empty() {
+            at.problem("metric", "is required (see ListMetrics for the ids)");
+            valid = false;
+        }
+        let mut values = BTreeMap::new();
+        for (name, value) in parameters {
+            match parameter_value(value) {
+                Some(value) => {
+                    values.insert(name, value);
+                }
+                None => {
+                    at.problem(
+                        &format!("parameters[{name}]"),
+                        "a value is required: set one of number, text, list, number_map",
+                    );
+                    valid = false;
+                }
+            }
+        }
+        converted.push(MetricQuery {
+            metric,
+            policies,
+            parameters: values,
+        });
+    }
+    valid.then_some(converted)
+}
+
+/// A parameter value; `None` when the oneof is unset.
+fn parameter_value(value: pb::ParameterValue) -> Option<ParamValue> {
+    use pb::parameter_value::Value;
+    let pb::ParameterValue { value } = value;
+    Some(match value? {
+        Value::Number(n) => ParamValue::Number(n),
+        Value::Text(text) => ParamValue::Text(text),
+        Value::List(pb::StringList { values }) => ParamValue::List(values),
+        Value::NumberMap(pb::NumberMap { values }) => ParamValue::NumberMap(values),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn ts(seconds: i64) -> prost_types::Timestamp {
+        prost_types::Timestamp { seconds, nanos: 0 }
+    }
+
+    fn valid() -> pb::ComputeMetricsRequest {
+        let mut parameters = BTreeMap::new();
+        parameters.insert(
+            "stages".to_owned(),
+            pb::ParameterValue {
+                value: Some(pb::parameter_value::Value::List(pb::StringList {
+                    values: vec!["a".into(), "b".into()],
+                })),
+            },
+        );
+        pb::ComputeMetricsRequest {
+            tenant_id: "acme".into(),
+            metrics: vec![pb::MetricQuery {
+                metric: "funnel_conversion".into(),
+                policies: BTreeMap::new(),
+                parameters,
+            }],
+            window: Some(pb::TimeWindow {
+                start: Some(ts(1_767_225_600)),
+                end: Some(ts(1_769_904_000)),
+            }),
+            time_zone: "Europe/Warsaw".into(),
+            granularity: pb::Granularity::Week as i32,
+            group_by: vec!["owner_id".into(), "customer.attr.plan".into()],
+            filters: vec![pb::Filter {
+                dimension: "attr.region".into(),
+                values: vec!["emea".into()],
+                exclude: true,
+            }],
+            compare_previous: true,
+            as_of: None,
+            reporting_currency: "EUR".into(),
+            min_consistency_token: "42".into(),
+        }
+    }
+
+    fn fields(problems: &[Problem]) -> Vec<&str> {
+        problems.iter().map(|p| p.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_valid_request_converts() {
+        let receive = Utc.with_ymd_and_hms(2026, 2, 3, 4, 5, 6).unwrap();
+        let input = compute_request_from_proto(valid(), receive).unwrap();
+        assert_eq!(input.tenant_id, "acme");
+        assert_eq!(input.request.as_of, receive);
+        assert_eq!(input.request.time_zone, "Europe/Warsaw".parse::<Tz>().unwrap());
+        assert_eq!(
+            input.request.group_by,
+            vec![Dimension::OwnerId, Dimension::CustomerAttribute("plan".into())]
+        );
+        assert!(input.request.filters[0].exclude);
+        assert_eq!(
+            input.request.metrics[0].parameters["stages"],
+            ParamValue::List(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(input.reporting_currency, Currency::parse("EUR"));
+        assert_eq!(input.min_consistency_token.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let mut request = valid();
+        request.time_zone = String::new();
+        request.granularity = 0;
+        request.reporting_currency = String::new();
+        request.min_consistency_token = String::new();
+        request.as_of = Some(ts(1_767_225_600));
+        let input = compute_request_from_proto(request, Utc::now()).unwrap();
+        assert_eq!(input.request.time_zone, Tz::UTC);
+        assert_eq!(input.request.granularity, crm_metrics_engine::calendar::Granularity::None);
+        assert_eq!(input.request.as_of.timestamp(), 1_767_225_600);
+        assert_eq!(input.reporting_currency, None);
+        assert_eq!(input.min_consistency_token, None);
+    }
+
+    #[test]
+    fn unknown_time_zone_is_named() {
+        let mut request = valid();
+        request.time_zone = "Mars/Base".into();
+        let problems = compute_request_from_proto(request, Utc::now()).unwrap_err();
+        assert_eq!(fields(&problems), ["time_zone"]);
+        assert!(problems[0].description.contains("unknown IANA time zone 'Mars/Base'"));
+    }
+
+    #[test]
+    fn unknown_dimensions_are_named_with_the_allowed_ones() {
+        let mut request = valid();
+        request.group_by = vec!["owner_id".into(), "region".into()];
+        request.filters[0].dimension = "attr.".into();
+        let problems = compute_request_from_proto(request, Utc::now()).unwrap_err();
+        assert_eq!(fields(&problems), ["group_by[1]", "filters[0].dimension"]);
+        assert!(problems[0].description.contains("unknown dimension 'region'"));
+        assert!(problems[0].description.contains("lead.source"));
+        assert!(problems[0].description.contains("customer.attr.<key>"));
+    }
+
+    #[test]
+    fn every_shape_problem_is_reported() {
+        let mut request = valid();
+        request.tenant_id = String::new();
+        request.window = Some(pb::TimeWindow {
+            start: Some(ts(1_769_904_000)),
+            end: Some(ts(1_767_225_600)),
+        });
+        request.granularity = 42;
+        request.reporting_currency = "eur".into();
+        request.as_of = Some(ts(-5));
+        request.metrics[0]
+            .parameters
+            .insert("x".into(), pb::ParameterValue { value: None });
+        let problems = compute_request_from_proto(request, Utc::now()).unwrap_err();
+        assert_eq!(
+            fields(&problems),
+            [
+                "tenant_id",
+                "metrics[0].parameters[x]",
+                "window.end",
+                "granularity",
+                "as_of",
+                "reporting_currency"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_window_is_required() {
+        let mut request = valid();
+        request.window = None;
+        let problems = compute_request_from_proto(request, Utc::now()).unwrap_err();
+        assert_eq!(fields(&problems), ["window"]);
+        let mut request = valid();
+        request.window = Some(pb::TimeWindow {
+            start: None,
+            end: Some(ts(5)),
+        });
+        let problems = compute_request_from_proto(request, Utc::now()).unwrap_err();
+        assert_eq!(fields(&problems), ["window.start"]);
+    }
+}
