@@ -33,6 +33,9 @@ pub use results::{definition_to_proto, report_to_proto, result_to_proto};
 use chrono::DateTime;
 use crm_metrics_engine::records::Timestamp;
 
+// The generated code, relative so the module works wherever `grpc` is mounted.
+use super::pb;
+
 /// The first instant accepted on input: 1970-01-01T00:00:00Z.
 pub const MIN_TIMESTAMP_SECONDS: i64 = 0;
 /// The first instant rejected on input: 2200-01-01T00:00:00Z.
