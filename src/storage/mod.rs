@@ -98,7 +98,13 @@ impl Store {
         Ok(())
     }
 
-    /// Upserts a batch atomically and returns one outcome per record, in input order.
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Upserts a batch atomically and returns one outcome per record, in input order, with the
+    /// consistency token of the committing transaction.
     ///
     /// A record is written when its version is at least the stored one; repeated ids in one batch
     /// are written once (later copies report UNCHANGED).
@@ -106,10 +112,10 @@ impl Store {
         &self,
         tenant_id: &str,
         records: &[Record],
-    ) -> Result<Vec<UpsertOutcome>, StorageError> {
+    ) -> Result<(Vec<UpsertOutcome>, String), StorageError> {
         let mut outcomes = vec![UpsertOutcome::Unchanged; records.len()];
         if records.is_empty() {
-            return Ok(outcomes);
+            return Ok((outcomes, String::new()));
         }
         let batch = Batch::split(records);
         let mut tx = self.pool.begin().await?;
@@ -130,9 +136,10 @@ impl Store {
         upsert(conn, tenant_id, &batch.user_events, &mut outcomes).await?;
         upsert(conn, tenant_id, &batch.quotas, &mut outcomes).await?;
         upsert(conn, tenant_id, &batch.exchange_rates, &mut outcomes).await?;
+        let token = consistency_token(conn).await?;
         tx.commit().await?;
         tracing::debug!(tenant_id, records = records.len(), "upserted batch");
-        Ok(outcomes)
+        Ok((outcomes, token))
     }
 
     /// Deletes records of one kind by id (a deal's stage entries with it), atomically. Returns
@@ -142,9 +149,9 @@ impl Store {
         tenant_id: &str,
         kind: RecordKind,
         ids: &[String],
-    ) -> Result<u64, StorageError> {
+    ) -> Result<(u64, String), StorageError> {
         if ids.is_empty() {
-            return Ok(0);
+            return Ok((0, String::new()));
         }
         let mut tx = self.pool.begin().await?;
         if kind == RecordKind::Deal {
@@ -166,9 +173,10 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        let token = consistency_token(&mut tx).await?;
         tx.commit().await?;
         tracing::debug!(tenant_id, kind = kind.name(), deleted, "deleted records");
-        Ok(deleted)
+        Ok((deleted, token))
     }
 
     /// Removes one customer's personal data (customer and lead contact fields, survey comments),
@@ -339,4 +347,14 @@ impl<'a> Batch<'a> {
         }
         batch
     }
+}
+
+/// The token of the writing transaction: its transaction id. Reads go to the primary after the
+/// commit, so any later read sees the write; the token lets a caller (or a future read replica)
+/// check that.
+async fn consistency_token(conn: &mut PgConnection) -> Result<String, StorageError> {
+    let xid: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
+        .fetch_one(conn)
+        .await?;
+    Ok(format!("xid:{xid}"))
 }

@@ -274,7 +274,8 @@ async fn upserts_classify_and_loads_round_trip() {
     let records = one_of_each();
     let mut batch = records.clone();
     batch.push(records[0].clone());
-    let outcomes = store.upsert_batch(TENANT, &batch).await.unwrap();
+    let (outcomes, token) = store.upsert_batch(TENANT, &batch).await.unwrap();
+    assert!(token.starts_with("xid:"), "{token}");
     let mut expected = vec![Created; records.len()];
     expected.push(Unchanged);
     assert_eq!(outcomes, expected);
@@ -289,6 +290,7 @@ async fn upserts_classify_and_loads_round_trip() {
                 .upsert_batch(TENANT, &[Record::Deal(deal)])
                 .await
                 .unwrap()
+                .0
         }
     };
     assert_eq!(upsert(deal(2, 70_000)).await, [Updated]);
@@ -315,7 +317,8 @@ async fn upserts_classify_and_loads_round_trip() {
         store
             .upsert_batch("tenant-b", &[Record::Deal(deal(1, 1))])
             .await
-            .unwrap(),
+            .unwrap()
+            .0,
         [Created]
     );
     assert_eq!(
@@ -402,7 +405,8 @@ async fn bounded_reads_erasure_deletion_and_big_batches() {
     let deleted = store
         .delete_records(TENANT, RecordKind::Deal, &["d1".into(), "nope".into()])
         .await
-        .unwrap();
+        .unwrap()
+        .0;
     assert_eq!(deleted, 1);
     let entries: i64 = sqlx::query_scalar("SELECT count(*) FROM deal_stage_entries")
         .fetch_one(store.pool())
@@ -428,9 +432,9 @@ async fn bounded_reads_erasure_deletion_and_big_batches() {
             })
         })
         .collect();
-    let outcomes = store.upsert_batch(TENANT, &orders).await.unwrap();
+    let outcomes = store.upsert_batch(TENANT, &orders).await.unwrap().0;
     assert!(outcomes.iter().all(|o| *o == UpsertOutcome::Created));
-    let outcomes = store.upsert_batch(TENANT, &orders).await.unwrap();
+    let outcomes = store.upsert_batch(TENANT, &orders).await.unwrap().0;
     assert!(outcomes.iter().all(|o| *o == UpsertOutcome::Unchanged));
     let mut plan = ReadPlan::default();
     plan.read_bounded(TimeBound {
