@@ -20,7 +20,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     let protos: Vec<PathBuf> = PROTOS.iter().map(|p| manifest_dir.join(p)).collect();
-    let includes = [manifest_dir.join(PROTO_ROOT), protoc_bin_vendored::include_path()?];
+    let includes = [
+        manifest_dir.join(PROTO_ROOT),
+        protoc_bin_vendored::include_path()?,
+    ];
 
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);

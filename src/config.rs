@@ -45,7 +45,11 @@ pub struct Config {
     pub max_message_bytes: usize,
 
     /// Most requests served at once; further ones are shed with RESOURCE_EXHAUSTED.
-    #[arg(long, env = "CRM_METRICS_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
+    #[arg(
+        long,
+        env = "CRM_METRICS_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 256
+    )]
     pub max_concurrent_requests: usize,
 
     /// Seconds in-flight calls get to finish after SIGTERM/SIGINT.

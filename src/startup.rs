@@ -68,12 +68,13 @@ impl Application {
             .migrate()
             .await
             .map_err(|e| StartupError::Database(format!("migrations failed: {e}")))?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartupError::Listen {
-                address: config.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Listen {
+                    address: config.listen,
+                    source,
+                })?;
         let app = App::new(store, config.limits());
         Ok(Application {
             config,
@@ -90,7 +91,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then drains: health turns NOT_SERVING, no new
     /// connections are accepted, and in-flight calls get the grace period to finish.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
         let Application {
             config,
             listener,
@@ -100,7 +104,11 @@ impl Application {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let draining = Arc::new(AtomicBool::new(false));
         set_all(&reporter, ServingStatus::Serving).await;
-        let probe = tokio::spawn(probe_database(app.store().clone(), reporter.clone(), draining.clone()));
+        let probe = tokio::spawn(probe_database(
+            app.store().clone(),
+            reporter.clone(),
+            draining.clone(),
+        ));
 
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -134,11 +142,9 @@ impl Application {
         let mut stop_for_server = stop_rx.clone();
         let server = Server::builder()
             .trace_fn(crate::telemetry::request_span)
-            .layer(
-                tower::ServiceBuilder::new()
-                    .load_shed()
-                    .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests)),
-            )
+            .layer(tower::ServiceBuilder::new().load_shed().layer(
+                tower::limit::GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests),
+            ))
             .add_service(health_service)
             .add_service(reflection)
             .add_service(ingest)

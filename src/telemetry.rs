@@ -34,8 +34,13 @@ impl Telemetry {
 pub fn init(config: &Config) -> Result<Telemetry, String> {
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt_layer = match config.log_format {
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_filter(filter()).boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_filter(filter()).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_filter(filter())
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_filter(filter())
+            .boxed(),
     };
     let provider = match &config.otlp_endpoint {
         None => None,

@@ -76,7 +76,12 @@ pub fn as_of(dataset: &Dataset, as_of: Timestamp) -> Dataset {
             .filter(|s| s.start_time <= at)
             .cloned()
             .collect(),
-        activities: dataset.activities.iter().filter(|a| a.occurred_time <= at).cloned().collect(),
+        activities: dataset
+            .activities
+            .iter()
+            .filter(|a| a.occurred_time <= at)
+            .cloned()
+            .collect(),
         tickets: dataset
             .tickets
             .iter()
@@ -94,7 +99,12 @@ pub fn as_of(dataset: &Dataset, as_of: Timestamp) -> Dataset {
             .filter(|s| s.responded_time <= at)
             .cloned()
             .collect(),
-        costs: dataset.costs.iter().filter(|c| c.incurred_time <= at).cloned().collect(),
+        costs: dataset
+            .costs
+            .iter()
+            .filter(|c| c.incurred_time <= at)
+            .cloned()
+            .collect(),
         engagement_events: dataset
             .engagement_events
             .iter()
@@ -111,7 +121,12 @@ pub fn as_of(dataset: &Dataset, as_of: Timestamp) -> Dataset {
                 u
             })
             .collect(),
-        user_events: dataset.user_events.iter().filter(|e| e.occurred_time <= at).cloned().collect(),
+        user_events: dataset
+            .user_events
+            .iter()
+            .filter(|e| e.occurred_time <= at)
+            .cloned()
+            .collect(),
         quotas: dataset.quotas.clone(),
         exchange_rates: dataset.exchange_rates.clone(),
     }

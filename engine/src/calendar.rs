@@ -107,7 +107,12 @@ fn next_bucket_date(granularity: Granularity, start: NaiveDate) -> NaiveDate {
 /// Cuts `window` into calendar buckets of `granularity` in `tz`. The first and last buckets are
 /// clipped to the window. `Granularity::None` yields no buckets. At most `limit` buckets are
 /// produced; `None` when more would be needed.
-pub fn buckets(window: Window, tz: Tz, granularity: Granularity, limit: usize) -> Option<Vec<Window>> {
+pub fn buckets(
+    window: Window,
+    tz: Tz,
+    granularity: Granularity,
+    limit: usize,
+) -> Option<Vec<Window>> {
     if granularity == Granularity::None {
         return Some(Vec::new());
     }
@@ -224,7 +229,10 @@ mod tests {
         let tz = parse_time_zone("UTC").unwrap();
         let window = Window::new(utc(2020, 1, 1, 0), utc(2026, 1, 1, 0)).unwrap();
         assert!(buckets(window, tz, Granularity::Day, 100).is_none());
-        assert_eq!(buckets(window, tz, Granularity::Year, 100).unwrap().len(), 6);
+        assert_eq!(
+            buckets(window, tz, Granularity::Year, 100).unwrap().len(),
+            6
+        );
     }
 
     #[test]

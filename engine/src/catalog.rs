@@ -107,7 +107,11 @@ pub struct Settings {
 impl Settings {
     /// Checks `query` against `definition`; `path` prefixes the field paths of problems
     /// (`metrics[2]`).
-    pub fn resolve(definition: &MetricDefinition, query: &MetricQuery, path: &str) -> Result<Settings, Vec<Problem>> {
+    pub fn resolve(
+        definition: &MetricDefinition,
+        query: &MetricQuery,
+        path: &str,
+    ) -> Result<Settings, Vec<Problem>> {
         let mut problems = Vec::new();
         let mut policies = BTreeMap::new();
         for (name, value) in &query.policies {
@@ -162,13 +166,18 @@ impl Settings {
             if let (false, Some(default)) = (parameters.contains_key(def.name), def.default) {
                 let value = match default {
                     ParamDefault::Number(n) => ParamValue::Number(n),
-                    ParamDefault::List(items) => ParamValue::List(items.iter().map(|s| (*s).to_owned()).collect()),
+                    ParamDefault::List(items) => {
+                        ParamValue::List(items.iter().map(|s| (*s).to_owned()).collect())
+                    }
                 };
                 parameters.insert(def.name, value);
             }
         }
         if problems.is_empty() {
-            Ok(Settings { policies, parameters })
+            Ok(Settings {
+                policies,
+                parameters,
+            })
         } else {
             Err(problems)
         }
@@ -176,10 +185,12 @@ impl Settings {
 
     /// Settings with every default (for tests and engine-internal use).
     pub fn defaults(definition: &MetricDefinition) -> Settings {
-        Settings::resolve(definition, &MetricQuery::new(definition.id), "metric").unwrap_or(Settings {
-            policies: BTreeMap::new(),
-            parameters: BTreeMap::new(),
-        })
+        Settings::resolve(definition, &MetricQuery::new(definition.id), "metric").unwrap_or(
+            Settings {
+                policies: BTreeMap::new(),
+                parameters: BTreeMap::new(),
+            },
+        )
     }
 
     /// The value of a policy (its default when not given). Empty for an unknown name.
@@ -246,10 +257,16 @@ fn check_parameter(def: &ParameterDefinition, value: &ParamValue) -> Result<(), 
             | (ParamKind::NumberMap, ParamValue::NumberMap(_))
     );
     if !kind_ok {
-        return Err(format!("parameter {} takes a {}", def.name, def.kind.name()));
+        return Err(format!(
+            "parameter {} takes a {}",
+            def.name,
+            def.kind.name()
+        ));
     }
     match value {
-        ParamValue::Number(n) if !n.is_finite() => Err(format!("parameter {} must be a finite number", def.name)),
+        ParamValue::Number(n) if !n.is_finite() => {
+            Err(format!("parameter {} must be a finite number", def.name))
+        }
         ParamValue::Number(n) if def.positive && *n <= 0.0 => {
             Err(format!("parameter {} must be greater than 0", def.name))
         }

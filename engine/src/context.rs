@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use crate::dataset::Dataset;
 use crate::records::{
-    Activity, ActivityDirection, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead, Meta, Order,
-    Quota, RecordKind, Subscription, SurveyResponse, Ticket, Timestamp, UserEvent,
+    Activity, ActivityDirection, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate,
+    Lead, Meta, Order, Quota, RecordKind, Subscription, SurveyResponse, Ticket, Timestamp,
+    UserEvent,
 };
 
 /// A borrowed record of any kind: what states fold.
@@ -71,15 +72,34 @@ impl<'a> RecordRef<'a> {
 }
 
 /// Calls `visit` with every record of `kind` in `dataset`.
-pub fn for_each_of_kind<'a>(dataset: &'a Dataset, kind: RecordKind, mut visit: impl FnMut(RecordRef<'a>)) {
+pub fn for_each_of_kind<'a>(
+    dataset: &'a Dataset,
+    kind: RecordKind,
+    mut visit: impl FnMut(RecordRef<'a>),
+) {
     match kind {
-        RecordKind::Customer => dataset.customers.iter().for_each(|r| visit(RecordRef::Customer(r))),
+        RecordKind::Customer => dataset
+            .customers
+            .iter()
+            .for_each(|r| visit(RecordRef::Customer(r))),
         RecordKind::Lead => dataset.leads.iter().for_each(|r| visit(RecordRef::Lead(r))),
         RecordKind::Deal => dataset.deals.iter().for_each(|r| visit(RecordRef::Deal(r))),
-        RecordKind::Order => dataset.orders.iter().for_each(|r| visit(RecordRef::Order(r))),
-        RecordKind::Subscription => dataset.subscriptions.iter().for_each(|r| visit(RecordRef::Subscription(r))),
-        RecordKind::Activity => dataset.activities.iter().for_each(|r| visit(RecordRef::Activity(r))),
-        RecordKind::Ticket => dataset.tickets.iter().for_each(|r| visit(RecordRef::Ticket(r))),
+        RecordKind::Order => dataset
+            .orders
+            .iter()
+            .for_each(|r| visit(RecordRef::Order(r))),
+        RecordKind::Subscription => dataset
+            .subscriptions
+            .iter()
+            .for_each(|r| visit(RecordRef::Subscription(r))),
+        RecordKind::Activity => dataset
+            .activities
+            .iter()
+            .for_each(|r| visit(RecordRef::Activity(r))),
+        RecordKind::Ticket => dataset
+            .tickets
+            .iter()
+            .for_each(|r| visit(RecordRef::Ticket(r))),
         RecordKind::SurveyResponse => dataset
             .survey_responses
             .iter()
@@ -89,9 +109,18 @@ pub fn for_each_of_kind<'a>(dataset: &'a Dataset, kind: RecordKind, mut visit: i
             .engagement_events
             .iter()
             .for_each(|r| visit(RecordRef::EngagementEvent(r))),
-        RecordKind::CrmUser => dataset.crm_users.iter().for_each(|r| visit(RecordRef::CrmUser(r))),
-        RecordKind::UserEvent => dataset.user_events.iter().for_each(|r| visit(RecordRef::UserEvent(r))),
-        RecordKind::Quota => dataset.quotas.iter().for_each(|r| visit(RecordRef::Quota(r))),
+        RecordKind::CrmUser => dataset
+            .crm_users
+            .iter()
+            .for_each(|r| visit(RecordRef::CrmUser(r))),
+        RecordKind::UserEvent => dataset
+            .user_events
+            .iter()
+            .for_each(|r| visit(RecordRef::UserEvent(r))),
+        RecordKind::Quota => dataset
+            .quotas
+            .iter()
+            .for_each(|r| visit(RecordRef::Quota(r))),
         RecordKind::ExchangeRate => dataset
             .exchange_rates
             .iter()
@@ -112,16 +141,34 @@ impl<'a> Lookup<'a> {
     /// Indexes `dataset`.
     pub fn new(dataset: &'a Dataset) -> Lookup<'a> {
         let mut lookup = Lookup {
-            customers: dataset.customers.iter().map(|c| (c.meta.id.as_str(), c)).collect(),
-            leads: dataset.leads.iter().map(|l| (l.meta.id.as_str(), l)).collect(),
+            customers: dataset
+                .customers
+                .iter()
+                .map(|c| (c.meta.id.as_str(), c))
+                .collect(),
+            leads: dataset
+                .leads
+                .iter()
+                .map(|l| (l.meta.id.as_str(), l))
+                .collect(),
             ..Lookup::default()
         };
         for activity in &dataset.activities {
-            if let (Some(lead), ActivityDirection::Outbound) = (&activity.lead_id, activity.direction) {
-                keep_earliest(&mut lookup.first_outbound_by_lead, lead, activity.occurred_time);
+            if let (Some(lead), ActivityDirection::Outbound) =
+                (&activity.lead_id, activity.direction)
+            {
+                keep_earliest(
+                    &mut lookup.first_outbound_by_lead,
+                    lead,
+                    activity.occurred_time,
+                );
             }
             if let Some(deal) = &activity.deal_id {
-                keep_earliest(&mut lookup.first_activity_by_deal, deal, activity.occurred_time);
+                keep_earliest(
+                    &mut lookup.first_activity_by_deal,
+                    deal,
+                    activity.occurred_time,
+                );
             }
         }
         lookup

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::records::{
-    Activity, CostCategory, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead,
+    Activity, Cost, CostCategory, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead,
     Order, Quota, Record, RecordKind, Subscription, SurveyResponse, Ticket, Timestamp, UserEvent,
 };
 

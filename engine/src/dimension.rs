@@ -96,17 +96,26 @@ impl Dimension {
         use RecordKind as K;
         let has_customer = matches!(
             kind,
-            K::Customer | K::Lead | K::Deal | K::Order | K::Subscription | K::Activity | K::Ticket | K::SurveyResponse
+            K::Customer
+                | K::Lead
+                | K::Deal
+                | K::Order
+                | K::Subscription
+                | K::Activity
+                | K::Ticket
+                | K::SurveyResponse
                 | K::EngagementEvent
         );
         match self {
-            Dimension::CustomerId | Dimension::CustomerAcquisitionChannel | Dimension::CustomerAttribute(_) => {
-                has_customer
-            }
+            Dimension::CustomerId
+            | Dimension::CustomerAcquisitionChannel
+            | Dimension::CustomerAttribute(_) => has_customer,
             Dimension::OwnerId => matches!(kind, K::Lead | K::Deal | K::Activity | K::Quota),
             Dimension::AssigneeId => kind == K::Ticket,
             Dimension::LeadSource => matches!(kind, K::Lead | K::Deal),
-            Dimension::Channel => matches!(kind, K::Ticket | K::SurveyResponse | K::Cost | K::Customer),
+            Dimension::Channel => {
+                matches!(kind, K::Ticket | K::SurveyResponse | K::Cost | K::Customer)
+            }
             Dimension::DealType | Dimension::Stage => kind == K::Deal,
             Dimension::SurveyChannel => kind == K::SurveyResponse,
             Dimension::CostChannel => kind == K::Cost,
@@ -124,7 +133,10 @@ impl Dimension {
             .map(|name| (*name).to_owned())
             .collect();
         names.push("attr.<key>".to_owned());
-        if kinds.iter().all(|k| Dimension::CustomerAttribute(String::new()).applies_to(*k)) {
+        if kinds
+            .iter()
+            .all(|k| Dimension::CustomerAttribute(String::new()).applies_to(*k))
+        {
             names.push("customer.attr.<key>".to_owned());
         }
         names
@@ -135,8 +147,12 @@ impl Dimension {
         let customer = || record.customer_id().and_then(|id| lookup.customer(id));
         match (self, record) {
             (Dimension::CustomerId, _) => record.customer_id(),
-            (Dimension::CustomerAcquisitionChannel, _) => customer()?.acquisition_channel.as_deref(),
-            (Dimension::CustomerAttribute(key), _) => customer()?.meta.attributes.get(key).map(String::as_str),
+            (Dimension::CustomerAcquisitionChannel, _) => {
+                customer()?.acquisition_channel.as_deref()
+            }
+            (Dimension::CustomerAttribute(key), _) => {
+                customer()?.meta.attributes.get(key).map(String::as_str)
+            }
             (Dimension::Attribute(key), _) => record.meta().attributes.get(key).map(String::as_str),
             (Dimension::OwnerId, RecordRef::Lead(r)) => r.owner_id.as_deref(),
             (Dimension::OwnerId, RecordRef::Deal(r)) => r.owner_id.as_deref(),
@@ -147,9 +163,13 @@ impl Dimension {
             (Dimension::LeadSource, RecordRef::Deal(r)) => {
                 lookup.lead(r.lead_id.as_deref()?)?.source.as_deref()
             }
-            (Dimension::Channel | Dimension::SurveyChannel, RecordRef::SurveyResponse(r)) => r.channel.as_deref(),
+            (Dimension::Channel | Dimension::SurveyChannel, RecordRef::SurveyResponse(r)) => {
+                r.channel.as_deref()
+            }
             (Dimension::Channel, RecordRef::Ticket(r)) => Some(&r.channel),
-            (Dimension::Channel | Dimension::CostChannel, RecordRef::Cost(r)) => r.channel.as_deref(),
+            (Dimension::Channel | Dimension::CostChannel, RecordRef::Cost(r)) => {
+                r.channel.as_deref()
+            }
             (Dimension::Channel, RecordRef::Customer(r)) => r.acquisition_channel.as_deref(),
             (Dimension::DealType, RecordRef::Deal(r)) => Some(r.deal_type.name()),
             (Dimension::Stage, RecordRef::Deal(r)) => Some(&r.stage),
@@ -167,7 +187,10 @@ mod tests {
         for name in FIXED_DIMENSIONS {
             assert_eq!(Dimension::parse(name).unwrap().name(), name);
         }
-        assert_eq!(Dimension::parse("attr.region").unwrap().name(), "attr.region");
+        assert_eq!(
+            Dimension::parse("attr.region").unwrap().name(),
+            "attr.region"
+        );
         assert_eq!(
             Dimension::parse("customer.attr.plan").unwrap(),
             Dimension::CustomerAttribute("plan".into())

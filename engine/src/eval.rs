@@ -89,11 +89,19 @@ pub trait Family: Send + Sync + 'static {
     fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut Self::State, record: RecordRef<'a>);
 
     /// The value of a state.
-    fn finalize(&self, ctx: &FoldContext<'_, '_>, state: &Self::State) -> Result<MetricResult, EvalError>;
+    fn finalize(
+        &self,
+        ctx: &FoldContext<'_, '_>,
+        state: &Self::State,
+    ) -> Result<MetricResult, EvalError>;
 }
 
 /// Builds the state of `records` for one period (tests and benchmarks use it directly).
-pub fn state_of<'a, F: Family>(family: &F, ctx: &FoldContext<'a, '_>, records: &[RecordRef<'a>]) -> F::State {
+pub fn state_of<'a, F: Family>(
+    family: &F,
+    ctx: &FoldContext<'a, '_>,
+    records: &[RecordRef<'a>],
+) -> F::State {
     let mut state = F::State::default();
     for record in records {
         family.fold(ctx, &mut state, *record);
@@ -152,7 +160,9 @@ pub struct Frame {
 impl Frame {
     /// The smallest window covering every period.
     pub fn span(&self) -> Window {
-        let start = self.previous.map_or(self.window.start, |p| p.start.min(self.window.start));
+        let start = self
+            .previous
+            .map_or(self.window.start, |p| p.start.min(self.window.start));
         Window {
             start,
             end: self.window.end,
@@ -175,13 +185,22 @@ impl Frame {
 pub trait CompiledMetric: Send + Sync {
     fn definition(&self) -> &'static MetricDefinition;
     fn plan(&self, frame: &Frame) -> ReadPlan;
-    fn evaluate(&self, dataset: &Dataset, lookup: &Lookup<'_>, frame: &Frame) -> Result<MetricReport, EvalError>;
+    fn evaluate(
+        &self,
+        dataset: &Dataset,
+        lookup: &Lookup<'_>,
+        frame: &Frame,
+    ) -> Result<MetricReport, EvalError>;
 }
 
 /// A catalog entry that can compile queries (implemented for every [`Family`]).
 pub trait Metric: Send + Sync {
     fn definition(&self) -> &'static MetricDefinition;
-    fn compile(&'static self, query: &MetricQuery, path: &str) -> Result<Box<dyn CompiledMetric>, Vec<Problem>>;
+    fn compile(
+        &'static self,
+        query: &MetricQuery,
+        path: &str,
+    ) -> Result<Box<dyn CompiledMetric>, Vec<Problem>>;
 }
 
 impl<F: Family> Metric for F {
@@ -189,13 +208,20 @@ impl<F: Family> Metric for F {
         Family::definition(self)
     }
 
-    fn compile(&'static self, query: &MetricQuery, path: &str) -> Result<Box<dyn CompiledMetric>, Vec<Problem>> {
+    fn compile(
+        &'static self,
+        query: &MetricQuery,
+        path: &str,
+    ) -> Result<Box<dyn CompiledMetric>, Vec<Problem>> {
         let settings = Settings::resolve(Family::definition(self), query, path)?;
         let problems = self.validate(&settings, path);
         if !problems.is_empty() {
             return Err(problems);
         }
-        Ok(Box::new(Compiled { family: self, settings }))
+        Ok(Box::new(Compiled {
+            family: self,
+            settings,
+        }))
     }
 }
 
@@ -213,7 +239,12 @@ impl<F: Family> CompiledMetric for Compiled<F> {
         self.family.plan(&self.settings, frame.span(), frame.as_of)
     }
 
-    fn evaluate(&self, dataset: &Dataset, lookup: &Lookup<'_>, frame: &Frame) -> Result<MetricReport, EvalError> {
+    fn evaluate(
+        &self,
+        dataset: &Dataset,
+        lookup: &Lookup<'_>,
+        frame: &Frame,
+    ) -> Result<MetricReport, EvalError> {
         evaluate_family(self.family, &self.settings, dataset, lookup, frame)
     }
 }
@@ -234,7 +265,9 @@ fn targets(route: Route, frame: &Frame, out: &mut Vec<usize>) {
     let bucket_count = frame.buckets.len();
     match route {
         Route::Nowhere => {}
-        Route::Everywhere => out.extend(0..bucket_count + 1 + usize::from(frame.previous.is_some())),
+        Route::Everywhere => {
+            out.extend(0..bucket_count + 1 + usize::from(frame.previous.is_some()))
+        }
         Route::At(t) => {
             if frame.window.contains(t) {
                 out.push(0);
@@ -282,7 +315,11 @@ fn evaluate_family<'a, F: Family>(
                 family.fold(&contexts[*index], &mut overall[*index], record);
             }
             if !frame.group_by.is_empty() {
-                let key: Vec<Option<&'a str>> = frame.group_by.iter().map(|d| d.value_of(record, lookup)).collect();
+                let key: Vec<Option<&'a str>> = frame
+                    .group_by
+                    .iter()
+                    .map(|d| d.value_of(record, lookup))
+                    .collect();
                 let states = groups
                     .entry(key)
                     .or_insert_with(|| vec![F::State::default(); periods.len()]);
@@ -307,7 +344,8 @@ fn evaluate_family<'a, F: Family>(
     let previous = match frame.previous {
         None => None,
         Some(window) => {
-            let result = family.finalize(&contexts[bucket_count + 1], &overall[bucket_count + 1])?;
+            let result =
+                family.finalize(&contexts[bucket_count + 1], &overall[bucket_count + 1])?;
             let (absolute_change, relative_change) = match (total.scalar(), result.scalar()) {
                 (Some(now), Some(before)) => (
                     Some(now - before),
@@ -356,7 +394,11 @@ impl Prepared {
             plan.merge(metric.plan(&self.frame));
         }
         // Dimensions that follow a soft reference need the referenced records.
-        let dimensions = self.frame.group_by.iter().chain(self.frame.filters.iter().map(|f| &f.dimension));
+        let dimensions = self
+            .frame
+            .group_by
+            .iter()
+            .chain(self.frame.filters.iter().map(|f| &f.dimension));
         for dimension in dimensions {
             match dimension {
                 Dimension::CustomerAcquisitionChannel | Dimension::CustomerAttribute(_) => {
@@ -395,7 +437,11 @@ pub fn prepare(request: &ComputeRequest) -> Result<Prepared, Vec<Problem>> {
                 format!(
                     "unknown metric '{}'; allowed: {}",
                     query.metric,
-                    metrics::catalog().iter().map(|m| m.definition().id).collect::<Vec<_>>().join(", ")
+                    metrics::catalog()
+                        .iter()
+                        .map(|m| m.definition().id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
             continue;
@@ -420,7 +466,11 @@ pub fn prepare(request: &ComputeRequest) -> Result<Prepared, Vec<Problem>> {
     {
         for metric in &compiled {
             let definition = metric.definition();
-            if !definition.primary.iter().all(|kind| dimension.applies_to(*kind)) {
+            if !definition
+                .primary
+                .iter()
+                .all(|kind| dimension.applies_to(*kind))
+            {
                 problems.push(Problem::new(
                     field.clone(),
                     format!(
@@ -433,7 +483,12 @@ pub fn prepare(request: &ComputeRequest) -> Result<Prepared, Vec<Problem>> {
             }
         }
     }
-    let buckets = buckets(request.window, request.time_zone, request.granularity, MAX_BUCKETS);
+    let buckets = buckets(
+        request.window,
+        request.time_zone,
+        request.granularity,
+        MAX_BUCKETS,
+    );
     if buckets.is_none() {
         problems.push(Problem::new(
             "granularity",

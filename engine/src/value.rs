@@ -143,7 +143,11 @@ impl MetricResult {
     }
 
     /// No value, for `reason`.
-    pub fn undefined(reason: UndefinedReason, detail: impl Into<String>, components: Vec<Component>) -> MetricResult {
+    pub fn undefined(
+        reason: UndefinedReason,
+        detail: impl Into<String>,
+        components: Vec<Component>,
+    ) -> MetricResult {
         MetricResult {
             value: Err(Undefined {
                 reason,
@@ -155,7 +159,12 @@ impl MetricResult {
 
     /// `numerator / denominator` as a ratio; undefined with ZERO_DENOMINATOR (or NO_DATA when
     /// `no_data_detail` is given and the denominator is zero) otherwise.
-    pub fn ratio(numerator: f64, denominator: f64, what: &str, components: Vec<Component>) -> MetricResult {
+    pub fn ratio(
+        numerator: f64,
+        denominator: f64,
+        what: &str,
+        components: Vec<Component>,
+    ) -> MetricResult {
         if denominator == 0.0 {
             return MetricResult::undefined(
                 UndefinedReason::ZeroDenominator,
@@ -190,7 +199,10 @@ impl MetricResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EvalError {
     /// Amounts in several currencies would have to be added, and no conversion applies.
-    MixedCurrencies { metric: String, currencies: Vec<String> },
+    MixedCurrencies {
+        metric: String,
+        currencies: Vec<String>,
+    },
     /// A sum did not fit in 64-bit minor units.
     Overflow { metric: String },
 }
@@ -203,7 +215,9 @@ impl std::fmt::Display for EvalError {
                 "{metric}: amounts in several currencies ({}) cannot be added without exchange rates; filter to one currency",
                 currencies.join(", ")
             ),
-            EvalError::Overflow { metric } => write!(f, "{metric}: a money sum exceeds 64-bit minor units"),
+            EvalError::Overflow { metric } => {
+                write!(f, "{metric}: a money sum exceeds 64-bit minor units")
+            }
         }
     }
 }
@@ -338,7 +352,11 @@ impl DurationSet {
     pub fn result(&self, what: &str, components: Vec<Component>) -> MetricResult {
         match self.stats() {
             Some(stats) => MetricResult::value(Value::Duration(stats), components),
-            None => MetricResult::undefined(UndefinedReason::NoData, format!("no {what} in the window"), components),
+            None => MetricResult::undefined(
+                UndefinedReason::NoData,
+                format!("no {what} in the window"),
+                components,
+            ),
         }
     }
 }

@@ -17,7 +17,11 @@ pub struct ComputeOutcome {
 
 impl App {
     /// Computes every metric of `request` over one snapshot of the tenant's data.
-    pub async fn compute(&self, tenant_id: &str, request: &ComputeRequest) -> Result<ComputeOutcome, AppError> {
+    pub async fn compute(
+        &self,
+        tenant_id: &str,
+        request: &ComputeRequest,
+    ) -> Result<ComputeOutcome, AppError> {
         validate_tenant(tenant_id)?;
         let prepared = prepare(request).map_err(AppError::Invalid)?;
         let dataset = self.store.load(tenant_id, &prepared.plan()).await?;
@@ -27,6 +31,9 @@ impl App {
             .await
             .map_err(|join| AppError::Internal(format!("evaluation task failed: {join}")))??;
         tracing::debug!(tenant_id, records_read, "computed metrics");
-        Ok(ComputeOutcome { reports, records_read })
+        Ok(ComputeOutcome {
+            reports,
+            records_read,
+        })
     }
 }

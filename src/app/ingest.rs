@@ -17,7 +17,11 @@ pub struct IngestOutcome {
 
 impl App {
     /// Upserts one batch atomically: every record is committed, or none is.
-    pub async fn ingest(&self, tenant_id: &str, records: &[Record]) -> Result<IngestOutcome, AppError> {
+    pub async fn ingest(
+        &self,
+        tenant_id: &str,
+        records: &[Record],
+    ) -> Result<IngestOutcome, AppError> {
         validate_tenant(tenant_id)?;
         if records.len() > self.limits.max_batch_records {
             return Err(AppError::invalid(
@@ -37,7 +41,12 @@ impl App {
     }
 
     /// Deletes records of one kind by id; returns how many existed.
-    pub async fn delete(&self, tenant_id: &str, kind: RecordKind, ids: &[String]) -> Result<(u64, String), AppError> {
+    pub async fn delete(
+        &self,
+        tenant_id: &str,
+        kind: RecordKind,
+        ids: &[String],
+    ) -> Result<(u64, String), AppError> {
         validate_tenant(tenant_id)?;
         if ids.is_empty() {
             return Err(AppError::invalid("ids", "at least one id is required"));
@@ -65,10 +74,17 @@ impl App {
 
     /// Removes the personal data of one customer (and of its leads and survey comments), keeping
     /// the facts metrics need.
-    pub async fn erase_customer(&self, tenant_id: &str, customer_id: &str) -> Result<ErasureCounts, AppError> {
+    pub async fn erase_customer(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+    ) -> Result<ErasureCounts, AppError> {
         validate_tenant(tenant_id)?;
         if !(1..=128).contains(&customer_id.chars().count()) {
-            return Err(AppError::invalid("customer_id", "an id has 1 to 128 characters"));
+            return Err(AppError::invalid(
+                "customer_id",
+                "an id has 1 to 128 characters",
+            ));
         }
         Ok(self.store.erase_customer(tenant_id, customer_id).await?)
     }
@@ -79,6 +95,9 @@ pub(super) fn validate_tenant(tenant_id: &str) -> Result<(), AppError> {
     if (1..=128).contains(&tenant_id.chars().count()) {
         Ok(())
     } else {
-        Err(AppError::invalid("tenant_id", "a tenant id has 1 to 128 characters"))
+        Err(AppError::invalid(
+            "tenant_id",
+            "a tenant id has 1 to 128 characters",
+        ))
     }
 }

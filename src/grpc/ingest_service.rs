@@ -27,7 +27,12 @@ impl IngestHandler {
     }
 
     /// Validates, converts and commits one batch.
-    async fn ingest_batch(&self, tenant_id: &str, records: Vec<pb::Record>, encoded_len: usize) -> Result<pb::IngestRecordsResponse, AppError> {
+    async fn ingest_batch(
+        &self,
+        tenant_id: &str,
+        records: Vec<pb::Record>,
+        encoded_len: usize,
+    ) -> Result<pb::IngestRecordsResponse, AppError> {
         let limits = self.app.limits();
         if encoded_len > limits.max_message_bytes {
             return Err(AppError::invalid(
@@ -54,7 +59,10 @@ impl IngestHandler {
     }
 }
 
-fn ingest_response(records: &[crm_metrics_engine::records::Record], outcome: IngestOutcome) -> pb::IngestRecordsResponse {
+fn ingest_response(
+    records: &[crm_metrics_engine::records::Record],
+    outcome: IngestOutcome,
+) -> pb::IngestRecordsResponse {
     let mut response = pb::IngestRecordsResponse {
         consistency_token: outcome.consistency_token,
         ..Default::default()
@@ -112,7 +120,10 @@ type AckStream = Pin<Box<dyn Stream<Item = Result<pb::StreamRecordsResponse, Sta
 
 #[tonic::async_trait]
 impl IngestService for IngestHandler {
-    async fn ingest_records(&self, request: Request<pb::IngestRecordsRequest>) -> Result<Response<pb::IngestRecordsResponse>, Status> {
+    async fn ingest_records(
+        &self,
+        request: Request<pb::IngestRecordsRequest>,
+    ) -> Result<Response<pb::IngestRecordsResponse>, Status> {
         let encoded_len = request.get_ref().encoded_len();
         let pb::IngestRecordsRequest { tenant_id, records } = request.into_inner();
         let response = self.ingest_batch(&tenant_id, records, encoded_len).await?;
@@ -121,7 +132,10 @@ impl IngestService for IngestHandler {
 
     type StreamRecordsStream = AckStream;
 
-    async fn stream_records(&self, request: Request<Streaming<pb::StreamRecordsRequest>>) -> Result<Response<AckStream>, Status> {
+    async fn stream_records(
+        &self,
+        request: Request<Streaming<pb::StreamRecordsRequest>>,
+    ) -> Result<Response<AckStream>, Status> {
         let mut batches = request.into_inner();
         let handler = self.clone();
         let (sender, receiver) = tokio::sync::mpsc::channel(4);
@@ -159,13 +173,19 @@ impl IngestService for IngestHandler {
         Ok(Response::new(Box::pin(stream)))
     }
 
-    async fn delete_records(&self, request: Request<pb::DeleteRecordsRequest>) -> Result<Response<pb::DeleteRecordsResponse>, Status> {
-        let pb::DeleteRecordsRequest { tenant_id, kind, ids } = request.into_inner();
+    async fn delete_records(
+        &self,
+        request: Request<pb::DeleteRecordsRequest>,
+    ) -> Result<Response<pb::DeleteRecordsResponse>, Status> {
+        let pb::DeleteRecordsRequest {
+            tenant_id,
+            kind,
+            ids,
+        } = request.into_inner();
         let Some(kind) = kind_from_proto(kind) else {
-            return Err(invalid_argument(&[crm_metrics_engine::query::Problem::new(
-                "kind",
-                "a record kind is required",
-            )]));
+            return Err(invalid_argument(&[
+                crm_metrics_engine::query::Problem::new("kind", "a record kind is required"),
+            ]));
         };
         let (deleted, consistency_token) = self.app.delete(&tenant_id, kind, &ids).await?;
         Ok(Response::new(pb::DeleteRecordsResponse {
@@ -174,8 +194,14 @@ impl IngestService for IngestHandler {
         }))
     }
 
-    async fn erase_customer(&self, request: Request<pb::EraseCustomerRequest>) -> Result<Response<pb::EraseCustomerResponse>, Status> {
-        let pb::EraseCustomerRequest { tenant_id, customer_id } = request.into_inner();
+    async fn erase_customer(
+        &self,
+        request: Request<pb::EraseCustomerRequest>,
+    ) -> Result<Response<pb::EraseCustomerResponse>, Status> {
+        let pb::EraseCustomerRequest {
+            tenant_id,
+            customer_id,
+        } = request.into_inner();
         let counts = self.app.erase_customer(&tenant_id, &customer_id).await?;
         Ok(Response::new(pb::EraseCustomerResponse {
             customers: counts.customers,

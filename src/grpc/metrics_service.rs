@@ -3,7 +3,9 @@
 use chrono::Utc;
 use tonic::{Request, Response, Status};
 
-use super::convert::{compute_request_from_proto, definition_to_proto, report_to_proto, timestamp_to_proto};
+use super::convert::{
+    compute_request_from_proto, definition_to_proto, report_to_proto, timestamp_to_proto,
+};
 use super::pb;
 use super::pb::metrics_service_server::MetricsService;
 use super::status::invalid_argument;
@@ -24,7 +26,10 @@ impl MetricsHandler {
 
 #[tonic::async_trait]
 impl MetricsService for MetricsHandler {
-    async fn list_metrics(&self, _request: Request<pb::ListMetricsRequest>) -> Result<Response<pb::ListMetricsResponse>, Status> {
+    async fn list_metrics(
+        &self,
+        _request: Request<pb::ListMetricsRequest>,
+    ) -> Result<Response<pb::ListMetricsResponse>, Status> {
         let metrics = crm_metrics_engine::metrics::catalog()
             .iter()
             .map(|m| definition_to_proto(m.definition()))
@@ -32,12 +37,23 @@ impl MetricsService for MetricsHandler {
         Ok(Response::new(pb::ListMetricsResponse { metrics }))
     }
 
-    async fn compute_metrics(&self, request: Request<pb::ComputeMetricsRequest>) -> Result<Response<pb::ComputeMetricsResponse>, Status> {
+    async fn compute_metrics(
+        &self,
+        request: Request<pb::ComputeMetricsRequest>,
+    ) -> Result<Response<pb::ComputeMetricsResponse>, Status> {
         let receive_time = Utc::now();
-        let converted = compute_request_from_proto(request.into_inner(), receive_time).map_err(|p| invalid_argument(&p))?;
-        let outcome = self.app.compute(&converted.tenant_id, &converted.request).await?;
+        let converted = compute_request_from_proto(request.into_inner(), receive_time)
+            .map_err(|p| invalid_argument(&p))?;
+        let outcome = self
+            .app
+            .compute(&converted.tenant_id, &converted.request)
+            .await?;
         Ok(Response::new(pb::ComputeMetricsResponse {
-            reports: outcome.reports.iter().map(report_to_proto).collect(),
+            reports: outcome
+                .reports
+                .iter()
+                .map(|r| report_to_proto(r, &converted.request.group_by))
+                .collect(),
             as_of: Some(timestamp_to_proto(converted.request.as_of)),
             time_zone: converted.request.time_zone.name().to_owned(),
         }))

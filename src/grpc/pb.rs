@@ -4,18 +4,17 @@
 //! Only `src/grpc` names these types; everything else works with the engine's domain types, and
 //! `grpc::convert` translates between the two.
 
+// Generated code: its docs come from the proto comments and its style from prost.
 #![allow(
     missing_docs,
     clippy::all,
     clippy::pedantic,
     clippy::nursery,
-    clippy::doc_markdown,
-    clippy::doc_lazy_continuation,
-    clippy::large_enum_variant,
     rustdoc::all
 )]
 
 tonic::include_proto!("crm.metrics.v1");
 
 /// The encoded `FileDescriptorSet` of every proto file, for the server-reflection service.
-pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("crm_metrics_descriptor");
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    tonic::include_file_descriptor_set!("crm_metrics_descriptor");

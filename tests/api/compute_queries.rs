@@ -32,7 +32,10 @@ async fn daily_series_in_warsaw_cuts_buckets_at_local_midnight_across_dst() {
     let response = app.compute(request).await;
     assert_eq!(response.time_zone, "Europe/Warsaw");
     let series = &response.reports[0].series;
-    let counts: Vec<u64> = series.iter().map(|p| count(p.result.as_ref().unwrap())).collect();
+    let counts: Vec<u64> = series
+        .iter()
+        .map(|p| count(p.result.as_ref().unwrap()))
+        .collect();
     assert_eq!(counts, vec![1, 2, 1]);
     let middle = series[1].window.as_ref().unwrap();
     assert_eq!(middle.start, ts(2026, 3, 28, 23, 0));
@@ -40,7 +43,12 @@ async fn daily_series_in_warsaw_cuts_buckets_at_local_midnight_across_dst() {
     assert_eq!(count(response.reports[0].total.as_ref().unwrap()), 4);
 }
 
-fn owned_deal(id: &str, owner: &str, status: pb::DealStatus, deal_type: pb::DealType) -> pb::Record {
+fn owned_deal(
+    id: &str,
+    owner: &str,
+    status: pb::DealStatus,
+    deal_type: pb::DealType,
+) -> pb::Record {
     let mut record = deal(id, status, ts(2026, 3, 1, 0, 0), ts(2026, 3, 10, 0, 0), 100);
     if let Some(pb::record::Kind::Deal(d)) = &mut record.kind {
         d.owner_id = Some(owner.to_owned());
@@ -89,7 +97,10 @@ async fn group_by_owner_and_filter_by_deal_type() {
     }];
     let filtered = app.compute(request).await;
     let groups = &filtered.reports[0].groups;
-    let ann = groups.iter().find(|g| g.key[0].value.as_deref() == Some("ann")).unwrap();
+    let ann = groups
+        .iter()
+        .find(|g| g.key[0].value.as_deref() == Some("ann"))
+        .unwrap();
     assert_eq!(ratio(ann.total.as_ref().unwrap()), (0.5, 1.0, 2.0));
 }
 
@@ -106,9 +117,15 @@ async fn compare_previous_returns_the_previous_month_and_the_change() {
     let mut request = app.request(vec![metric("revenue")], march());
     request.compare_previous = true;
     let response = app.compute(request).await;
-    let previous = response.reports[0].previous.as_ref().expect("previous period");
+    let previous = response.reports[0]
+        .previous
+        .as_ref()
+        .expect("previous period");
     assert_eq!(previous.window, Some(window((2026, 2, 1), (2026, 3, 1))));
-    assert_eq!(money(previous.result.as_ref().unwrap()), ("USD".to_owned(), 100_000));
+    assert_eq!(
+        money(previous.result.as_ref().unwrap()),
+        ("USD".to_owned(), 100_000)
+    );
     assert_eq!(previous.absolute_change, Some(50_000.0));
     assert_eq!(previous.relative_change, Some(0.5));
 }
@@ -121,7 +138,10 @@ async fn several_metrics_share_one_request() {
         survey("s", pb::SurveyType::Nps, 0, (0, 10), ts(2026, 3, 2, 0, 0)),
     ])
     .await;
-    let request = app.request(vec![metric("deals_won"), metric("nps"), metric("win_rate")], march());
+    let request = app.request(
+        vec![metric("deals_won"), metric("nps"), metric("win_rate")],
+        march(),
+    );
     let response = app.compute(request).await;
     let ids: Vec<&str> = response.reports.iter().map(|r| r.metric.as_str()).collect();
     assert_eq!(ids, vec!["deals_won", "nps", "win_rate"]);
@@ -132,7 +152,10 @@ async fn several_metrics_share_one_request() {
 async fn unknown_names_are_invalid_arguments_naming_the_field() {
     let mut app = TestApp::spawn().await;
     let mut request = app.request(
-        vec![metric("no_such_metric"), metric_with_policy("win_rate", "basis", "vibes")],
+        vec![
+            metric("no_such_metric"),
+            metric_with_policy("win_rate", "basis", "vibes"),
+        ],
         march(),
     );
     request.time_zone = "Mars/Olympus".to_owned();
@@ -142,23 +165,55 @@ async fn unknown_names_are_invalid_arguments_naming_the_field() {
     assert!(fields.contains(&"time_zone".to_owned()), "{fields:?}");
 
     let request = app.request(
-        vec![metric("no_such_metric"), metric_with_policy("win_rate", "basis", "vibes")],
+        vec![
+            metric("no_such_metric"),
+            metric_with_policy("win_rate", "basis", "vibes"),
+        ],
         march(),
     );
     let status = app.try_compute(request).await.expect_err("rejected");
     let fields = violations(&status);
-    assert!(fields.contains(&"metrics[0].metric".to_owned()), "{fields:?}");
-    assert!(fields.contains(&"metrics[1].policies[basis]".to_owned()), "{fields:?}");
-    assert!(status.message().contains("closed, cohort"), "{}", status.message());
+    assert!(
+        fields.contains(&"metrics[0].metric".to_owned()),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&"metrics[1].policies[basis]".to_owned()),
+        "{fields:?}"
+    );
+    assert!(
+        status.message().contains("closed, cohort"),
+        "{}",
+        status.message()
+    );
 
+    // An unknown dimension name, then a known one that deals cannot answer.
     let mut request = app.request(vec![metric("win_rate")], march());
-    request.group_by = vec!["assignee_id".to_owned(), "planet".to_owned()];
+    request.group_by = vec!["owner_id".to_owned(), "planet".to_owned()];
     let status = app.try_compute(request).await.expect_err("rejected");
-    let fields = violations(&status);
-    assert!(fields.iter().any(|f| f.starts_with("group_by[1]")), "{fields:?}");
-    assert!(fields.iter().any(|f| f.starts_with("group_by[0]")), "{fields:?}");
+    assert_eq!(violations(&status), vec!["group_by[1]".to_owned()]);
+    assert!(
+        status.message().contains("customer.attr.<key>"),
+        "{}",
+        status.message()
+    );
+    let mut request = app.request(vec![metric("win_rate")], march());
+    request.group_by = vec!["assignee_id".to_owned()];
+    let status = app.try_compute(request).await.expect_err("rejected");
+    assert_eq!(violations(&status), vec!["group_by[0]".to_owned()]);
+    assert!(
+        status
+            .message()
+            .contains("does not apply to metric win_rate"),
+        "{}",
+        status.message()
+    );
 
     let request = app.request(vec![metric("win_rate")], window((2026, 4, 1), (2026, 3, 1)));
     let status = app.try_compute(request).await.expect_err("rejected");
-    assert!(violations(&status).iter().any(|f| f.starts_with("window")), "{:?}", violations(&status));
+    assert!(
+        violations(&status).iter().any(|f| f.starts_with("window")),
+        "{:?}",
+        violations(&status)
+    );
 }

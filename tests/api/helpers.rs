@@ -36,7 +36,9 @@ async fn server_url() -> String {
                 return url;
             }
             let dir = std::env::temp_dir().join(format!("crm-metrics-test-{}", std::process::id()));
-            let embedded = EmbeddedPostgres::start(&dir).await.expect("embedded postgresql starts");
+            let embedded = EmbeddedPostgres::start(&dir)
+                .await
+                .expect("embedded postgresql starts");
             let url = embedded.database_url();
             *EMBEDDED.lock().expect("lock") = Some(embedded);
             // SAFETY: registering a plain extern "C" function with the C runtime.
@@ -126,11 +128,17 @@ impl TestApp {
     /// Ingests one batch for the test tenant, asserting success.
     pub async fn ingest(&mut self, records: Vec<pb::Record>) -> pb::IngestRecordsResponse {
         let tenant = self.tenant.clone();
-        self.ingest_for(&tenant, records).await.expect("batch accepted")
+        self.ingest_for(&tenant, records)
+            .await
+            .expect("batch accepted")
     }
 
     /// Ingests one batch for `tenant`.
-    pub async fn ingest_for(&mut self, tenant: &str, records: Vec<pb::Record>) -> Result<pb::IngestRecordsResponse, tonic::Status> {
+    pub async fn ingest_for(
+        &mut self,
+        tenant: &str,
+        records: Vec<pb::Record>,
+    ) -> Result<pb::IngestRecordsResponse, tonic::Status> {
         self.ingest
             .ingest_records(pb::IngestRecordsRequest {
                 tenant_id: tenant.to_owned(),
@@ -141,12 +149,20 @@ impl TestApp {
     }
 
     /// Computes one request, asserting success.
-    pub async fn compute(&mut self, request: pb::ComputeMetricsRequest) -> pb::ComputeMetricsResponse {
-        self.try_compute(request).await.expect("computation succeeds")
+    pub async fn compute(
+        &mut self,
+        request: pb::ComputeMetricsRequest,
+    ) -> pb::ComputeMetricsResponse {
+        self.try_compute(request)
+            .await
+            .expect("computation succeeds")
     }
 
     /// Computes one request.
-    pub async fn try_compute(&mut self, request: pb::ComputeMetricsRequest) -> Result<pb::ComputeMetricsResponse, tonic::Status> {
+    pub async fn try_compute(
+        &mut self,
+        request: pb::ComputeMetricsRequest,
+    ) -> Result<pb::ComputeMetricsResponse, tonic::Status> {
         self.metrics
             .compute_metrics(request)
             .await
@@ -154,13 +170,21 @@ impl TestApp {
     }
 
     /// Computes one metric over `window` for the test tenant and returns its report.
-    pub async fn report(&mut self, query: pb::MetricQuery, window: pb::TimeWindow) -> pb::MetricReport {
+    pub async fn report(
+        &mut self,
+        query: pb::MetricQuery,
+        window: pb::TimeWindow,
+    ) -> pb::MetricReport {
         let request = self.request(vec![query], window);
         self.compute(request).await.reports.remove(0)
     }
 
     /// A request for the test tenant with defaults (UTC, no series, as_of = receive time).
-    pub fn request(&self, metrics: Vec<pb::MetricQuery>, window: pb::TimeWindow) -> pb::ComputeMetricsRequest {
+    pub fn request(
+        &self,
+        metrics: Vec<pb::MetricQuery>,
+        window: pb::TimeWindow,
+    ) -> pb::ComputeMetricsRequest {
         pb::ComputeMetricsRequest {
             tenant_id: self.tenant.clone(),
             metrics,
@@ -243,7 +267,13 @@ pub fn record(kind: pb::record::Kind) -> pb::Record {
 }
 
 /// A survey response.
-pub fn survey(id: &str, survey_type: pb::SurveyType, score: i32, scale: (i32, i32), responded: Option<prost_types::Timestamp>) -> pb::Record {
+pub fn survey(
+    id: &str,
+    survey_type: pb::SurveyType,
+    score: i32,
+    scale: (i32, i32),
+    responded: Option<prost_types::Timestamp>,
+) -> pb::Record {
     record(pb::record::Kind::SurveyResponse(pb::SurveyResponse {
         id: id.to_owned(),
         version: 1,
@@ -258,7 +288,13 @@ pub fn survey(id: &str, survey_type: pb::SurveyType, score: i32, scale: (i32, i3
 }
 
 /// A deal.
-pub fn deal(id: &str, status: pb::DealStatus, created: Option<prost_types::Timestamp>, closed: Option<prost_types::Timestamp>, amount_minor: i64) -> pb::Record {
+pub fn deal(
+    id: &str,
+    status: pb::DealStatus,
+    created: Option<prost_types::Timestamp>,
+    closed: Option<prost_types::Timestamp>,
+    amount_minor: i64,
+) -> pb::Record {
     record(pb::record::Kind::Deal(pb::Deal {
         id: id.to_owned(),
         version: 1,
@@ -273,7 +309,11 @@ pub fn deal(id: &str, status: pb::DealStatus, created: Option<prost_types::Times
 }
 
 /// A customer.
-pub fn customer(id: &str, acquired: Option<prost_types::Timestamp>, churned: Option<prost_types::Timestamp>) -> pb::Record {
+pub fn customer(
+    id: &str,
+    acquired: Option<prost_types::Timestamp>,
+    churned: Option<prost_types::Timestamp>,
+) -> pb::Record {
     record(pb::record::Kind::Customer(pb::Customer {
         id: id.to_owned(),
         version: 1,
@@ -284,7 +324,12 @@ pub fn customer(id: &str, acquired: Option<prost_types::Timestamp>, churned: Opt
 }
 
 /// An order.
-pub fn order(id: &str, customer_id: &str, ordered: Option<prost_types::Timestamp>, amount_minor: i64) -> pb::Record {
+pub fn order(
+    id: &str,
+    customer_id: &str,
+    ordered: Option<prost_types::Timestamp>,
+    amount_minor: i64,
+) -> pb::Record {
     record(pb::record::Kind::Order(pb::Order {
         id: id.to_owned(),
         version: 1,
@@ -310,7 +355,10 @@ pub fn lead(id: &str, created: Option<prost_types::Timestamp>) -> pb::Record {
 pub fn ratio(result: &pb::MetricResult) -> (f64, f64, f64) {
     match &result.value {
         Some(pb::metric_result::Value::Ratio(r)) => (r.value, r.numerator, r.denominator),
-        other => panic!("expected a ratio, got {other:?} ({})", result.undefined_detail),
+        other => panic!(
+            "expected a ratio, got {other:?} ({})",
+            result.undefined_detail
+        ),
     }
 }
 
@@ -318,7 +366,10 @@ pub fn ratio(result: &pb::MetricResult) -> (f64, f64, f64) {
 pub fn score(result: &pb::MetricResult) -> f64 {
     match &result.value {
         Some(pb::metric_result::Value::Score(s)) => s.value,
-        other => panic!("expected a score, got {other:?} ({})", result.undefined_detail),
+        other => panic!(
+            "expected a score, got {other:?} ({})",
+            result.undefined_detail
+        ),
     }
 }
 
@@ -329,7 +380,10 @@ pub fn money(result: &pb::MetricResult) -> (String, i64) {
             let amount = m.amount.as_ref().expect("amount");
             (amount.currency_code.clone(), amount.units_minor)
         }
-        other => panic!("expected money, got {other:?} ({})", result.undefined_detail),
+        other => panic!(
+            "expected money, got {other:?} ({})",
+            result.undefined_detail
+        ),
     }
 }
 
@@ -337,7 +391,10 @@ pub fn money(result: &pb::MetricResult) -> (String, i64) {
 pub fn count(result: &pb::MetricResult) -> u64 {
     match &result.value {
         Some(pb::metric_result::Value::Count(c)) => c.value,
-        other => panic!("expected a count, got {other:?} ({})", result.undefined_detail),
+        other => panic!(
+            "expected a count, got {other:?} ({})",
+            result.undefined_detail
+        ),
     }
 }
 
@@ -345,7 +402,10 @@ pub fn count(result: &pb::MetricResult) -> u64 {
 pub fn duration(result: &pb::MetricResult) -> pb::DurationStats {
     match &result.value {
         Some(pb::metric_result::Value::Duration(d)) => *d,
-        other => panic!("expected a duration, got {other:?} ({})", result.undefined_detail),
+        other => panic!(
+            "expected a duration, got {other:?} ({})",
+            result.undefined_detail
+        ),
     }
 }
 
@@ -371,6 +431,11 @@ pub fn violations(status: &tonic::Status) -> Vec<String> {
     use tonic_types::StatusExt;
     status
         .get_details_bad_request()
-        .map(|bad| bad.field_violations.iter().map(|v| v.field.clone()).collect())
+        .map(|bad| {
+            bad.field_violations
+                .iter()
+                .map(|v| v.field.clone())
+                .collect()
+        })
         .unwrap_or_default()
 }

@@ -7,7 +7,13 @@ use tokio_stream::StreamExt;
 use crate::helpers::*;
 
 fn deal_v(id: &str, version: i64, amount: i64) -> pb::Record {
-    let mut record = deal(id, pb::DealStatus::Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 10, 0, 0), amount);
+    let mut record = deal(
+        id,
+        pb::DealStatus::Won,
+        ts(2026, 3, 1, 0, 0),
+        ts(2026, 3, 10, 0, 0),
+        amount,
+    );
     if let Some(pb::record::Kind::Deal(d)) = &mut record.kind {
         d.version = version;
     }
@@ -26,7 +32,10 @@ async fn upserts_report_outcomes_and_out_of_order_versions_converge() {
     assert_eq!(created.created, 1);
     assert!(!created.consistency_token.is_empty());
     let unchanged = app.ingest(vec![deal_v("d1", 1, 1000)]).await;
-    assert_eq!(outcomes(&unchanged), vec![pb::RecordOutcome::Unchanged as i32]);
+    assert_eq!(
+        outcomes(&unchanged),
+        vec![pb::RecordOutcome::Unchanged as i32]
+    );
     let updated = app.ingest(vec![deal_v("d1", 2, 3000)]).await;
     assert_eq!(outcomes(&updated), vec![pb::RecordOutcome::Updated as i32]);
     let stale = app.ingest(vec![deal_v("d1", 1, 5000)]).await;
@@ -40,33 +49,69 @@ async fn upserts_report_outcomes_and_out_of_order_versions_converge() {
 
     // Stored: d1 v2 = 30.00, d2 v3 = 70.00 → average deal size (3000 + 7000) / 2 = 5000 minor.
     let report = app.report(metric("average_deal_size"), march()).await;
-    assert_eq!(money(report.total.as_ref().unwrap()), ("USD".to_owned(), 5000));
+    assert_eq!(
+        money(report.total.as_ref().unwrap()),
+        ("USD".to_owned(), 5000)
+    );
 }
 
 #[tokio::test]
 async fn a_batch_with_bad_records_writes_nothing_and_names_every_field() {
     let mut app = TestApp::spawn().await;
-    let good = deal("ok", pb::DealStatus::Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 2, 0, 0), 100);
-    let mut bad_currency = deal("bad", pb::DealStatus::Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 2, 0, 0), 100);
+    let good = deal(
+        "ok",
+        pb::DealStatus::Won,
+        ts(2026, 3, 1, 0, 0),
+        ts(2026, 3, 2, 0, 0),
+        100,
+    );
+    let mut bad_currency = deal(
+        "bad",
+        pb::DealStatus::Won,
+        ts(2026, 3, 1, 0, 0),
+        ts(2026, 3, 2, 0, 0),
+        100,
+    );
     if let Some(pb::record::Kind::Deal(d)) = &mut bad_currency.kind {
         d.amount.as_mut().unwrap().currency_code = "usd".to_owned();
     }
     let bad_score = survey("s", pb::SurveyType::Nps, 11, (0, 10), ts(2026, 3, 1, 0, 0));
-    let won_without_close = deal("open-won", pb::DealStatus::Won, ts(2026, 3, 1, 0, 0), None, 100);
+    let won_without_close = deal(
+        "open-won",
+        pb::DealStatus::Won,
+        ts(2026, 3, 1, 0, 0),
+        None,
+        100,
+    );
     let status = app
-        .ingest_for("acme", vec![good, bad_currency, bad_score, won_without_close])
+        .ingest_for(
+            "acme",
+            vec![good, bad_currency, bad_score, won_without_close],
+        )
         .await
         .expect_err("the batch is rejected");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     let fields = violations(&status);
-    assert!(fields.contains(&"records[1].deal.amount.currency_code".to_owned()), "{fields:?}");
-    assert!(fields.contains(&"records[2].survey_response.score".to_owned()), "{fields:?}");
-    assert!(fields.contains(&"records[3].deal.closed_time".to_owned()), "{fields:?}");
+    assert!(
+        fields.contains(&"records[1].deal.amount.currency_code".to_owned()),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&"records[2].survey_response.score".to_owned()),
+        "{fields:?}"
+    );
+    assert!(
+        fields.contains(&"records[3].deal.closed_time".to_owned()),
+        "{fields:?}"
+    );
     // Nothing was written, not even the valid first record.
     let report = app.report(metric("win_rate"), march()).await;
     let total = report.total.unwrap();
     assert!(total.value.is_none());
-    assert_eq!(total.undefined_reason, pb::UndefinedReason::ZeroDenominator as i32);
+    assert_eq!(
+        total.undefined_reason,
+        pb::UndefinedReason::ZeroDenominator as i32
+    );
 }
 
 #[tokio::test]
@@ -74,9 +119,18 @@ async fn duplicate_ids_with_different_content_are_rejected() {
     let mut app = TestApp::spawn().await;
     let first = deal_v("dup", 1, 100);
     let second = deal_v("dup", 1, 200);
-    let status = app.ingest_for("acme", vec![first.clone(), second]).await.expect_err("rejected");
+    let status = app
+        .ingest_for("acme", vec![first.clone(), second])
+        .await
+        .expect_err("rejected");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
-    assert!(violations(&status).iter().any(|f| f.starts_with("records[1]")), "{:?}", violations(&status));
+    assert!(
+        violations(&status)
+            .iter()
+            .any(|f| f.starts_with("records[1]")),
+        "{:?}",
+        violations(&status)
+    );
     // Identical duplicates are fine.
     app.ingest(vec![first.clone(), first]).await;
 }
@@ -89,19 +143,49 @@ async fn a_stream_acknowledges_each_batch_in_order_and_survives_a_bad_batch() {
         records,
     };
     let won = (0..3)
-        .map(|i| deal(&format!("w{i}"), pb::DealStatus::Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 5, 0, 0), 100))
+        .map(|i| {
+            deal(
+                &format!("w{i}"),
+                pb::DealStatus::Won,
+                ts(2026, 3, 1, 0, 0),
+                ts(2026, 3, 5, 0, 0),
+                100,
+            )
+        })
         .collect();
-    let invalid = vec![deal("x", pb::DealStatus::Lost, ts(2026, 3, 9, 0, 0), ts(2026, 3, 1, 0, 0), 100)];
+    let invalid = vec![deal(
+        "x",
+        pb::DealStatus::Lost,
+        ts(2026, 3, 9, 0, 0),
+        ts(2026, 3, 1, 0, 0),
+        100,
+    )];
     let lost = (0..2)
-        .map(|i| deal(&format!("l{i}"), pb::DealStatus::Lost, ts(2026, 3, 1, 0, 0), ts(2026, 3, 6, 0, 0), 100))
+        .map(|i| {
+            deal(
+                &format!("l{i}"),
+                pb::DealStatus::Lost,
+                ts(2026, 3, 1, 0, 0),
+                ts(2026, 3, 6, 0, 0),
+                100,
+            )
+        })
         .collect();
     let requests = tokio_stream::iter(vec![batch(won), batch(invalid), batch(lost)]);
-    let mut acks = app.ingest.stream_records(requests).await.expect("stream opens").into_inner();
+    let mut acks = app
+        .ingest
+        .stream_records(requests)
+        .await
+        .expect("stream opens")
+        .into_inner();
     let mut received = Vec::new();
     while let Some(ack) = acks.next().await {
         received.push(ack.expect("ack"));
     }
-    assert_eq!(received.iter().map(|a| a.sequence).collect::<Vec<_>>(), vec![0, 1, 2]);
+    assert_eq!(
+        received.iter().map(|a| a.sequence).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
     match &received[0].result {
         Some(pb::stream_records_response::Result::Accepted(r)) => assert_eq!(r.created, 3),
         other => panic!("batch 0: {other:?}"),
@@ -109,7 +193,12 @@ async fn a_stream_acknowledges_each_batch_in_order_and_survives_a_bad_batch() {
     match &received[1].result {
         Some(pb::stream_records_response::Result::Rejected(r)) => {
             assert_eq!(r.code, tonic::Code::InvalidArgument as i32);
-            assert!(r.field_violations.iter().any(|v| v.field == "records[0].deal.closed_time"), "{r:?}");
+            assert!(
+                r.field_violations
+                    .iter()
+                    .any(|v| v.field == "records[0].deal.closed_time"),
+                "{r:?}"
+            );
         }
         other => panic!("batch 1: {other:?}"),
     }
@@ -126,21 +215,51 @@ async fn a_stream_acknowledges_each_batch_in_order_and_survives_a_bad_batch() {
 async fn an_oversize_batch_is_invalid_and_names_the_limit() {
     let mut app = TestApp::spawn_with(|config| config.max_batch_records = 3).await;
     let records = (0..4)
-        .map(|i| deal(&format!("d{i}"), pb::DealStatus::Open, ts(2026, 3, 1, 0, 0), None, 100))
+        .map(|i| {
+            deal(
+                &format!("d{i}"),
+                pb::DealStatus::Open,
+                ts(2026, 3, 1, 0, 0),
+                None,
+                100,
+            )
+        })
         .collect();
-    let status = app.ingest_for("acme", records).await.expect_err("too many records");
+    let status = app
+        .ingest_for("acme", records)
+        .await
+        .expect_err("too many records");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
-    assert!(status.message().contains("at most 3 records"), "{}", status.message());
+    assert!(
+        status.message().contains("at most 3 records"),
+        "{}",
+        status.message()
+    );
 }
 
 #[tokio::test]
 async fn tenants_never_see_each_others_records() {
     let mut app = TestApp::spawn().await;
-    app.ingest(vec![deal("d1", pb::DealStatus::Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 2, 0, 0), 100)])
-        .await;
-    app.ingest_for("globex", vec![deal("d1", pb::DealStatus::Lost, ts(2026, 3, 1, 0, 0), ts(2026, 3, 2, 0, 0), 100)])
-        .await
-        .expect("other tenant's batch");
+    app.ingest(vec![deal(
+        "d1",
+        pb::DealStatus::Won,
+        ts(2026, 3, 1, 0, 0),
+        ts(2026, 3, 2, 0, 0),
+        100,
+    )])
+    .await;
+    app.ingest_for(
+        "globex",
+        vec![deal(
+            "d1",
+            pb::DealStatus::Lost,
+            ts(2026, 3, 1, 0, 0),
+            ts(2026, 3, 2, 0, 0),
+            100,
+        )],
+    )
+    .await
+    .expect("other tenant's batch");
     let acme = app.report(metric("win_rate"), march()).await;
     assert_eq!(ratio(acme.total.as_ref().unwrap()), (1.0, 1.0, 1.0));
     app.tenant = "globex".to_owned();
@@ -152,8 +271,20 @@ async fn tenants_never_see_each_others_records() {
 async fn deleted_records_stop_counting() {
     let mut app = TestApp::spawn().await;
     app.ingest(vec![
-        deal("w", pb::DealStatus::Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 2, 0, 0), 100),
-        deal("l", pb::DealStatus::Lost, ts(2026, 3, 1, 0, 0), ts(2026, 3, 2, 0, 0), 100),
+        deal(
+            "w",
+            pb::DealStatus::Won,
+            ts(2026, 3, 1, 0, 0),
+            ts(2026, 3, 2, 0, 0),
+            100,
+        ),
+        deal(
+            "l",
+            pb::DealStatus::Lost,
+            ts(2026, 3, 1, 0, 0),
+            ts(2026, 3, 2, 0, 0),
+            100,
+        ),
     ])
     .await;
     let deleted = app

@@ -11,13 +11,31 @@ use crate::helpers::*;
 fn worked_example_deals() -> Vec<pb::Record> {
     let mut records = Vec::new();
     for i in 0..10 {
-        records.push(deal(&format!("won{i}"), Won, ts(2026, 3, 2, 0, 0), ts(2026, 3, 20, 0, 0), 100));
+        records.push(deal(
+            &format!("won{i}"),
+            Won,
+            ts(2026, 3, 2, 0, 0),
+            ts(2026, 3, 20, 0, 0),
+            100,
+        ));
     }
     for i in 0..12 {
-        records.push(deal(&format!("lost{i}"), Lost, ts(2026, 3, 2, 0, 0), ts(2026, 3, 21, 0, 0), 100));
+        records.push(deal(
+            &format!("lost{i}"),
+            Lost,
+            ts(2026, 3, 2, 0, 0),
+            ts(2026, 3, 21, 0, 0),
+            100,
+        ));
     }
     for i in 0..18 {
-        records.push(deal(&format!("open{i}"), Open, ts(2026, 3, 2, 0, 0), None, 100));
+        records.push(deal(
+            &format!("open{i}"),
+            Open,
+            ts(2026, 3, 2, 0, 0),
+            None,
+            100,
+        ));
     }
     records
 }
@@ -31,7 +49,9 @@ async fn win_rate_worked_example_both_bases() {
     let (value, numerator, denominator) = ratio(closed.total.as_ref().unwrap());
     assert_eq!((numerator, denominator), (10.0, 22.0));
     assert!((value - 10.0 / 22.0).abs() < 1e-12);
-    let cohort = app.report(metric_with_policy("win_rate", "basis", "cohort"), march()).await;
+    let cohort = app
+        .report(metric_with_policy("win_rate", "basis", "cohort"), march())
+        .await;
     assert_eq!(ratio(cohort.total.as_ref().unwrap()), (0.25, 10.0, 40.0));
     let won = app.report(metric("deals_won"), march()).await;
     assert_eq!(count(won.total.as_ref().unwrap()), 10);
@@ -42,14 +62,27 @@ async fn as_of_makes_a_later_closed_deal_open() {
     // Deal created 1 Mar, won 20 Mar, 500.00. Seen as of 15 Mar it is open: win rate has no
     // closed deals, and the pipeline holds its 500.00.
     let mut app = TestApp::spawn().await;
-    app.ingest(vec![deal("d", Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 20, 0, 0), 50_000)]).await;
+    app.ingest(vec![deal(
+        "d",
+        Won,
+        ts(2026, 3, 1, 0, 0),
+        ts(2026, 3, 20, 0, 0),
+        50_000,
+    )])
+    .await;
     let mut request = app.request(vec![metric("win_rate"), metric("pipeline_value")], march());
     request.as_of = ts(2026, 3, 15, 0, 0);
     let response = app.compute(request).await;
     let win_rate = response.reports[0].total.as_ref().unwrap();
     assert!(win_rate.value.is_none());
-    assert_eq!(win_rate.undefined_reason, pb::UndefinedReason::ZeroDenominator as i32);
-    assert_eq!(money(response.reports[1].total.as_ref().unwrap()), ("USD".to_owned(), 50_000));
+    assert_eq!(
+        win_rate.undefined_reason,
+        pb::UndefinedReason::ZeroDenominator as i32
+    );
+    assert_eq!(
+        money(response.reports[1].total.as_ref().unwrap()),
+        ("USD".to_owned(), 50_000)
+    );
     // Seen now, the deal is won in March.
     let now = app.report(metric("win_rate"), march()).await;
     assert_eq!(ratio(now.total.as_ref().unwrap()), (1.0, 1.0, 1.0));
@@ -62,11 +95,20 @@ async fn average_deal_size_rounds_half_to_even() {
     app.ingest(vec![
         deal("a", Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 5, 0, 0), 10_000),
         deal("b", Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 6, 0, 0), 20_001),
-        deal("c", Lost, ts(2026, 3, 1, 0, 0), ts(2026, 3, 6, 0, 0), 90_000),
+        deal(
+            "c",
+            Lost,
+            ts(2026, 3, 1, 0, 0),
+            ts(2026, 3, 6, 0, 0),
+            90_000,
+        ),
     ])
     .await;
     let report = app.report(metric("average_deal_size"), march()).await;
-    assert_eq!(money(report.total.as_ref().unwrap()), ("USD".to_owned(), 15_000));
+    assert_eq!(
+        money(report.total.as_ref().unwrap()),
+        ("USD".to_owned(), 15_000)
+    );
 }
 
 #[tokio::test]
@@ -78,7 +120,13 @@ async fn sales_cycle_length_stats() {
         deal("a", Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 11, 0, 0), 100),
         deal("b", Won, ts(2026, 2, 25, 0, 0), ts(2026, 3, 5, 0, 0), 100),
         deal("c", Won, ts(2026, 3, 10, 0, 0), ts(2026, 3, 30, 0, 0), 100),
-        deal("lost", Lost, ts(2026, 1, 1, 0, 0), ts(2026, 3, 30, 0, 0), 100),
+        deal(
+            "lost",
+            Lost,
+            ts(2026, 1, 1, 0, 0),
+            ts(2026, 3, 30, 0, 0),
+            100,
+        ),
     ])
     .await;
     let report = app.report(metric("sales_cycle_length"), march()).await;
@@ -97,7 +145,11 @@ async fn weighted_pipeline_uses_probability_then_stage_default() {
     let mut a = deal("a", Open, ts(2026, 3, 1, 0, 0), None, 100_000);
     let mut b = deal("b", Open, ts(2026, 3, 1, 0, 0), None, 30_000);
     let mut c = deal("c", Open, ts(2026, 3, 1, 0, 0), None, 10_000);
-    for (record, stage, probability) in [(&mut a, "negotiation", Some(50)), (&mut b, "proposal", None), (&mut c, "discovery", None)] {
+    for (record, stage, probability) in [
+        (&mut a, "negotiation", Some(50)),
+        (&mut b, "proposal", None),
+        (&mut c, "discovery", None),
+    ] {
         if let Some(pb::record::Kind::Deal(d)) = &mut record.kind {
             d.stage = stage.to_owned();
             d.probability_percent = probability;
@@ -114,9 +166,15 @@ async fn weighted_pipeline_uses_probability_then_stage_default() {
         },
     );
     let report = app.report(query, march()).await;
-    assert_eq!(money(report.total.as_ref().unwrap()), ("USD".to_owned(), 56_000));
+    assert_eq!(
+        money(report.total.as_ref().unwrap()),
+        ("USD".to_owned(), 56_000)
+    );
     let unweighted = app.report(metric("pipeline_value"), march()).await;
-    assert_eq!(money(unweighted.total.as_ref().unwrap()), ("USD".to_owned(), 140_000));
+    assert_eq!(
+        money(unweighted.total.as_ref().unwrap()),
+        ("USD".to_owned(), 140_000)
+    );
 }
 
 #[tokio::test]
@@ -131,7 +189,13 @@ async fn lead_conversion_rate_with_and_without_horizon() {
         lead("l4", ts(2026, 3, 1, 0, 0)),
         lead("feb", ts(2026, 2, 27, 0, 0)),
     ];
-    for (record, converted) in leads.iter_mut().zip([ts(2026, 3, 5, 0, 0), ts(2026, 4, 20, 0, 0), None, ts(2026, 5, 1, 0, 0), ts(2026, 3, 2, 0, 0)]) {
+    for (record, converted) in leads.iter_mut().zip([
+        ts(2026, 3, 5, 0, 0),
+        ts(2026, 4, 20, 0, 0),
+        None,
+        ts(2026, 5, 1, 0, 0),
+        ts(2026, 3, 2, 0, 0),
+    ]) {
         if let Some(pb::record::Kind::Lead(l)) = &mut record.kind {
             l.converted_time = converted;
         }
@@ -180,8 +244,18 @@ async fn lead_response_time_takes_the_earliest_response_and_measures_the_sla() {
         l1,
         l2,
         lead("l3", ts(2026, 3, 5, 0, 0)),
-        activity("a1", "l1", pb::ActivityDirection::Outbound, ts(2026, 3, 2, 1, 0)),
-        activity("a2", "l3", pb::ActivityDirection::Inbound, ts(2026, 3, 5, 1, 0)),
+        activity(
+            "a1",
+            "l1",
+            pb::ActivityDirection::Outbound,
+            ts(2026, 3, 2, 1, 0),
+        ),
+        activity(
+            "a2",
+            "l3",
+            pb::ActivityDirection::Inbound,
+            ts(2026, 3, 5, 1, 0),
+        ),
     ])
     .await;
     let report = app.report(metric("lead_response_time"), march()).await;
@@ -191,7 +265,9 @@ async fn lead_response_time_takes_the_earliest_response_and_measures_the_sla() {
     assert_eq!(stats.mean_seconds, 45_000.0);
     assert_eq!(stats.min_seconds, 3_600.0);
     match component(&total, "sla_compliance").value {
-        Some(pb::component::Value::Number(share)) => assert!((share - 2.0 / 3.0).abs() < 1e-12, "{share}"),
+        Some(pb::component::Value::Number(share)) => {
+            assert!((share - 2.0 / 3.0).abs() < 1e-12, "{share}")
+        }
         ref other => panic!("sla_compliance: {other:?}"),
     }
 }

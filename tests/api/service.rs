@@ -11,7 +11,11 @@ use crm_metrics::grpc::pb;
 async fn health_reports_serving_overall_and_per_service() {
     let app = TestApp::spawn().await;
     let mut health = HealthClient::new(app.channel.clone());
-    for service in ["", "crm.metrics.v1.IngestService", "crm.metrics.v1.MetricsService"] {
+    for service in [
+        "",
+        "crm.metrics.v1.IngestService",
+        "crm.metrics.v1.MetricsService",
+    ] {
         let response = health
             .check(HealthCheckRequest {
                 service: service.to_owned(),
@@ -19,7 +23,11 @@ async fn health_reports_serving_overall_and_per_service() {
             .await
             .expect("health answers")
             .into_inner();
-        assert_eq!(response.status, ServingStatus::Serving as i32, "service '{service}'");
+        assert_eq!(
+            response.status,
+            ServingStatus::Serving as i32,
+            "service '{service}'"
+        );
     }
     let unknown = health
         .check(HealthCheckRequest {
@@ -33,10 +41,10 @@ async fn health_reports_serving_overall_and_per_service() {
 
 #[tokio::test]
 async fn reflection_lists_the_services() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
 
     let app = TestApp::spawn().await;
     let mut reflection = ServerReflectionClient::new(app.channel.clone());
@@ -49,13 +57,24 @@ async fn reflection_lists_the_services() {
         .await
         .expect("reflection answers")
         .into_inner();
-    let response = responses.message().await.expect("a message").expect("a response");
+    let response = responses
+        .message()
+        .await
+        .expect("a message")
+        .expect("a response");
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("unexpected reflection response");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for expected in ["crm.metrics.v1.IngestService", "crm.metrics.v1.MetricsService", "grpc.health.v1.Health"] {
-        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    for expected in [
+        "crm.metrics.v1.IngestService",
+        "crm.metrics.v1.MetricsService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
     }
 }
 
@@ -90,14 +109,26 @@ async fn list_metrics_returns_the_catalog_with_policies_and_dimensions() {
     ] {
         assert!(ids.contains(&id), "{id} missing from the catalog");
     }
-    let win_rate = catalog.iter().find(|m| m.id == "win_rate").expect("win_rate");
-    let basis = win_rate.policies.iter().find(|p| p.name == "basis").expect("basis policy");
+    let win_rate = catalog
+        .iter()
+        .find(|m| m.id == "win_rate")
+        .expect("win_rate");
+    let basis = win_rate
+        .policies
+        .iter()
+        .find(|p| p.name == "basis")
+        .expect("basis policy");
     assert_eq!(basis.default_value, "closed");
     assert_eq!(basis.values, vec!["closed".to_owned(), "cohort".to_owned()]);
     assert!(win_rate.dimensions.contains(&"owner_id".to_owned()));
     assert!(!win_rate.formula.is_empty() && !win_rate.description.is_empty());
     for definition in &catalog {
-        assert_ne!(definition.value_kind, pb::ValueKind::Unspecified as i32, "{}", definition.id);
+        assert_ne!(
+            definition.value_kind,
+            pb::ValueKind::Unspecified as i32,
+            "{}",
+            definition.id
+        );
         assert!(!definition.reads.is_empty(), "{}", definition.id);
     }
 }
@@ -105,8 +136,14 @@ async fn list_metrics_returns_the_catalog_with_policies_and_dimensions() {
 #[tokio::test]
 async fn shutdown_drains_and_stops_the_server() {
     let mut app = TestApp::spawn().await;
-    app.ingest(vec![deal("d1", pb::DealStatus::Won, ts(2026, 3, 1, 0, 0), ts(2026, 3, 2, 0, 0), 100)])
-        .await;
+    app.ingest(vec![deal(
+        "d1",
+        pb::DealStatus::Won,
+        ts(2026, 3, 1, 0, 0),
+        ts(2026, 3, 2, 0, 0),
+        100,
+    )])
+    .await;
     // The server task finishes (with Ok) once the stop signal is given.
     tokio::time::timeout(std::time::Duration::from_secs(10), app.shutdown())
         .await

@@ -18,7 +18,10 @@ async fn nps_worked_example() {
     let report = app.report(metric("nps"), march()).await;
     assert_eq!(report.metric, "nps");
     assert_eq!(report.definition_version, 1);
-    assert_eq!(report.applied_policies.get("dedupe").map(String::as_str), Some("all"));
+    assert_eq!(
+        report.applied_policies.get("dedupe").map(String::as_str),
+        Some("all")
+    );
     let total = report.total.unwrap();
     assert_eq!(score(&total), 20.0);
     assert_eq!(component_count(&total, "promoters"), 5);
@@ -46,16 +49,23 @@ async fn nps_latest_per_customer_and_mixed_scales() {
     let all = app.report(metric("nps"), march()).await;
     assert_eq!(score(all.total.as_ref().unwrap()), 0.0);
     let latest = app
-        .report(metric_with_policy("nps", "dedupe", "latest_per_customer"), march())
+        .report(
+            metric_with_policy("nps", "dedupe", "latest_per_customer"),
+            march(),
+        )
         .await;
-    assert_eq!(latest.applied_policies.get("dedupe").map(String::as_str), Some("latest_per_customer"));
+    assert_eq!(
+        latest.applied_policies.get("dedupe").map(String::as_str),
+        Some("latest_per_customer")
+    );
     assert_eq!(score(latest.total.as_ref().unwrap()), 50.0);
 }
 
 #[tokio::test]
 async fn an_empty_window_is_undefined_with_a_reason_not_zero() {
     let mut app = TestApp::spawn().await;
-    app.ingest(vec![survey("r", Nps, 10, (0, 10), ts(2026, 4, 1, 0, 0))]).await;
+    app.ingest(vec![survey("r", Nps, 10, (0, 10), ts(2026, 4, 1, 0, 0))])
+        .await;
     let report = app.report(metric("nps"), march()).await;
     let total = report.total.unwrap();
     assert!(total.value.is_none());
@@ -79,7 +89,9 @@ async fn csat_top2_box_and_mean_modes() {
     .await;
     let top2 = app.report(metric("csat"), march()).await;
     assert_eq!(ratio(top2.total.as_ref().unwrap()), (0.6, 3.0, 5.0));
-    let mean = app.report(metric_with_policy("csat", "mode", "mean"), march()).await;
+    let mean = app
+        .report(metric_with_policy("csat", "mode", "mean"), march())
+        .await;
     let (value, _, denominator) = ratio(mean.total.as_ref().unwrap());
     assert!((value - 28.0 / 45.0).abs() < 1e-12, "{value}");
     assert_eq!(denominator, 5.0);

@@ -14,7 +14,10 @@ async fn revenue_sums_orders_in_the_window_exactly() {
     ])
     .await;
     let report = app.report(metric("revenue"), march()).await;
-    assert_eq!(money(report.total.as_ref().unwrap()), ("USD".to_owned(), 35_051));
+    assert_eq!(
+        money(report.total.as_ref().unwrap()),
+        ("USD".to_owned(), 35_051)
+    );
 }
 
 #[tokio::test]
@@ -25,7 +28,12 @@ async fn average_purchase_value_worked_example() {
     let orders = (0..100u32)
         .map(|i| {
             let amount = if i % 2 == 0 { 15_000 } else { 5_000 };
-            order(&format!("o{i}"), &format!("c{}", i % 7), ts(2026, 3, 1 + i % 28, 9, 0), amount)
+            order(
+                &format!("o{i}"),
+                &format!("c{}", i % 7),
+                ts(2026, 3, 1 + i % 28, 9, 0),
+                amount,
+            )
         })
         .collect();
     app.ingest(orders).await;
@@ -47,7 +55,10 @@ async fn net_new_revenue_worked_example() {
     ])
     .await;
     let report = app.report(metric("net_new_revenue"), march()).await;
-    assert_eq!(money(report.total.as_ref().unwrap()), ("USD".to_owned(), 6_000_000));
+    assert_eq!(
+        money(report.total.as_ref().unwrap()),
+        ("USD".to_owned(), 6_000_000)
+    );
 }
 
 #[tokio::test]

@@ -12,9 +12,7 @@ use crate::dataset::{ReadPlan, TimeBound, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Period, Route, State};
 use crate::money::MoneySum;
 use crate::records::{Deal, DealStatus, RecordKind, Timestamp};
-use crate::value::{
-    Component, DurationSet, EvalError, MetricResult, Value, money_result,
-};
+use crate::value::{Component, DurationSet, EvalError, MetricResult, Value, money_result};
 
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] =
@@ -429,7 +427,6 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::value::UndefinedReason;
     use crate::calendar::Granularity;
     use crate::dataset::KindRead;
     use crate::dimension::Dimension;
@@ -437,6 +434,7 @@ mod tests {
     use crate::metrics::test_support::*;
     use crate::query::{Filter, MetricQuery};
     use crate::records::{ActivityDirection, DealType, Record};
+    use crate::value::UndefinedReason;
     use crate::value::{DurationStats, MoneyValue, Ratio};
 
     fn won(id: &str, created: Timestamp, closed: Timestamp, amount: i64) -> Record {
@@ -730,7 +728,11 @@ mod tests {
             .collect();
         assert_eq!(
             series,
-            vec![Some(Value::Count(1)), Some(Value::Count(2)), Some(Value::Count(0))]
+            vec![
+                Some(Value::Count(1)),
+                Some(Value::Count(2)),
+                Some(Value::Count(0))
+            ]
         );
         assert_eq!(report.groups.len(), 2);
         assert_eq!(report.groups[0].key, vec![Some("alice".to_owned())]);

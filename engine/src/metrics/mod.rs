@@ -53,7 +53,11 @@ mod tests {
         assert_eq!(before, ids.len());
         for metric in catalog() {
             for policy in metric.definition().policies {
-                assert!(policy.values.contains(&policy.default), "{}", metric.definition().id);
+                assert!(
+                    policy.values.contains(&policy.default),
+                    "{}",
+                    metric.definition().id
+                );
             }
             assert!(!metric.definition().primary.is_empty());
         }

@@ -32,9 +32,17 @@ fn survey_route(record: RecordRef<'_>, survey_type: SurveyType) -> Route {
     }
 }
 
-fn survey_of<'a>(record: RecordRef<'a>, survey_type: SurveyType, window: Window) -> Option<&'a SurveyResponse> {
+fn survey_of<'a>(
+    record: RecordRef<'a>,
+    survey_type: SurveyType,
+    window: Window,
+) -> Option<&'a SurveyResponse> {
     match record {
-        RecordRef::SurveyResponse(r) if r.survey_type == survey_type && window.contains(r.responded_time) => Some(r),
+        RecordRef::SurveyResponse(r)
+            if r.survey_type == survey_type && window.contains(r.responded_time) =>
+        {
+            Some(r)
+        }
         _ => None,
     }
 }
@@ -108,7 +116,11 @@ impl State for NpsState {
     }
 }
 
-fn keep_latest(latest: &mut BTreeMap<String, (Timestamp, String, NpsClass)>, customer: &str, entry: (Timestamp, String, NpsClass)) {
+fn keep_latest(
+    latest: &mut BTreeMap<String, (Timestamp, String, NpsClass)>,
+    customer: &str,
+    entry: (Timestamp, String, NpsClass),
+) {
     match latest.get_mut(customer) {
         Some(current) if (&current.0, &current.1) >= (&entry.0, &entry.1) => {}
         Some(current) => *current = entry,
@@ -146,7 +158,11 @@ impl Family for Nps {
         }
     }
 
-    fn finalize(&self, ctx: &FoldContext<'_, '_>, state: &NpsState) -> Result<MetricResult, EvalError> {
+    fn finalize(
+        &self,
+        ctx: &FoldContext<'_, '_>,
+        state: &NpsState,
+    ) -> Result<MetricResult, EvalError> {
         let mut counts = state.counts.clone();
         if ctx.settings.policy("dedupe") == "latest_per_customer" {
             for (_, _, class) in state.latest.values() {
@@ -245,7 +261,11 @@ impl Family for Csat {
         state.normalised_36ths += i64::from(r.score - r.scale_min) * CSAT_DENOMINATOR / range;
     }
 
-    fn finalize(&self, ctx: &FoldContext<'_, '_>, state: &CsatState) -> Result<MetricResult, EvalError> {
+    fn finalize(
+        &self,
+        ctx: &FoldContext<'_, '_>,
+        state: &CsatState,
+    ) -> Result<MetricResult, EvalError> {
         let components = vec![
             Component::count("responses", state.responses),
             Component::count("satisfied", state.satisfied),
@@ -262,7 +282,12 @@ impl Family for Csat {
         } else {
             state.satisfied as f64
         };
-        Ok(MetricResult::ratio(numerator, state.responses as f64, "CSAT responses", components))
+        Ok(MetricResult::ratio(
+            numerator,
+            state.responses as f64,
+            "CSAT responses",
+            components,
+        ))
     }
 }
 
@@ -336,7 +361,11 @@ impl Family for Ces {
         state.easy += u64::from(halves >= 10);
     }
 
-    fn finalize(&self, _ctx: &FoldContext<'_, '_>, state: &CesState) -> Result<MetricResult, EvalError> {
+    fn finalize(
+        &self,
+        _ctx: &FoldContext<'_, '_>,
+        state: &CesState,
+    ) -> Result<MetricResult, EvalError> {
         let mut components = vec![
             Component::count("responses", state.responses),
             Component::count("easy", state.easy),
@@ -357,7 +386,6 @@ impl Family for Ces {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -377,13 +405,24 @@ mod tests {
         let records = scores
             .iter()
             .enumerate()
-            .map(|(i, s)| survey(&format!("r{i}"), SurveyType::Nps, *s, (0, 10), at(3, 10, 12)))
+            .map(|(i, s)| {
+                survey(
+                    &format!("r{i}"),
+                    SurveyType::Nps,
+                    *s,
+                    (0, 10),
+                    at(3, 10, 12),
+                )
+            })
             .collect();
         let report = run(records, &request(MetricQuery::new("nps"), march()));
         assert_eq!(report.total.value, Ok(Value::Score(20.0)));
         assert_eq!(report.total.components[0], Component::count("promoters", 5));
         assert_eq!(report.total.components[1], Component::count("passives", 2));
-        assert_eq!(report.total.components[2], Component::count("detractors", 3));
+        assert_eq!(
+            report.total.components[2],
+            Component::count("detractors", 3)
+        );
     }
 
     #[test]
@@ -422,7 +461,10 @@ mod tests {
     fn nps_of_an_empty_window_is_undefined() {
         let records = vec![survey("a", SurveyType::Nps, 10, (0, 10), at(4, 1, 0))];
         let report = run(records, &request(MetricQuery::new("nps"), march()));
-        assert_eq!(report.total.value.unwrap_err().reason, UndefinedReason::NoData);
+        assert_eq!(
+            report.total.value.unwrap_err().reason,
+            UndefinedReason::NoData
+        );
     }
 
     #[test]
@@ -437,7 +479,10 @@ mod tests {
             survey("e", SurveyType::Csat, 1, (1, 10), at(3, 1, 0)),
             survey("nps", SurveyType::Nps, 10, (0, 10), at(3, 1, 0)),
         ];
-        assert_eq!(scalar(records.clone(), MetricQuery::new("csat"), march()), 0.6);
+        assert_eq!(
+            scalar(records.clone(), MetricQuery::new("csat"), march()),
+            0.6
+        );
         let mean = MetricQuery::new("csat").policy("mode", "mean");
         assert!((scalar(records, mean, march()) - 0.65).abs() < 1e-12);
     }
@@ -450,25 +495,48 @@ mod tests {
         if let Record::SurveyResponse(r) = &mut flipped {
             r.direction = ScoreDirection::LowerIsBetter;
         }
-        let records = vec![survey("a", SurveyType::Ces, 7, (1, 7), at(3, 1, 0)), flipped, survey("c", SurveyType::Ces, 4, (1, 5), at(3, 1, 0))];
+        let records = vec![
+            survey("a", SurveyType::Ces, 7, (1, 7), at(3, 1, 0)),
+            flipped,
+            survey("c", SurveyType::Ces, 4, (1, 5), at(3, 1, 0)),
+        ];
         let report = run(records, &request(MetricQuery::new("ces"), march()));
         assert_eq!(report.total.value, Ok(Value::Score(18.5 / 3.0)));
-        assert!(report.total.components.contains(&Component::number("easy_share", 1.0)));
+        assert!(
+            report
+                .total
+                .components
+                .contains(&Component::number("easy_share", 1.0))
+        );
     }
 
     fn arb_survey() -> impl Strategy<Value = Record> {
-        (0usize..3, 0i32..11, any::<bool>(), arb_time(), 0u8..4, 0u32..1000).prop_map(|(t, s, five, time, customer, id)| {
-            let (survey_type, scale) = match t {
-                0 => (SurveyType::Nps, if five { (1, 5) } else { (0, 10) }),
-                1 => (SurveyType::Csat, if five { (1, 5) } else { (1, 10) }),
-                _ => (SurveyType::Ces, if five { (1, 5) } else { (1, 7) }),
-            };
-            let mut record = survey(&format!("r{id}"), survey_type, s.clamp(scale.0, scale.1), scale, time);
-            if let Record::SurveyResponse(r) = &mut record {
-                r.customer_id = format!("c{customer}");
-            }
-            record
-        })
+        (
+            0usize..3,
+            0i32..11,
+            any::<bool>(),
+            arb_time(),
+            0u8..4,
+            0u32..1000,
+        )
+            .prop_map(|(t, s, five, time, customer, id)| {
+                let (survey_type, scale) = match t {
+                    0 => (SurveyType::Nps, if five { (1, 5) } else { (0, 10) }),
+                    1 => (SurveyType::Csat, if five { (1, 5) } else { (1, 10) }),
+                    _ => (SurveyType::Ces, if five { (1, 5) } else { (1, 7) }),
+                };
+                let mut record = survey(
+                    &format!("r{id}"),
+                    survey_type,
+                    s.clamp(scale.0, scale.1),
+                    scale,
+                    time,
+                );
+                if let Record::SurveyResponse(r) = &mut record {
+                    r.customer_id = format!("c{customer}");
+                }
+                record
+            })
     }
 
     proptest! {

@@ -48,7 +48,13 @@ pub fn meta(id: &str) -> Meta {
 }
 
 /// A survey response.
-pub fn survey(id: &str, survey_type: SurveyType, score: i32, scale: (i32, i32), t: Timestamp) -> Record {
+pub fn survey(
+    id: &str,
+    survey_type: SurveyType,
+    score: i32,
+    scale: (i32, i32),
+    t: Timestamp,
+) -> Record {
     Record::SurveyResponse(SurveyResponse {
         meta: meta(id),
         survey_type,
@@ -78,7 +84,13 @@ pub fn customer(id: &str, acquired: Timestamp, churned: Option<Timestamp>) -> Re
 }
 
 /// A deal with the given status and times, amount in USD minor units.
-pub fn deal(id: &str, status: DealStatus, created: Timestamp, closed: Option<Timestamp>, amount: i64) -> Record {
+pub fn deal(
+    id: &str,
+    status: DealStatus,
+    created: Timestamp,
+    closed: Option<Timestamp>,
+    amount: i64,
+) -> Record {
     Record::Deal(Deal {
         meta: meta(id),
         created_time: created,
@@ -143,7 +155,8 @@ pub fn request(query: MetricQuery, window: Window) -> ComputeRequest {
 
 /// Runs a request over `records` through the whole engine pipeline (prepare, as_of, evaluate).
 pub fn run(records: Vec<Record>, request: &ComputeRequest) -> MetricReport {
-    let prepared = prepare(request).unwrap_or_else(|problems| panic!("invalid request: {problems:?}"));
+    let prepared =
+        prepare(request).unwrap_or_else(|problems| panic!("invalid request: {problems:?}"));
     let dataset = Dataset::from_records(records);
     prepared.evaluate(&dataset).unwrap().remove(0)
 }
@@ -159,7 +172,14 @@ pub fn scalar(records: Vec<Record>, query: MetricQuery, window: Window) -> f64 {
 
 /// Checks, for one family and settings, that folding any split of `records` and merging gives
 /// the state of all records, and that the final result does not depend on record order.
-pub fn assert_merge_property<F: Family>(family: &F, settings: &Settings, period: Period, records: &[Record], split: usize, rotate: usize) {
+pub fn assert_merge_property<F: Family>(
+    family: &F,
+    settings: &Settings,
+    period: Period,
+    records: &[Record],
+    split: usize,
+    rotate: usize,
+) {
     let dataset = Dataset::from_records(records.iter().cloned());
     let lookup = Lookup::new(&dataset);
     let ctx = FoldContext {

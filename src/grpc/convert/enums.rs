@@ -7,8 +7,8 @@
 use crm_metrics_engine::calendar::Granularity;
 use crm_metrics_engine::catalog::{Direction, ParamKind, ValueKind};
 use crm_metrics_engine::records::{
-    ActivityDirection, ActivityType, CostCategory, DealStatus, DealType, EngagementType, OrderKind, RecordKind,
-    RenewalOutcome, ScoreDirection, SurveyType, UserEventKind, UserRole,
+    ActivityDirection, ActivityType, CostCategory, DealStatus, DealType, EngagementType, OrderKind,
+    RecordKind, RenewalOutcome, ScoreDirection, SurveyType, UserEventKind, UserRole,
 };
 use crm_metrics_engine::value::UndefinedReason;
 
@@ -265,7 +265,9 @@ mod tests {
     #[test]
     fn proto_kind_names_match_engine_names() {
         for kind in RecordKind::ALL {
-            let name = pb::RecordKind::try_from(kind_to_proto(kind)).unwrap().as_str_name();
+            let name = pb::RecordKind::try_from(kind_to_proto(kind))
+                .unwrap()
+                .as_str_name();
             assert_eq!(name, format!("RECORD_KIND_{}", kind.name().to_uppercase()));
         }
     }

@@ -61,7 +61,10 @@ impl<'p> Fields<'p> {
             self.problem(field, "is required");
             None
         } else if chars > MAX_ID_CHARS {
-            self.problem(field, format!("must be at most {MAX_ID_CHARS} characters, got {chars}"));
+            self.problem(
+                field,
+                format!("must be at most {MAX_ID_CHARS} characters, got {chars}"),
+            );
             None
         } else {
             Some(value)
@@ -82,7 +85,11 @@ impl<'p> Fields<'p> {
     }
 
     /// A required instant in [1970-01-01, 2200-01-01).
-    pub fn time(&mut self, field: &str, value: Option<prost_types::Timestamp>) -> Option<Timestamp> {
+    pub fn time(
+        &mut self,
+        field: &str,
+        value: Option<prost_types::Timestamp>,
+    ) -> Option<Timestamp> {
         match value {
             None => {
                 self.problem(field, "is required");
@@ -93,7 +100,11 @@ impl<'p> Fields<'p> {
     }
 
     /// An optional instant in [1970-01-01, 2200-01-01).
-    pub fn opt_time(&mut self, field: &str, value: Option<prost_types::Timestamp>) -> Option<Option<Timestamp>> {
+    pub fn opt_time(
+        &mut self,
+        field: &str,
+        value: Option<prost_types::Timestamp>,
+    ) -> Option<Option<Timestamp>> {
         match value.as_ref().map(timestamp_from_proto) {
             None => Some(None),
             Some(Ok(t)) => Some(Some(t)),
@@ -128,7 +139,9 @@ impl<'p> Fields<'p> {
         if currency.is_none() {
             self.problem(
                 field,
-                format!("'{code}' is not an ISO 4217 currency code (three upper-case letters, e.g. USD)"),
+                format!(
+                    "'{code}' is not an ISO 4217 currency code (three upper-case letters, e.g. USD)"
+                ),
             );
         }
         currency
@@ -157,7 +170,10 @@ impl<'p> Fields<'p> {
         let mut at = self.nested(field);
         let currency = at.currency("currency_code", &currency_code);
         if units_minor < 0 {
-            at.problem("units_minor", format!("must not be negative, got {units_minor}"));
+            at.problem(
+                "units_minor",
+                format!("must not be negative, got {units_minor}"),
+            );
             return None;
         }
         Some(Some(Money::new(currency?, units_minor)))
@@ -186,8 +202,16 @@ impl<'p> Fields<'p> {
             .map(|e| name(&e))
             .collect();
         let description = match known {
-            Some(e) if raw == 0 => format!("is required ({} is not allowed); allowed: {}", name(&e), allowed.join(", ")),
-            Some(e) => format!("{} is not allowed here; allowed: {}", name(&e), allowed.join(", ")),
+            Some(e) if raw == 0 => format!(
+                "is required ({} is not allowed); allowed: {}",
+                name(&e),
+                allowed.join(", ")
+            ),
+            Some(e) => format!(
+                "{} is not allowed here; allowed: {}",
+                name(&e),
+                allowed.join(", ")
+            ),
             None => format!("unknown value {raw}; allowed: {}", allowed.join(", ")),
         };
         self.problem(field, description);
@@ -253,14 +277,24 @@ mod tests {
         let mut problems = Vec::new();
         let mut fields = Fields::new("", &mut problems);
         let map = |s: pb::DealStatus| (s != pb::DealStatus::Unspecified).then_some(s);
-        assert_eq!(fields.enumeration("status", 0, pb::DealStatus::as_str_name, map), None);
-        assert_eq!(fields.enumeration("status", 99, pb::DealStatus::as_str_name, map), None);
+        assert_eq!(
+            fields.enumeration("status", 0, pb::DealStatus::as_str_name, map),
+            None
+        );
+        assert_eq!(
+            fields.enumeration("status", 99, pb::DealStatus::as_str_name, map),
+            None
+        );
         assert_eq!(
             fields.enumeration("status", 2, pb::DealStatus::as_str_name, map),
             Some(pb::DealStatus::Won)
         );
         assert_eq!(problems[0].field, "status");
-        assert!(problems[0].description.contains("DEAL_STATUS_OPEN, DEAL_STATUS_WON, DEAL_STATUS_LOST"));
+        assert!(
+            problems[0]
+                .description
+                .contains("DEAL_STATUS_OPEN, DEAL_STATUS_WON, DEAL_STATUS_LOST")
+        );
         assert!(problems[1].description.starts_with("unknown value 99"));
     }
 }

@@ -25,8 +25,8 @@ pub use enums::{kind_from_proto, kind_to_proto};
 pub use query::{ComputeInput, compute_request_from_proto};
 pub use records::records_from_proto;
 pub use requests::{
-    DeleteInput, EraseInput, delete_request_from_proto, erase_request_from_proto, tenant_from_proto,
-    violations_to_proto,
+    DeleteInput, EraseInput, delete_request_from_proto, erase_request_from_proto,
+    tenant_from_proto, violations_to_proto,
 };
 pub use results::{definition_to_proto, report_to_proto, result_to_proto};
 
@@ -63,7 +63,8 @@ pub fn timestamp_from_proto(t: &prost_types::Timestamp) -> Result<Timestamp, Str
         ));
     }
     let micros_as_nanos = u32::try_from(t.nanos / 1000 * 1000).unwrap_or(0);
-    DateTime::from_timestamp(t.seconds, micros_as_nanos).ok_or_else(|| "is not a valid instant".to_owned())
+    DateTime::from_timestamp(t.seconds, micros_as_nanos)
+        .ok_or_else(|| "is not a valid instant".to_owned())
 }
 
 #[cfg(test)]

@@ -6,12 +6,12 @@
 
 use std::collections::BTreeMap;
 
+use crm_metrics_engine::Tz;
 use crm_metrics_engine::calendar::{Window, parse_time_zone};
 use crm_metrics_engine::dimension::{Dimension, FIXED_DIMENSIONS};
 use crm_metrics_engine::money::Currency;
 use crm_metrics_engine::query::{ComputeRequest, Filter, MetricQuery, ParamValue, Problem};
 use crm_metrics_engine::records::Timestamp;
-use crm_metrics_engine::Tz;
 
 use super::enums;
 use super::fields::Fields;
@@ -72,9 +72,17 @@ pub fn compute_request_from_proto(
                 values,
                 exclude,
             } = filter;
-            let dimension = dimension(&mut f, &format!("filters[{i}].dimension"), &name)?;
+            let dimension = dimension(&mut f, &format!("filters[{i}].dimension"), &name);
+            if values.is_empty() {
+                // An empty keep-list would silently drop every record.
+                f.problem(
+                    &format!("filters[{i}].values"),
+                    "at least one value is required",
+                );
+                return None;
+            }
             Some(Filter {
-                dimension,
+                dimension: dimension?,
                 values,
                 exclude,
             })
@@ -87,9 +95,11 @@ pub fn compute_request_from_proto(
     let reporting_currency = if reporting_currency.is_empty() {
         Some(None)
     } else {
-        f.currency("reporting_currency", &reporting_currency).map(Some)
+        f.currency("reporting_currency", &reporting_currency)
+            .map(Some)
     };
-    let min_consistency_token = (!min_consistency_token.is_empty()).then_some(min_consistency_token);
+    let min_consistency_token =
+        (!min_consistency_token.is_empty()).then_some(min_consistency_token);
     let converted = (|| {
         Some(ComputeInput {
             tenant_id: tenant_id?,
@@ -266,10 +276,16 @@ mod tests {
         let input = compute_request_from_proto(valid(), receive).unwrap();
         assert_eq!(input.tenant_id, "acme");
         assert_eq!(input.request.as_of, receive);
-        assert_eq!(input.request.time_zone, "Europe/Warsaw".parse::<Tz>().unwrap());
+        assert_eq!(
+            input.request.time_zone,
+            "Europe/Warsaw".parse::<Tz>().unwrap()
+        );
         assert_eq!(
             input.request.group_by,
-            vec![Dimension::OwnerId, Dimension::CustomerAttribute("plan".into())]
+            vec![
+                Dimension::OwnerId,
+                Dimension::CustomerAttribute("plan".into())
+            ]
         );
         assert!(input.request.filters[0].exclude);
         assert_eq!(
@@ -290,7 +306,10 @@ mod tests {
         request.as_of = Some(ts(1_767_225_600));
         let input = compute_request_from_proto(request, Utc::now()).unwrap();
         assert_eq!(input.request.time_zone, Tz::UTC);
-        assert_eq!(input.request.granularity, crm_metrics_engine::calendar::Granularity::None);
+        assert_eq!(
+            input.request.granularity,
+            crm_metrics_engine::calendar::Granularity::None
+        );
         assert_eq!(input.request.as_of.timestamp(), 1_767_225_600);
         assert_eq!(input.reporting_currency, None);
         assert_eq!(input.min_consistency_token, None);
@@ -302,7 +321,11 @@ mod tests {
         request.time_zone = "Mars/Base".into();
         let problems = compute_request_from_proto(request, Utc::now()).unwrap_err();
         assert_eq!(fields(&problems), ["time_zone"]);
-        assert!(problems[0].description.contains("unknown IANA time zone 'Mars/Base'"));
+        assert!(
+            problems[0]
+                .description
+                .contains("unknown IANA time zone 'Mars/Base'")
+        );
     }
 
     #[test]
@@ -310,9 +333,21 @@ mod tests {
         let mut request = valid();
         request.group_by = vec!["owner_id".into(), "region".into()];
         request.filters[0].dimension = "attr.".into();
+        request.filters.push(pb::Filter {
+            dimension: "stage".into(),
+            values: vec![],
+            exclude: false,
+        });
         let problems = compute_request_from_proto(request, Utc::now()).unwrap_err();
-        assert_eq!(fields(&problems), ["group_by[1]", "filters[0].dimension"]);
-        assert!(problems[0].description.contains("unknown dimension 'region'"));
+        assert_eq!(
+            fields(&problems),
+            ["group_by[1]", "filters[0].dimension", "filters[1].values"]
+        );
+        assert!(
+            problems[0]
+                .description
+                .contains("unknown dimension 'region'")
+        );
         assert!(problems[0].description.contains("lead.source"));
         assert!(problems[0].description.contains("customer.attr.<key>"));
     }

@@ -6,6 +6,8 @@
 //! and [`service`] (activities, tickets, surveys, costs, engagement, CRM users, exchange rates);
 //! this module dispatches on the oneof and checks the batch as a whole (duplicate ids).
 
+#[cfg(test)]
+mod fixtures;
 mod sales;
 mod service;
 #[cfg(test)]
@@ -74,35 +76,63 @@ pub fn records_from_proto(records: Vec<pb::Record>) -> Result<Vec<Record>, Vec<P
 }
 
 /// Converts one record, adding its problems (under `records[i].<kind>`) to `problems`.
-fn record_from_proto(prefix: &str, kind: pb::record::Kind, problems: &mut Vec<Problem>) -> Option<Record> {
+fn record_from_proto(
+    prefix: &str,
+    kind: pb::record::Kind,
+    problems: &mut Vec<Problem>,
+) -> Option<Record> {
     use pb::record::Kind;
     let at = |name: RecordKind| format!("{prefix}.{}", name.name());
     Some(match kind {
-        Kind::Customer(r) => Record::Customer(sales::customer(Fields::new(at(RecordKind::Customer), problems), r)?),
+        Kind::Customer(r) => Record::Customer(sales::customer(
+            Fields::new(at(RecordKind::Customer), problems),
+            r,
+        )?),
         Kind::Lead(r) => Record::Lead(sales::lead(Fields::new(at(RecordKind::Lead), problems), r)?),
         Kind::Deal(r) => Record::Deal(sales::deal(Fields::new(at(RecordKind::Deal), problems), r)?),
-        Kind::Order(r) => Record::Order(sales::order(Fields::new(at(RecordKind::Order), problems), r)?),
-        Kind::Subscription(r) => {
-            Record::Subscription(sales::subscription(Fields::new(at(RecordKind::Subscription), problems), r)?)
-        }
-        Kind::Quota(r) => Record::Quota(sales::quota(Fields::new(at(RecordKind::Quota), problems), r)?),
-        Kind::Activity(r) => Record::Activity(service::activity(Fields::new(at(RecordKind::Activity), problems), r)?),
-        Kind::Ticket(r) => Record::Ticket(service::ticket(Fields::new(at(RecordKind::Ticket), problems), r)?),
+        Kind::Order(r) => Record::Order(sales::order(
+            Fields::new(at(RecordKind::Order), problems),
+            r,
+        )?),
+        Kind::Subscription(r) => Record::Subscription(sales::subscription(
+            Fields::new(at(RecordKind::Subscription), problems),
+            r,
+        )?),
+        Kind::Quota(r) => Record::Quota(sales::quota(
+            Fields::new(at(RecordKind::Quota), problems),
+            r,
+        )?),
+        Kind::Activity(r) => Record::Activity(service::activity(
+            Fields::new(at(RecordKind::Activity), problems),
+            r,
+        )?),
+        Kind::Ticket(r) => Record::Ticket(service::ticket(
+            Fields::new(at(RecordKind::Ticket), problems),
+            r,
+        )?),
         Kind::SurveyResponse(r) => Record::SurveyResponse(service::survey_response(
             Fields::new(at(RecordKind::SurveyResponse), problems),
             r,
         )?),
-        Kind::Cost(r) => Record::Cost(service::cost(Fields::new(at(RecordKind::Cost), problems), r)?),
+        Kind::Cost(r) => Record::Cost(service::cost(
+            Fields::new(at(RecordKind::Cost), problems),
+            r,
+        )?),
         Kind::EngagementEvent(r) => Record::EngagementEvent(service::engagement_event(
             Fields::new(at(RecordKind::EngagementEvent), problems),
             r,
         )?),
-        Kind::CrmUser(r) => Record::CrmUser(service::crm_user(Fields::new(at(RecordKind::CrmUser), problems), r)?),
-        Kind::UserEvent(r) => {
-            Record::UserEvent(service::user_event(Fields::new(at(RecordKind::UserEvent), problems), r)?)
-        }
-        Kind::ExchangeRate(r) => {
-            Record::ExchangeRate(service::exchange_rate(Fields::new(at(RecordKind::ExchangeRate), problems), r)?)
-        }
+        Kind::CrmUser(r) => Record::CrmUser(service::crm_user(
+            Fields::new(at(RecordKind::CrmUser), problems),
+            r,
+        )?),
+        Kind::UserEvent(r) => Record::UserEvent(service::user_event(
+            Fields::new(at(RecordKind::UserEvent), problems),
+            r,
+        )?),
+        Kind::ExchangeRate(r) => Record::ExchangeRate(service::exchange_rate(
+            Fields::new(at(RecordKind::ExchangeRate), problems),
+            r,
+        )?),
     })
 }

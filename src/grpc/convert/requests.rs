@@ -29,16 +29,31 @@ pub fn tenant_from_proto(tenant_id: String) -> Result<String, Problem> {
     let mut problems = Vec::new();
     Fields::new("", &mut problems)
         .id("tenant_id", tenant_id)
-        .ok_or_else(|| problems.pop().unwrap_or_else(|| Problem::new("tenant_id", "is invalid")))
+        .ok_or_else(|| {
+            problems
+                .pop()
+                .unwrap_or_else(|| Problem::new("tenant_id", "is invalid"))
+        })
 }
 
 /// Validates a `DeleteRecords` request.
-pub fn delete_request_from_proto(request: pb::DeleteRecordsRequest) -> Result<DeleteInput, Vec<Problem>> {
-    let pb::DeleteRecordsRequest { tenant_id, kind, ids } = request;
+pub fn delete_request_from_proto(
+    request: pb::DeleteRecordsRequest,
+) -> Result<DeleteInput, Vec<Problem>> {
+    let pb::DeleteRecordsRequest {
+        tenant_id,
+        kind,
+        ids,
+    } = request;
     let mut problems = Vec::new();
     let mut f = Fields::new("", &mut problems);
     let tenant_id = f.id("tenant_id", tenant_id);
-    let kind = f.enumeration("kind", kind, pb::RecordKind::as_str_name, enums::record_kind);
+    let kind = f.enumeration(
+        "kind",
+        kind,
+        pb::RecordKind::as_str_name,
+        enums::record_kind,
+    );
     if ids.is_empty() {
         f.problem("ids", "at least one id is required");
     }
@@ -59,14 +74,22 @@ pub fn delete_request_from_proto(request: pb::DeleteRecordsRequest) -> Result<De
 }
 
 /// Validates an `EraseCustomer` request.
-pub fn erase_request_from_proto(request: pb::EraseCustomerRequest) -> Result<EraseInput, Vec<Problem>> {
-    let pb::EraseCustomerRequest { tenant_id, customer_id } = request;
+pub fn erase_request_from_proto(
+    request: pb::EraseCustomerRequest,
+) -> Result<EraseInput, Vec<Problem>> {
+    let pb::EraseCustomerRequest {
+        tenant_id,
+        customer_id,
+    } = request;
     let mut problems = Vec::new();
     let mut f = Fields::new("", &mut problems);
     let tenant_id = f.id("tenant_id", tenant_id);
     let customer_id = f.id("customer_id", customer_id);
     match (tenant_id, customer_id) {
-        (Some(tenant_id), Some(customer_id)) => Ok(EraseInput { tenant_id, customer_id }),
+        (Some(tenant_id), Some(customer_id)) => Ok(EraseInput {
+            tenant_id,
+            customer_id,
+        }),
         _ => Err(problems),
     }
 }
@@ -89,7 +112,10 @@ mod tests {
     #[test]
     fn tenant_ids_are_1_to_128_characters() {
         assert_eq!(tenant_from_proto("acme".into()), Ok("acme".to_owned()));
-        assert_eq!(tenant_from_proto(String::new()).unwrap_err().field, "tenant_id");
+        assert_eq!(
+            tenant_from_proto(String::new()).unwrap_err().field,
+            "tenant_id"
+        );
         assert!(tenant_from_proto("t".repeat(129)).is_err());
     }
 

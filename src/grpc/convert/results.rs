@@ -6,12 +6,13 @@ use crm_metrics_engine::dimension::Dimension;
 use crm_metrics_engine::eval::{GroupReport, MetricReport, PreviousPeriod, SeriesPoint};
 use crm_metrics_engine::money::Money;
 use crm_metrics_engine::value::{
-    BreakdownEntry, Component, ComponentValue, DurationStats, MetricResult, MoneyValue, Ratio, Undefined,
-    UndefinedReason, Value,
+    BreakdownEntry, Component, ComponentValue, DurationStats, MetricResult, MoneyValue, Ratio,
+    Undefined, UndefinedReason, Value,
 };
 
 use super::enums::{
-    direction_to_proto, kind_to_proto, parameter_kind_to_proto, undefined_reason_to_proto, value_kind_to_proto,
+    direction_to_proto, kind_to_proto, parameter_kind_to_proto, undefined_reason_to_proto,
+    value_kind_to_proto,
 };
 use super::{pb, timestamp_to_proto};
 
@@ -162,7 +163,11 @@ fn value_to_proto(value: &Value) -> pb::metric_result::Value {
 
 /// A breakdown entry; an entry without a value is reported as NO_DATA.
 fn breakdown_entry_to_proto(entry: &BreakdownEntry) -> pb::BreakdownEntry {
-    let BreakdownEntry { key, value, components } = entry;
+    let BreakdownEntry {
+        key,
+        value,
+        components,
+    } = entry;
     let result = match value {
         Some(value) => MetricResult::value(value.clone(), components.clone()),
         None => MetricResult::undefined(
@@ -246,7 +251,6 @@ pub fn definition_to_proto(definition: &MetricDefinition) -> pb::MetricDefinitio
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
-    use crm_metrics_engine::eval::Metric;
     use crm_metrics_engine::money::Currency;
 
     fn window() -> Window {
@@ -268,7 +272,11 @@ mod tests {
             }),
             vec![Component::count("orders", 100)],
         );
-        let undefined = MetricResult::undefined(UndefinedReason::ZeroDenominator, "no orders in the window", vec![]);
+        let undefined = MetricResult::undefined(
+            UndefinedReason::ZeroDenominator,
+            "no orders in the window",
+            vec![],
+        );
         let report = MetricReport {
             metric: "average_purchase_value",
             definition_version: 1,
@@ -295,7 +303,9 @@ mod tests {
             &[Dimension::OwnerId, Dimension::Attribute("region".into())],
         );
         assert_eq!(proto.applied_policies["basis"], "customers");
-        let Some(pb::metric_result::Value::Money(money)) = proto.total.as_ref().unwrap().value.clone() else {
+        let Some(pb::metric_result::Value::Money(money)) =
+            proto.total.as_ref().unwrap().value.clone()
+        else {
             panic!("money expected");
         };
         assert_eq!(money.amount.unwrap().units_minor, 10_000);
@@ -305,12 +315,18 @@ mod tests {
         assert_eq!(group.key[0].dimension, "owner_id");
         assert_eq!(group.key[1].value, None);
         let group_total = group.total.as_ref().unwrap();
-        assert_eq!(group_total.undefined_reason, pb::UndefinedReason::ZeroDenominator as i32);
+        assert_eq!(
+            group_total.undefined_reason,
+            pb::UndefinedReason::ZeroDenominator as i32
+        );
         assert_eq!(group_total.value, None);
         let previous = proto.previous.unwrap();
         assert_eq!(previous.absolute_change, Some(0.0));
         assert_eq!(previous.relative_change, None);
-        assert_eq!(proto.total.unwrap().components[0].value, Some(pb::component::Value::Count(100)));
+        assert_eq!(
+            proto.total.unwrap().components[0].value,
+            Some(pb::component::Value::Count(100))
+        );
     }
 
     #[test]
@@ -330,12 +346,24 @@ mod tests {
             ]),
             vec![],
         );
-        let Some(pb::metric_result::Value::Breakdown(breakdown)) = result_to_proto(&result).value else {
+        let Some(pb::metric_result::Value::Breakdown(breakdown)) = result_to_proto(&result).value
+        else {
             panic!("breakdown expected");
         };
-        assert_eq!(breakdown.entries[0].result.as_ref().unwrap().undefined_reason, 0);
         assert_eq!(
-            breakdown.entries[1].result.as_ref().unwrap().undefined_reason,
+            breakdown.entries[0]
+                .result
+                .as_ref()
+                .unwrap()
+                .undefined_reason,
+            0
+        );
+        assert_eq!(
+            breakdown.entries[1]
+                .result
+                .as_ref()
+                .unwrap()
+                .undefined_reason,
             pb::UndefinedReason::NoData as i32
         );
     }

@@ -25,7 +25,12 @@ pub fn customer(mut f: Fields<'_>, customer: pb::Customer) -> Option<Customer> {
     let acquired_time = f.time("acquired_time", acquired_time);
     let churned_time = f.opt_time("churned_time", churned_time);
     let acquisition_channel = f.opt_id("acquisition_channel", acquisition_channel);
-    f.not_before("churned_time", churned_time.flatten(), "acquired_time", acquired_time);
+    f.not_before(
+        "churned_time",
+        churned_time.flatten(),
+        "acquired_time",
+        acquired_time,
+    );
     Some(Customer {
         meta: meta?,
         name,
@@ -111,21 +116,39 @@ pub fn deal(mut f: Fields<'_>, deal: pb::Deal) -> Option<Deal> {
     let created_time = f.time("created_time", created_time);
     let owner_id = f.opt_id("owner_id", owner_id);
     let amount = f.money("amount", amount);
-    let status = f.enumeration("status", status, pb::DealStatus::as_str_name, enums::deal_status);
+    let status = f.enumeration(
+        "status",
+        status,
+        pb::DealStatus::as_str_name,
+        enums::deal_status,
+    );
     let closed_time = f.opt_time("closed_time", closed_time);
     let stage = f.id("stage", stage);
     let stage_history = stage_entries(&mut f, stage_history);
-    let deal_type = f.enumeration("deal_type", deal_type, pb::DealType::as_str_name, enums::deal_type);
+    let deal_type = f.enumeration(
+        "deal_type",
+        deal_type,
+        pb::DealType::as_str_name,
+        enums::deal_type,
+    );
     let lead_id = f.opt_id("lead_id", lead_id);
     let customer_id = f.opt_id("customer_id", customer_id);
-    f.not_before("closed_time", closed_time.flatten(), "created_time", created_time);
+    f.not_before(
+        "closed_time",
+        closed_time.flatten(),
+        "created_time",
+        created_time,
+    );
     match (status, closed_time) {
         (Some(DealStatus::Won | DealStatus::Lost), Some(None)) => {
             f.problem("closed_time", "is required for WON and LOST deals");
             return None;
         }
         (Some(DealStatus::Open), Some(Some(_))) => {
-            f.problem("closed_time", "must be unset for an OPEN deal (a closed deal is WON or LOST)");
+            f.problem(
+                "closed_time",
+                "must be unset for an OPEN deal (a closed deal is WON or LOST)",
+            );
             return None;
         }
         _ => {}
@@ -157,12 +180,17 @@ fn stage_entries(f: &mut Fields<'_>, entries: Vec<pb::StageEntry>) -> Option<Vec
     let mut converted = Vec::with_capacity(entries.len());
     let mut valid = true;
     for (i, entry) in entries.into_iter().enumerate() {
-        let pb::StageEntry { stage, entered_time } = entry;
+        let pb::StageEntry {
+            stage,
+            entered_time,
+        } = entry;
         let mut at = f.nested(&format!("stage_history[{i}]"));
         let stage = at.id("stage", stage);
         let entered_time = at.time("entered_time", entered_time);
-        if let (Some(previous), Some(current)) = (converted.last().map(|e: &StageEntry| e.entered_time), entered_time)
-            && current < previous
+        if let (Some(previous), Some(current)) = (
+            converted.last().map(|e: &StageEntry| e.entered_time),
+            entered_time,
+        ) && current < previous
         {
             at.problem(
                 "entered_time",
@@ -171,7 +199,10 @@ fn stage_entries(f: &mut Fields<'_>, entries: Vec<pb::StageEntry>) -> Option<Vec
             valid = false;
         }
         match (stage, entered_time) {
-            (Some(stage), Some(entered_time)) => converted.push(StageEntry { stage, entered_time }),
+            (Some(stage), Some(entered_time)) => converted.push(StageEntry {
+                stage,
+                entered_time,
+            }),
             _ => valid = false,
         }
     }
@@ -198,13 +229,21 @@ pub fn order(mut f: Fields<'_>, order: pb::Order) -> Option<Order> {
     let ordered_time = f.time("ordered_time", ordered_time);
     let fulfilled_time = f.opt_time("fulfilled_time", fulfilled_time);
     let kind = f.enumeration("kind", kind, pb::OrderKind::as_str_name, enums::order_kind);
-    f.not_before("fulfilled_time", fulfilled_time.flatten(), "ordered_time", ordered_time);
+    f.not_before(
+        "fulfilled_time",
+        fulfilled_time.flatten(),
+        "ordered_time",
+        ordered_time,
+    );
     if let (Some(amount), Some(Some(cost))) = (amount, cost)
         && amount.currency != cost.currency
     {
         f.problem(
             "cost.currency_code",
-            format!("must be the currency of amount ({}), got {}", amount.currency, cost.currency),
+            format!(
+                "must be the currency of amount ({}), got {}",
+                amount.currency, cost.currency
+            ),
         );
         return None;
     }
@@ -286,7 +325,10 @@ pub fn quota(mut f: Fields<'_>, quota: pb::Quota) -> Option<Quota> {
     if let (Some(start), Some(end)) = (period_start, period_end)
         && end <= start
     {
-        f.problem("period_end", format!("must be after period_start ({end} <= {start})"));
+        f.problem(
+            "period_end",
+            format!("must be after period_start ({end} <= {start})"),
+        );
         return None;
     }
     Some(Quota {

@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 use crm_metrics_engine::records::{
-    Activity, Cost, CrmUser, EngagementEvent, ExchangeRate, ScoreDirection, SurveyResponse, SurveyType, Ticket,
-    UserEvent,
+    Activity, Cost, CrmUser, EngagementEvent, ExchangeRate, ScoreDirection, SurveyResponse,
+    SurveyType, Ticket, UserEvent,
 };
 
 use super::super::enums;
@@ -90,8 +90,18 @@ pub fn ticket(mut f: Fields<'_>, ticket: pb::Ticket) -> Option<Ticket> {
     let resolved_time = f.opt_time("resolved_time", resolved_time);
     let assignee_id = f.opt_id("assignee_id", assignee_id);
     let channel = f.id("channel", channel);
-    f.not_before("first_response_time", first_response_time.flatten(), "created_time", created_time);
-    f.not_before("resolved_time", resolved_time.flatten(), "created_time", created_time);
+    f.not_before(
+        "first_response_time",
+        first_response_time.flatten(),
+        "created_time",
+        created_time,
+    );
+    f.not_before(
+        "resolved_time",
+        resolved_time.flatten(),
+        "created_time",
+        created_time,
+    );
     Some(Ticket {
         meta: meta?,
         customer_id: customer_id?,
@@ -274,7 +284,12 @@ pub fn crm_user(mut f: Fields<'_>, user: pb::CrmUser) -> Option<CrmUser> {
     let team = f.opt_id("team", team);
     let created_time = f.time("created_time", created_time);
     let deactivated_time = f.opt_time("deactivated_time", deactivated_time);
-    f.not_before("deactivated_time", deactivated_time.flatten(), "created_time", created_time);
+    f.not_before(
+        "deactivated_time",
+        deactivated_time.flatten(),
+        "created_time",
+        created_time,
+    );
     Some(CrmUser {
         meta: meta?,
         role: role?,
@@ -298,7 +313,12 @@ pub fn user_event(mut f: Fields<'_>, event: pb::UserEvent) -> Option<UserEvent> 
     } = event;
     let meta = f.meta(id, version, attributes);
     let user_id = f.id("user_id", user_id);
-    let kind = f.enumeration("kind", kind, pb::UserEventKind::as_str_name, enums::user_event_kind);
+    let kind = f.enumeration(
+        "kind",
+        kind,
+        pb::UserEventKind::as_str_name,
+        enums::user_event_kind,
+    );
     let feature = f.opt_id("feature", feature);
     let occurred_time = f.time("occurred_time", occurred_time);
     Some(UserEvent {
@@ -349,10 +369,13 @@ pub fn exchange_rate(mut f: Fields<'_>, rate: pb::ExchangeRate) -> Option<Exchan
 /// A strict `YYYY-MM-DD` date in [1970-01-01, 2200-01-01).
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let well_formed = text.len() == 10
-        && text
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     let date = well_formed
         .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
         .flatten()
@@ -369,17 +392,25 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
 /// A positive decimal (`"1.0845"`) as `(units, scale)` = `10845 × 10^-4`.
 fn parse_rate(text: &str) -> Result<(i64, u32), String> {
     let invalid = || {
-        format!("'{text}' is not a positive decimal number with at most {MAX_RATE_SCALE} fractional digits, e.g. \"1.0845\"")
+        format!(
+            "'{text}' is not a positive decimal number with at most {MAX_RATE_SCALE} fractional digits, e.g. \"1.0845\""
+        )
     };
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) || fraction.len() > MAX_RATE_SCALE {
+    if whole.is_empty()
+        || !digits_only(whole)
+        || !digits_only(fraction)
+        || fraction.len() > MAX_RATE_SCALE
+    {
         return Err(invalid());
     }
     if text.ends_with('.') {
         return Err(invalid());
     }
-    let units: i64 = format!("{whole}{fraction}").parse().map_err(|_| invalid())?;
+    let units: i64 = format!("{whole}{fraction}")
+        .parse()
+        .map_err(|_| invalid())?;
     if units <= 0 {
         return Err(format!("'{text}' must be greater than 0"));
     }
@@ -396,7 +427,18 @@ mod tests {
         assert_eq!(parse_rate("1.0845"), Ok((10845, 4)));
         assert_eq!(parse_rate("2"), Ok((2, 0)));
         assert_eq!(parse_rate("0.000001"), Ok((1, 6)));
-        for bad in ["", ".5", "1.", "-1", "1e3", "0", "0.000", "1.2.3", " 1", "99999999999999999999"] {
+        for bad in [
+            "",
+            ".5",
+            "1.",
+            "-1",
+            "1e3",
+            "0",
+            "0.000",
+            "1.2.3",
+            " 1",
+            "99999999999999999999",
+        ] {
             assert!(parse_rate(bad).is_err(), "{bad}");
         }
     }
@@ -404,7 +446,14 @@ mod tests {
     #[test]
     fn dates_are_strict() {
         assert!(parse_date("2026-03-01").is_ok());
-        for bad in ["2026-3-1", "2026-02-30", "1969-12-31", "2200-01-01", "20260301", "2026/03/01"] {
+        for bad in [
+            "2026-3-1",
+            "2026-02-30",
+            "1969-12-31",
+            "2200-01-01",
+            "20260301",
+            "2026/03/01",
+        ] {
             assert!(parse_date(bad).is_err(), "{bad}");
         }
     }

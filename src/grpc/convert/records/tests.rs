@@ -1,263 +1,17 @@
 //! Record conversion tests: one valid record of each kind, and the exact path of each rule.
 
-use std::collections::BTreeMap;
-
 use crm_metrics_engine::records::{DealStatus, Record, RecordKind, ScoreDirection};
 
+use super::fixtures::*;
 use super::pb;
 use super::pb::record::Kind;
 use super::records_from_proto;
 
-const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
-const HOUR: i64 = 3600;
-
-fn ts(seconds: i64) -> Option<prost_types::Timestamp> {
-    Some(prost_types::Timestamp { seconds, nanos: 0 })
-}
-
-fn usd(units_minor: i64) -> Option<pb::Money> {
-    Some(pb::Money {
-        currency_code: "USD".into(),
-        units_minor,
-    })
-}
-
-fn attrs() -> BTreeMap<String, String> {
-    BTreeMap::from([("region".to_owned(), "emea".to_owned())])
-}
-
-fn customer() -> pb::Customer {
-    pb::Customer {
-        id: "c1".into(),
-        version: 1,
-        attributes: attrs(),
-        name: Some("Ada".into()),
-        email: None,
-        phone: None,
-        acquired_time: ts(T0),
-        churned_time: ts(T0 + HOUR),
-        acquisition_channel: Some("paid_search".into()),
-    }
-}
-
-fn lead() -> pb::Lead {
-    pb::Lead {
-        id: "l1".into(),
-        version: 1,
-        attributes: attrs(),
-        created_time: ts(T0),
-        source: Some("web_form".into()),
-        owner_id: Some("u1".into()),
-        qualified_time: ts(T0 + HOUR),
-        converted_time: ts(T0 + 2 * HOUR),
-        customer_id: Some("c1".into()),
-        disqualified_time: None,
-        first_response_time: ts(T0 + 60),
-        name: None,
-        email: Some("a@example.com".into()),
-        phone: None,
-    }
-}
-
-fn deal() -> pb::Deal {
-    pb::Deal {
-        id: "d1".into(),
-        version: 3,
-        attributes: attrs(),
-        created_time: ts(T0),
-        owner_id: Some("u1".into()),
-        amount: usd(500_00),
-        status: pb::DealStatus::Won as i32,
-        closed_time: ts(T0 + 10 * HOUR),
-        stage: "closed_won".into(),
-        stage_history: vec![
-            pb::StageEntry {
-                stage: "qualified".into(),
-                entered_time: ts(T0),
-            },
-            pb::StageEntry {
-                stage: "closed_won".into(),
-                entered_time: ts(T0 + 10 * HOUR),
-            },
-        ],
-        probability_percent: Some(100),
-        deal_type: pb::DealType::NewBusiness as i32,
-        lead_id: Some("l1".into()),
-        customer_id: Some("c1".into()),
-    }
-}
-
-fn order() -> pb::Order {
-    pb::Order {
-        id: "o1".into(),
-        version: 1,
-        attributes: attrs(),
-        customer_id: "c1".into(),
-        amount: usd(100_00),
-        cost: usd(60_00),
-        ordered_time: ts(T0),
-        fulfilled_time: ts(T0 + HOUR),
-        kind: pb::OrderKind::New as i32,
-    }
-}
-
-fn subscription() -> pb::Subscription {
-    pb::Subscription {
-        id: "s1".into(),
-        version: 1,
-        attributes: attrs(),
-        customer_id: "c1".into(),
-        mrr: usd(49_00),
-        start_time: ts(T0),
-        end_time: None,
-        trial: false,
-        renewal_due_time: ts(T0 + 8760 * HOUR),
-        renewal_outcome: Some(pb::RenewalOutcome::Pending as i32),
-    }
-}
-
-fn activity() -> pb::Activity {
-    pb::Activity {
-        id: "a1".into(),
-        version: 1,
-        attributes: attrs(),
-        activity_type: pb::ActivityType::Call as i32,
-        direction: pb::ActivityDirection::Outbound as i32,
-        occurred_time: ts(T0),
-        duration_seconds: Some(300),
-        lead_id: Some("l1".into()),
-        deal_id: None,
-        customer_id: None,
-        owner_id: Some("u1".into()),
-    }
-}
-
-fn ticket() -> pb::Ticket {
-    pb::Ticket {
-        id: "t1".into(),
-        version: 1,
-        attributes: attrs(),
-        customer_id: Some("c1".into()),
-        created_time: ts(T0),
-        first_response_time: ts(T0 + 60),
-        resolved_time: ts(T0 + HOUR),
-        assignee_id: Some("u2".into()),
-        channel: "email".into(),
-        contact_count: 1,
-        reopened: false,
-    }
-}
-
-fn survey() -> pb::SurveyResponse {
-    pb::SurveyResponse {
-        id: "r1".into(),
-        version: 1,
-        attributes: attrs(),
-        survey_type: pb::SurveyType::Nps as i32,
-        score: 9,
-        scale_min: 0,
-        scale_max: 10,
-        direction: 0,
-        responded_time: ts(T0),
-        customer_id: "c1".into(),
-        ticket_id: None,
-        channel: Some("email".into()),
-        comment: Some("great".into()),
-    }
-}
-
-fn cost() -> pb::Cost {
-    pb::Cost {
-        id: "k1".into(),
-        version: 1,
-        attributes: attrs(),
-        category: pb::CostCategory::AcquisitionMarketing as i32,
-        channel: Some("paid_search".into()),
-        amount: usd(5_000_00),
-        incurred_time: ts(T0),
-    }
-}
-
-fn engagement() -> pb::EngagementEvent {
-    pb::EngagementEvent {
-        id: "e1".into(),
-        version: 1,
-        attributes: attrs(),
-        customer_id: "c1".into(),
-        event_type: pb::EngagementType::WebVisit as i32,
-        occurred_time: ts(T0),
-    }
-}
-
-fn crm_user() -> pb::CrmUser {
-    pb::CrmUser {
-        id: "u1".into(),
-        version: 1,
-        attributes: attrs(),
-        role: pb::UserRole::Sales as i32,
-        team: Some("north".into()),
-        licensed: true,
-        created_time: ts(T0),
-        deactivated_time: None,
-    }
-}
-
-fn user_event() -> pb::UserEvent {
-    pb::UserEvent {
-        id: "ue1".into(),
-        version: 1,
-        attributes: attrs(),
-        user_id: "u1".into(),
-        kind: pb::UserEventKind::FeatureUse as i32,
-        feature: Some("reports".into()),
-        occurred_time: ts(T0),
-    }
-}
-
-fn quota() -> pb::Quota {
-    pb::Quota {
-        id: "q1".into(),
-        version: 1,
-        attributes: attrs(),
-        owner_id: "u1".into(),
-        period_start: ts(T0),
-        period_end: ts(T0 + 744 * HOUR),
-        amount: usd(100_000_00),
-    }
-}
-
-fn exchange_rate() -> pb::ExchangeRate {
-    pb::ExchangeRate {
-        id: "x1".into(),
-        version: 1,
-        attributes: BTreeMap::new(),
-        currency: "EUR".into(),
-        date: "2026-01-01".into(),
-        rate: "1.0845".into(),
-    }
-}
-
-fn every_kind() -> Vec<Kind> {
-    vec![
-        Kind::Customer(customer()),
-        Kind::Lead(lead()),
-        Kind::Deal(deal()),
-        Kind::Order(order()),
-        Kind::Subscription(subscription()),
-        Kind::Activity(activity()),
-        Kind::Ticket(ticket()),
-        Kind::SurveyResponse(survey()),
-        Kind::Cost(cost()),
-        Kind::EngagementEvent(engagement()),
-        Kind::CrmUser(crm_user()),
-        Kind::UserEvent(user_event()),
-        Kind::Quota(quota()),
-        Kind::ExchangeRate(exchange_rate()),
-    ]
-}
-
 fn batch(kinds: Vec<Kind>) -> Vec<pb::Record> {
-    kinds.into_iter().map(|kind| pb::Record { kind: Some(kind) }).collect()
+    kinds
+        .into_iter()
+        .map(|kind| pb::Record { kind: Some(kind) })
+        .collect()
 }
 
 /// The problem paths of a one-record batch.
@@ -282,7 +36,7 @@ fn a_valid_record_of_each_kind_converts() {
         panic!("deal expected");
     };
     assert_eq!(deal.status, DealStatus::Won);
-    assert_eq!(deal.amount.minor_units, 500_00);
+    assert_eq!(deal.amount.minor_units, 50_000);
     assert_eq!(deal.meta.attributes["region"], "emea");
     assert_eq!(deal.stage_history.len(), 2);
     let Record::SurveyResponse(survey) = &records[7] else {
@@ -333,11 +87,17 @@ fn ids_and_required_fields() {
     let mut o = order();
     o.id = "x".repeat(129);
     o.customer_id = String::new();
-    rejects(Kind::Order(o), &["records[0].order.id", "records[0].order.customer_id"]);
+    rejects(
+        Kind::Order(o),
+        &["records[0].order.id", "records[0].order.customer_id"],
+    );
     let mut d = deal();
     d.stage = String::new();
     d.amount = None;
-    rejects(Kind::Deal(d), &["records[0].deal.amount", "records[0].deal.stage"]);
+    rejects(
+        Kind::Deal(d),
+        &["records[0].deal.amount", "records[0].deal.stage"],
+    );
     let mut t = ticket();
     t.channel = String::new();
     rejects(Kind::Ticket(t), &["records[0].ticket.channel"]);
@@ -351,23 +111,35 @@ fn enums_must_be_specified() {
     let mut d = deal();
     d.status = 0;
     d.deal_type = 77;
-    rejects(Kind::Deal(d), &["records[0].deal.status", "records[0].deal.deal_type"]);
+    rejects(
+        Kind::Deal(d),
+        &["records[0].deal.status", "records[0].deal.deal_type"],
+    );
     let mut a = activity();
     a.activity_type = 0;
     a.direction = 0;
     rejects(
         Kind::Activity(a),
-        &["records[0].activity.activity_type", "records[0].activity.direction"],
+        &[
+            "records[0].activity.activity_type",
+            "records[0].activity.direction",
+        ],
     );
     let mut s = subscription();
     s.renewal_outcome = Some(0);
-    rejects(Kind::Subscription(s), &["records[0].subscription.renewal_outcome"]);
+    rejects(
+        Kind::Subscription(s),
+        &["records[0].subscription.renewal_outcome"],
+    );
     let mut k = cost();
     k.category = 0;
     rejects(Kind::Cost(k), &["records[0].cost.category"]);
     let mut e = engagement();
     e.event_type = 0;
-    rejects(Kind::EngagementEvent(e), &["records[0].engagement_event.event_type"]);
+    rejects(
+        Kind::EngagementEvent(e),
+        &["records[0].engagement_event.event_type"],
+    );
     let mut u = crm_user();
     u.role = 0;
     rejects(Kind::CrmUser(u), &["records[0].crm_user.role"]);
@@ -379,7 +151,10 @@ fn enums_must_be_specified() {
     rejects(Kind::Order(o), &["records[0].order.kind"]);
     let mut r = survey();
     r.survey_type = 0;
-    rejects(Kind::SurveyResponse(r), &["records[0].survey_response.survey_type"]);
+    rejects(
+        Kind::SurveyResponse(r),
+        &["records[0].survey_response.survey_type"],
+    );
 }
 
 #[test]
@@ -423,11 +198,17 @@ fn timestamps_must_be_in_range() {
     });
     rejects(
         Kind::Customer(c),
-        &["records[0].customer.acquired_time", "records[0].customer.churned_time"],
+        &[
+            "records[0].customer.acquired_time",
+            "records[0].customer.churned_time",
+        ],
     );
     let mut e = engagement();
     e.occurred_time = ts(super::super::END_TIMESTAMP_SECONDS);
-    rejects(Kind::EngagementEvent(e), &["records[0].engagement_event.occurred_time"]);
+    rejects(
+        Kind::EngagementEvent(e),
+        &["records[0].engagement_event.occurred_time"],
+    );
 }
 
 #[test]
@@ -455,7 +236,10 @@ fn deal_rules() {
     rejects(Kind::Deal(d), &["records[0].deal.probability_percent"]);
     let mut d = deal();
     d.stage_history.swap(0, 1);
-    rejects(Kind::Deal(d), &["records[0].deal.stage_history[1].entered_time"]);
+    rejects(
+        Kind::Deal(d),
+        &["records[0].deal.stage_history[1].entered_time"],
+    );
     let mut d = deal();
     d.stage_history[0].stage = String::new();
     d.stage_history[1].entered_time = None;
@@ -475,7 +259,10 @@ fn time_order_rules() {
     t.resolved_time = ts(T0 - 1);
     rejects(
         Kind::Ticket(t),
-        &["records[0].ticket.first_response_time", "records[0].ticket.resolved_time"],
+        &[
+            "records[0].ticket.first_response_time",
+            "records[0].ticket.resolved_time",
+        ],
     );
     let mut q = quota();
     q.period_end = q.period_start;
@@ -488,7 +275,10 @@ fn time_order_rules() {
     assert!(paths(Kind::Subscription(s)).is_empty());
     let mut s = subscription();
     s.renewal_due_time = None;
-    rejects(Kind::Subscription(s), &["records[0].subscription.renewal_outcome"]);
+    rejects(
+        Kind::Subscription(s),
+        &["records[0].subscription.renewal_outcome"],
+    );
     let mut c = customer();
     c.churned_time = ts(T0 - 1);
     rejects(Kind::Customer(c), &["records[0].customer.churned_time"]);
@@ -527,19 +317,44 @@ fn survey_scales_scores_and_directions() {
     assert_eq!(with(S::Csat, 1, 10, 10, D::Unspecified), ok);
     assert_eq!(with(S::Ces, 1, 7, 2, D::LowerIsBetter), ok);
     assert_eq!(with(S::Ces, 1, 5, 5, D::HigherIsBetter), ok);
-    assert_eq!(with(S::Nps, 1, 10, 5, D::Unspecified), ["records[0].survey_response.scale_min"]);
-    assert_eq!(with(S::Csat, 0, 10, 5, D::Unspecified), ["records[0].survey_response.scale_min"]);
-    assert_eq!(with(S::Ces, 1, 10, 5, D::HigherIsBetter), ["records[0].survey_response.scale_min"]);
-    assert_eq!(with(S::Nps, 1, 5, 0, D::Unspecified), ["records[0].survey_response.score"]);
-    assert_eq!(with(S::Ces, 1, 7, 8, D::HigherIsBetter), ["records[0].survey_response.score"]);
-    assert_eq!(with(S::Ces, 1, 7, 3, D::Unspecified), ["records[0].survey_response.direction"]);
-    assert_eq!(with(S::Nps, 0, 10, 3, D::LowerIsBetter), ["records[0].survey_response.direction"]);
-    assert_eq!(with(S::Csat, 1, 5, 3, D::LowerIsBetter), ["records[0].survey_response.direction"]);
+    assert_eq!(
+        with(S::Nps, 1, 10, 5, D::Unspecified),
+        ["records[0].survey_response.scale_min"]
+    );
+    assert_eq!(
+        with(S::Csat, 0, 10, 5, D::Unspecified),
+        ["records[0].survey_response.scale_min"]
+    );
+    assert_eq!(
+        with(S::Ces, 1, 10, 5, D::HigherIsBetter),
+        ["records[0].survey_response.scale_min"]
+    );
+    assert_eq!(
+        with(S::Nps, 1, 5, 0, D::Unspecified),
+        ["records[0].survey_response.score"]
+    );
+    assert_eq!(
+        with(S::Ces, 1, 7, 8, D::HigherIsBetter),
+        ["records[0].survey_response.score"]
+    );
+    assert_eq!(
+        with(S::Ces, 1, 7, 3, D::Unspecified),
+        ["records[0].survey_response.direction"]
+    );
+    assert_eq!(
+        with(S::Nps, 0, 10, 3, D::LowerIsBetter),
+        ["records[0].survey_response.direction"]
+    );
+    assert_eq!(
+        with(S::Csat, 1, 5, 3, D::LowerIsBetter),
+        ["records[0].survey_response.direction"]
+    );
 }
 
 #[test]
 fn duplicate_ids_must_have_identical_content() {
-    let identical = records_from_proto(batch(vec![Kind::Deal(deal()), Kind::Deal(deal())])).unwrap();
+    let identical =
+        records_from_proto(batch(vec![Kind::Deal(deal()), Kind::Deal(deal())])).unwrap();
     assert_eq!(identical.len(), 2);
     // The same id in another kind is a different record.
     let mut as_lead = lead();
