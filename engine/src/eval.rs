@@ -96,6 +96,60 @@ pub trait Family: Send + Sync + 'static {
     ) -> Result<MetricResult, EvalError>;
 }
 
+/// How several metrics read the same records into the same state (churn and retention, revenue
+/// and its average): they differ only in their definition and in how they finalize.
+pub trait Reading: Send + Sync + 'static {
+    type State: State;
+
+    /// The rows needed for any period inside `span`.
+    fn plan(&self, settings: &Settings, span: Window, as_of: Timestamp) -> ReadPlan;
+
+    /// Which periods a primary record can count in.
+    fn route(&self, settings: &Settings, record: RecordRef<'_>) -> Route;
+
+    /// Folds one primary record into the state.
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut Self::State, record: RecordRef<'a>);
+}
+
+/// Finalizes a shared reading's state into one metric's value.
+pub type Finalize<S> =
+    fn(&'static MetricDefinition, &FoldContext<'_, '_>, &S) -> Result<MetricResult, EvalError>;
+
+/// A metric made of a shared [`Reading`] and its own definition and finalize.
+pub struct ReadingMetric<R: Reading> {
+    pub definition: &'static MetricDefinition,
+    pub reading: R,
+    pub finalize: Finalize<R::State>,
+}
+
+impl<R: Reading> Family for ReadingMetric<R> {
+    type State = R::State;
+
+    fn definition(&self) -> &'static MetricDefinition {
+        self.definition
+    }
+
+    fn plan(&self, settings: &Settings, span: Window, as_of: Timestamp) -> ReadPlan {
+        self.reading.plan(settings, span, as_of)
+    }
+
+    fn route(&self, settings: &Settings, record: RecordRef<'_>) -> Route {
+        self.reading.route(settings, record)
+    }
+
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut R::State, record: RecordRef<'a>) {
+        self.reading.fold(ctx, state, record);
+    }
+
+    fn finalize(
+        &self,
+        ctx: &FoldContext<'_, '_>,
+        state: &R::State,
+    ) -> Result<MetricResult, EvalError> {
+        (self.finalize)(self.definition, ctx, state)
+    }
+}
+
 /// Builds the state of `records` for one period (tests and benchmarks use it directly).
 pub fn state_of<'a, F: Family>(
     family: &F,

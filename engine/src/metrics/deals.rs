@@ -9,14 +9,18 @@ use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, PolicyDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Period, Route, State};
+use crate::eval::{Family, FoldContext, Metric, Period, Reading, ReadingMetric, Route, State};
 use crate::money::MoneySum;
 use crate::records::{Deal, DealStatus, RecordKind, Timestamp};
 use crate::value::{Component, DurationSet, EvalError, MetricResult, Value, money_result};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] =
-    &[&WinRate, &AverageDealSize, &SalesCycleLength, &DealsWon];
+pub(crate) static METRICS: &[&dyn Metric] = &[
+    &WinRate,
+    &AVERAGE_DEAL_SIZE_METRIC,
+    &SalesCycleLength,
+    &DEALS_WON_METRIC,
+];
 
 /// Reads deals whose `field` lies in the span.
 fn deal_plan(field: TimeField, span: Window) -> ReadPlan {
@@ -178,7 +182,11 @@ impl Family for WinRate {
 }
 
 /// Mean amount of the deals won in the window.
-pub struct AverageDealSize;
+pub static AVERAGE_DEAL_SIZE_METRIC: ReadingMetric<WonDeals> = ReadingMetric {
+    definition: &AVERAGE_DEAL_SIZE,
+    reading: WonDeals,
+    finalize: average_deal_size_result,
+};
 
 static AVERAGE_DEAL_SIZE: MetricDefinition = MetricDefinition {
     id: "average_deal_size",
@@ -195,26 +203,25 @@ static AVERAGE_DEAL_SIZE: MetricDefinition = MetricDefinition {
     parameters: &[],
 };
 
-/// Exact sum of won amounts and the number of won deals.
+/// Exact sum of won amounts and the number of won deals (shared by deal size and deals won).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct AverageDealSizeState {
+pub struct WonDealTotals {
     amount: MoneySum,
     won: u64,
 }
 
-impl State for AverageDealSizeState {
+impl State for WonDealTotals {
     fn merge(&mut self, other: &Self) {
         self.amount.merge(&other.amount);
         self.won += other.won;
     }
 }
 
-impl Family for AverageDealSize {
-    type State = AverageDealSizeState;
+/// Deals won in the period: their count and the exact sum of their amounts.
+pub struct WonDeals;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &AVERAGE_DEAL_SIZE
-    }
+impl Reading for WonDeals {
+    type State = WonDealTotals;
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
         deal_plan(TimeField::DealClosed, span)
@@ -227,7 +234,7 @@ impl Family for AverageDealSize {
     fn fold<'a>(
         &self,
         ctx: &FoldContext<'a, '_>,
-        state: &mut AverageDealSizeState,
+        state: &mut WonDealTotals,
         record: RecordRef<'a>,
     ) {
         if let Some((deal, _)) = won_in(record, &ctx.period) {
@@ -235,21 +242,22 @@ impl Family for AverageDealSize {
             state.won += 1;
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &AverageDealSizeState,
-    ) -> Result<MetricResult, EvalError> {
-        let components = vec![Component::count("deals_won", state.won)];
-        money_result(
-            AVERAGE_DEAL_SIZE.id,
-            &state.amount,
-            Some(state.won),
-            "deals won",
-            components,
-        )
-    }
+/// The value of `average_deal_size` from the shared state.
+fn average_deal_size_result(
+    definition: &'static MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &WonDealTotals,
+) -> Result<MetricResult, EvalError> {
+    let components = vec![Component::count("deals_won", state.won)];
+    money_result(
+        definition.id,
+        &state.amount,
+        Some(state.won),
+        "deals won",
+        components,
+    )
 }
 
 /// Time from a deal's start to its win.
@@ -358,7 +366,11 @@ impl Family for SalesCycleLength {
 }
 
 /// Number of deals won in the window.
-pub struct DealsWon;
+pub static DEALS_WON_METRIC: ReadingMetric<WonDeals> = ReadingMetric {
+    definition: &DEALS_WON,
+    reading: WonDeals,
+    finalize: deals_won_result,
+};
 
 static DEALS_WON: MetricDefinition = MetricDefinition {
     id: "deals_won",
@@ -375,50 +387,14 @@ static DEALS_WON: MetricDefinition = MetricDefinition {
     parameters: &[],
 };
 
-/// The number of won deals.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DealsWonState {
-    won: u64,
-}
-
-impl State for DealsWonState {
-    fn merge(&mut self, other: &Self) {
-        self.won += other.won;
-    }
-}
-
-impl Family for DealsWon {
-    type State = DealsWonState;
-
-    fn definition(&self) -> &'static MetricDefinition {
-        &DEALS_WON
-    }
-
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        deal_plan(TimeField::DealClosed, span)
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        won_route(record)
-    }
-
-    fn fold<'a>(
-        &self,
-        ctx: &FoldContext<'a, '_>,
-        state: &mut DealsWonState,
-        record: RecordRef<'a>,
-    ) {
-        state.won += u64::from(won_in(record, &ctx.period).is_some());
-    }
-
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &DealsWonState,
-    ) -> Result<MetricResult, EvalError> {
-        // A count of events is defined for every window: no win is a count of 0, not missing data.
-        Ok(MetricResult::value(Value::Count(state.won), Vec::new()))
-    }
+/// The value of `deals_won` from the shared state.
+fn deals_won_result(
+    _definition: &'static MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &WonDealTotals,
+) -> Result<MetricResult, EvalError> {
+    // A count of events is defined for every window: no win is a count of 0, not missing data.
+    Ok(MetricResult::value(Value::Count(state.won), Vec::new()))
 }
 
 #[cfg(test)]

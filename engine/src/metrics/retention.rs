@@ -19,12 +19,13 @@ use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Period, Route, State};
+use crate::eval::{FoldContext, Metric, Period, Reading, ReadingMetric, Route, State};
 use crate::records::{Customer, RecordKind, Timestamp};
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[&CustomerChurnRate, &CustomerRetentionRate];
+pub(crate) static METRICS: &[&dyn Metric] =
+    &[&CUSTOMER_CHURN_RATE_METRIC, &CUSTOMER_RETENTION_RATE_METRIC];
 
 /// Customer metrics read every customer acquired before the span ends (a customer acquired later
 /// cannot be active, new or churned in any period of the span).
@@ -135,7 +136,11 @@ fn no_base(counts: &CustomerCounts, components: Vec<Component>) -> MetricResult 
 }
 
 /// Share of the customers active at the start of the window who churned in it.
-pub struct CustomerChurnRate;
+pub static CUSTOMER_CHURN_RATE_METRIC: ReadingMetric<CustomerStates> = ReadingMetric {
+    definition: &CUSTOMER_CHURN_RATE,
+    reading: CustomerStates,
+    finalize: customer_churn_rate_result,
+};
 
 static CUSTOMER_CHURN_RATE: MetricDefinition = MetricDefinition {
     id: "customer_churn_rate",
@@ -152,12 +157,11 @@ static CUSTOMER_CHURN_RATE: MetricDefinition = MetricDefinition {
     parameters: &[],
 };
 
-impl Family for CustomerChurnRate {
-    type State = CustomerCounts;
+/// Every customer, classified against each period's window (shared by churn and retention).
+pub struct CustomerStates;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &CUSTOMER_CHURN_RATE
-    }
+impl Reading for CustomerStates {
+    type State = CustomerCounts;
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
         customer_plan(span)
@@ -175,33 +179,38 @@ impl Family for CustomerChurnRate {
     ) {
         count_customer(ctx.period, state, record);
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &CustomerCounts,
-    ) -> Result<MetricResult, EvalError> {
-        let components = vec![
-            Component::count("active_at_start", state.active_at_start),
-            Component::count("churned", state.churned),
-            Component::count("churned_at_start", state.churned_at_start),
-            Component::count("new", state.new),
-            Component::count("acquired_and_churned", state.acquired_and_churned),
-        ];
-        if state.churn_base == 0 {
-            return Ok(no_base(state, components));
-        }
-        Ok(MetricResult::ratio(
-            state.churned as f64,
-            state.churn_base as f64,
-            "customers active at the window start",
-            components,
-        ))
+/// The value of `customer_churn_rate` from the shared state.
+fn customer_churn_rate_result(
+    _definition: &'static MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &CustomerCounts,
+) -> Result<MetricResult, EvalError> {
+    let components = vec![
+        Component::count("active_at_start", state.active_at_start),
+        Component::count("churned", state.churned),
+        Component::count("churned_at_start", state.churned_at_start),
+        Component::count("new", state.new),
+        Component::count("acquired_and_churned", state.acquired_and_churned),
+    ];
+    if state.churn_base == 0 {
+        return Ok(no_base(state, components));
     }
+    Ok(MetricResult::ratio(
+        state.churned as f64,
+        state.churn_base as f64,
+        "customers active at the window start",
+        components,
+    ))
 }
 
 /// `(E − N) / S`: the classic customer retention rate, with N the new customers still active.
-pub struct CustomerRetentionRate;
+pub static CUSTOMER_RETENTION_RATE_METRIC: ReadingMetric<CustomerStates> = ReadingMetric {
+    definition: &CUSTOMER_RETENTION_RATE,
+    reading: CustomerStates,
+    finalize: customer_retention_rate_result,
+};
 
 static CUSTOMER_RETENTION_RATE: MetricDefinition = MetricDefinition {
     id: "customer_retention_rate",
@@ -218,52 +227,28 @@ static CUSTOMER_RETENTION_RATE: MetricDefinition = MetricDefinition {
     parameters: &[],
 };
 
-impl Family for CustomerRetentionRate {
-    type State = CustomerCounts;
-
-    fn definition(&self) -> &'static MetricDefinition {
-        &CUSTOMER_RETENTION_RATE
+/// The value of `customer_retention_rate` from the shared state.
+fn customer_retention_rate_result(
+    _definition: &'static MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &CustomerCounts,
+) -> Result<MetricResult, EvalError> {
+    let components = vec![
+        Component::count("active_at_start", state.active_at_start),
+        Component::count("active_at_end", state.active_at_end),
+        Component::count("new_still_active", state.active_at_end - state.retained),
+        Component::count("retained", state.retained),
+    ];
+    if state.active_at_start == 0 {
+        return Ok(no_base(state, components));
     }
-
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        customer_plan(span)
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        customer_route(record)
-    }
-
-    fn fold<'a>(
-        &self,
-        ctx: &FoldContext<'a, '_>,
-        state: &mut CustomerCounts,
-        record: RecordRef<'a>,
-    ) {
-        count_customer(ctx.period, state, record);
-    }
-
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &CustomerCounts,
-    ) -> Result<MetricResult, EvalError> {
-        let components = vec![
-            Component::count("active_at_start", state.active_at_start),
-            Component::count("active_at_end", state.active_at_end),
-            Component::count("new_still_active", state.active_at_end - state.retained),
-            Component::count("retained", state.retained),
-        ];
-        if state.active_at_start == 0 {
-            return Ok(no_base(state, components));
-        }
-        // E − N with N = E's members not active at the start: the retained customers.
-        Ok(MetricResult::ratio(
-            state.retained as f64,
-            state.active_at_start as f64,
-            "customers active at the window start",
-            components,
-        ))
-    }
+    // E − N with N = E's members not active at the start: the retained customers.
+    Ok(MetricResult::ratio(
+        state.retained as f64,
+        state.active_at_start as f64,
+        "customers active at the window start",
+        components,
+    ))
 }
 
 #[cfg(test)]

@@ -9,13 +9,17 @@ use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Route, State};
+use crate::eval::{Family, FoldContext, Metric, Reading, ReadingMetric, Route, State};
 use crate::money::{Money, MoneySum};
 use crate::records::{Order, RecordKind, Timestamp};
 use crate::value::{Component, EvalError, MetricResult, money_result};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[&Revenue, &AveragePurchaseValue, &NetNewRevenue];
+pub(crate) static METRICS: &[&dyn Metric] = &[
+    &REVENUE_METRIC,
+    &AVERAGE_PURCHASE_VALUE_METRIC,
+    &NetNewRevenue,
+];
 
 /// Orders whose `ordered_time` lies in the span.
 fn order_plan(span: Window) -> ReadPlan {
@@ -83,7 +87,11 @@ impl OrderTotals {
 }
 
 /// Sum of order amounts in the window.
-pub struct Revenue;
+pub static REVENUE_METRIC: ReadingMetric<OrdersInWindow> = ReadingMetric {
+    definition: &REVENUE,
+    reading: OrdersInWindow,
+    finalize: revenue_result,
+};
 
 static REVENUE: MetricDefinition = MetricDefinition {
     id: "revenue",
@@ -100,12 +108,11 @@ static REVENUE: MetricDefinition = MetricDefinition {
     parameters: &[],
 };
 
-impl Family for Revenue {
-    type State = OrderTotals;
+/// Orders placed in the period, counted and summed (shared by revenue and its average).
+pub struct OrdersInWindow;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &REVENUE
-    }
+impl Reading for OrdersInWindow {
+    type State = OrderTotals;
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
         order_plan(span)
@@ -120,19 +127,24 @@ impl Family for Revenue {
             state.add(order);
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &OrderTotals,
-    ) -> Result<MetricResult, EvalError> {
-        let components = vec![Component::count("orders", state.orders)];
-        money_result(REVENUE.id, &state.revenue, None, "orders", components)
-    }
+/// The value of `revenue` from the shared state.
+fn revenue_result(
+    definition: &'static MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &OrderTotals,
+) -> Result<MetricResult, EvalError> {
+    let components = vec![Component::count("orders", state.orders)];
+    money_result(definition.id, &state.revenue, None, "orders", components)
 }
 
 /// Revenue per order: the "average check".
-pub struct AveragePurchaseValue;
+pub static AVERAGE_PURCHASE_VALUE_METRIC: ReadingMetric<OrdersInWindow> = ReadingMetric {
+    definition: &AVERAGE_PURCHASE_VALUE,
+    reading: OrdersInWindow,
+    finalize: average_purchase_value_result,
+};
 
 static AVERAGE_PURCHASE_VALUE: MetricDefinition = MetricDefinition {
     id: "average_purchase_value",
@@ -149,37 +161,16 @@ static AVERAGE_PURCHASE_VALUE: MetricDefinition = MetricDefinition {
     parameters: &[],
 };
 
-impl Family for AveragePurchaseValue {
-    type State = OrderTotals;
-
-    fn definition(&self) -> &'static MetricDefinition {
-        &AVERAGE_PURCHASE_VALUE
-    }
-
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        order_plan(span)
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        order_route(record)
-    }
-
-    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut OrderTotals, record: RecordRef<'a>) {
-        if let Some(order) = order_in(record, ctx.period.window) {
-            state.add(order);
-        }
-    }
-
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &OrderTotals,
-    ) -> Result<MetricResult, EvalError> {
-        let id = AVERAGE_PURCHASE_VALUE.id;
-        let mut components = vec![Component::count("orders", state.orders)];
-        components.extend(money_component(id, "revenue", &state.revenue)?);
-        money_result(id, &state.revenue, Some(state.orders), "orders", components)
-    }
+/// The value of `average_purchase_value` from the shared state.
+fn average_purchase_value_result(
+    definition: &'static MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &OrderTotals,
+) -> Result<MetricResult, EvalError> {
+    let id = definition.id;
+    let mut components = vec![Component::count("orders", state.orders)];
+    components.extend(money_component(id, "revenue", &state.revenue)?);
+    money_result(id, &state.revenue, Some(state.orders), "orders", components)
 }
 
 /// Revenue in the window from customers acquired in the window.

@@ -397,7 +397,7 @@ proptest! {
             assert_merge_property(&SalesCycleLength, &settings, period, &records, split, rotate);
         }
         let settings = Settings::defaults(&AVERAGE_DEAL_SIZE);
-        assert_merge_property(&AverageDealSize, &settings, period, &records, split, rotate);
-        assert_merge_property(&DealsWon, &Settings::defaults(&DEALS_WON), period, &records, split, rotate);
+        assert_merge_property(&AVERAGE_DEAL_SIZE_METRIC, &settings, period, &records, split, rotate);
+        assert_merge_property(&DEALS_WON_METRIC, &Settings::defaults(&DEALS_WON), period, &records, split, rotate);
     }
 }
