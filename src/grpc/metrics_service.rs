@@ -46,7 +46,12 @@ impl MetricsService for MetricsHandler {
             .map_err(|p| invalid_argument(&p))?;
         let outcome = self
             .app
-            .compute(&converted.tenant_id, &converted.request)
+            .compute(
+                &converted.tenant_id,
+                &converted.request,
+                converted.reporting_currency,
+                converted.min_consistency_token.as_deref(),
+            )
             .await?;
         Ok(Response::new(pb::ComputeMetricsResponse {
             reports: outcome

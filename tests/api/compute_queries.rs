@@ -217,3 +217,73 @@ async fn unknown_names_are_invalid_arguments_naming_the_field() {
         violations(&status)
     );
 }
+
+#[tokio::test]
+async fn money_is_never_summed_across_currencies_nor_silently_reported_in_another() {
+    // 100.00 USD and 50.00 EUR in March: no exchange rates, so revenue cannot be one amount.
+    let mut app = TestApp::spawn().await;
+    let mut euro = order("eur", "c2", ts(2026, 3, 3, 0, 0), 5_000);
+    if let Some(pb::record::Kind::Order(o)) = &mut euro.kind {
+        o.amount.as_mut().unwrap().currency_code = "EUR".to_owned();
+    }
+    app.ingest(vec![order("usd", "c1", ts(2026, 3, 2, 0, 0), 10_000), euro])
+        .await;
+    let status = app
+        .try_compute(app.request(vec![metric("revenue")], march()))
+        .await
+        .expect_err("mixed currencies");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        status.message().contains("EUR, USD"),
+        "{}",
+        status.message()
+    );
+
+    // Filtered to the USD customer, a USD report works; asking for it in EUR is refused.
+    let mut request = app.request(vec![metric("revenue")], march());
+    request.filters = vec![pb::Filter {
+        dimension: "customer_id".to_owned(),
+        values: vec!["c1".to_owned()],
+        exclude: false,
+    }];
+    let usd_only = app.compute(request.clone()).await;
+    assert_eq!(
+        money(usd_only.reports[0].total.as_ref().unwrap()),
+        ("USD".to_owned(), 10_000)
+    );
+    request.reporting_currency = "EUR".to_owned();
+    let status = app
+        .try_compute(request)
+        .await
+        .expect_err("no exchange rate");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        status.message().contains("USD") && status.message().contains("EUR"),
+        "{}",
+        status.message()
+    );
+}
+
+#[tokio::test]
+async fn a_write_is_visible_to_a_read_carrying_its_consistency_token() {
+    let mut app = TestApp::spawn().await;
+    let ack = app
+        .ingest(vec![deal(
+            "w",
+            Won,
+            ts(2026, 3, 1, 0, 0),
+            ts(2026, 3, 2, 0, 0),
+            100,
+        )])
+        .await;
+    let mut request = app.request(vec![metric("deals_won")], march());
+    request.min_consistency_token = ack.consistency_token.clone();
+    let response = app.compute(request.clone()).await;
+    assert_eq!(count(response.reports[0].total.as_ref().unwrap()), 1);
+    request.min_consistency_token = "yesterday".to_owned();
+    let status = app.try_compute(request).await.expect_err("malformed token");
+    assert_eq!(
+        violations(&status),
+        vec!["min_consistency_token".to_owned()]
+    );
+}

@@ -78,6 +78,26 @@ pub async fn fresh_database() -> String {
     with_database(&server, &name)
 }
 
+/// Drops a test database, closing its connections (the service's pool included).
+pub async fn drop_database(url: &str) {
+    let name = url
+        .split('?')
+        .next()
+        .and_then(|base| base.rsplit('/').next())
+        .expect("database name")
+        .to_owned();
+    let server = server_url().await;
+    let mut admin = sqlx::PgConnection::connect(&with_database(&server, "postgres"))
+        .await
+        .expect("connect to the maintenance database");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop the test database");
+}
+
 /// A running service on a loopback port with its clients.
 pub struct TestApp {
     pub ingest: IngestServiceClient<Channel>,
@@ -94,9 +114,18 @@ impl TestApp {
         TestApp::spawn_with(|_| {}).await
     }
 
+    /// Starts the service and also returns the URL of its database.
+    pub async fn spawn_with_database() -> (TestApp, String) {
+        let url = fresh_database().await;
+        (TestApp::spawn_on(url.clone(), |_| {}).await, url)
+    }
+
     /// Starts the service after `configure` adjusts the configuration.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-        let url = fresh_database().await;
+        TestApp::spawn_on(fresh_database().await, configure).await
+    }
+
+    async fn spawn_on(url: String, configure: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = Config::for_database(url, "127.0.0.1:0".parse().expect("address"));
         configure(&mut config);
         let application = Application::build(config).await.expect("service builds");

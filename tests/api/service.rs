@@ -40,6 +40,32 @@ async fn health_reports_serving_overall_and_per_service() {
 }
 
 #[tokio::test]
+async fn health_turns_not_serving_when_the_database_is_gone() {
+    let (app, database) = TestApp::spawn_with_database().await;
+    let mut health = HealthClient::new(app.channel.clone());
+    drop_database(&database).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let status = health
+            .check(HealthCheckRequest {
+                service: "crm.metrics.v1.MetricsService".to_owned(),
+            })
+            .await
+            .expect("health answers")
+            .into_inner()
+            .status;
+        if status == ServingStatus::NotServing as i32 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {status} after the database was dropped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
 async fn reflection_lists_the_services() {
     use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
