@@ -7,7 +7,7 @@ use prost::Message;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::convert::{kind_from_proto, records_from_proto};
+use super::convert::{kind_from_proto, records_from_proto, violations_to_proto};
 use super::pb;
 use super::pb::ingest_service_server::IngestService;
 use super::status::invalid_argument;
@@ -99,13 +99,7 @@ fn ingest_response(
 /// The acknowledgement of a rejected batch: the status it would have had as a unary call.
 fn rejection(error: AppError) -> pb::BatchRejection {
     let field_violations = match &error {
-        AppError::Invalid(problems) => problems
-            .iter()
-            .map(|p| pb::FieldViolation {
-                field: p.field.clone(),
-                description: p.description.clone(),
-            })
-            .collect(),
+        AppError::Invalid(problems) => violations_to_proto(problems),
         _ => Vec::new(),
     };
     let status = Status::from(error);

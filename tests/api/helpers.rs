@@ -13,14 +13,18 @@ use crm_metrics::storage::embedded::EmbeddedPostgres;
 use sqlx::Connection;
 use tonic::transport::Channel;
 
-/// The embedded cluster, when `DATABASE_URL` is unset; stopped when the test process exits.
-static EMBEDDED: Mutex<Option<EmbeddedPostgres>> = Mutex::new(None);
+/// The embedded cluster and its directory, when `DATABASE_URL` is unset; stopped and removed when
+/// the test process exits.
+static EMBEDDED: Mutex<Option<(EmbeddedPostgres, std::path::PathBuf)>> = Mutex::new(None);
 static SERVER_URL: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
 
 extern "C" fn stop_embedded() {
-    if let Ok(mut guard) = EMBEDDED.lock() {
-        // Dropping stops the cluster synchronously.
-        drop(guard.take());
+    if let Ok(mut guard) = EMBEDDED.lock()
+        && let Some((embedded, dir)) = guard.take()
+    {
+        // Dropping stops the cluster synchronously; then its files go.
+        drop(embedded);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -36,11 +40,11 @@ async fn server_url() -> String {
                 return url;
             }
             let dir = std::env::temp_dir().join(format!("crm-metrics-test-{}", std::process::id()));
-            let embedded = EmbeddedPostgres::start(&dir)
+            let embedded = EmbeddedPostgres::start_unsynced(&dir)
                 .await
                 .expect("embedded postgresql starts");
             let url = embedded.database_url();
-            *EMBEDDED.lock().expect("lock") = Some(embedded);
+            *EMBEDDED.lock().expect("lock") = Some((embedded, dir));
             // SAFETY: registering a plain extern "C" function with the C runtime.
             unsafe {
                 atexit(stop_embedded);
