@@ -23,6 +23,9 @@ use crate::grpc::{IngestHandler, MetricsHandler, pb};
 use crate::storage::Store;
 use crate::storage::embedded::EmbeddedPostgres;
 
+/// How far past `max_message_bytes` a message is still decoded (to be refused with a clear error).
+const DECODE_SLACK_BYTES: usize = 16 * 1024 * 1024;
+
 /// How often the database is pinged for the health status.
 const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -115,9 +118,9 @@ impl Application {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()
             .map_err(|e| StartupError::Serve(format!("reflection: {e}")))?;
-        // Messages up to twice the configured limit are decoded so an oversize batch gets a
-        // clear INVALID_ARGUMENT naming the limit rather than a transport error.
-        let decode_limit = config.max_message_bytes.saturating_mul(2);
+        // Messages somewhat over the configured limit are still decoded, so an oversize batch gets
+        // a clear INVALID_ARGUMENT naming the limit rather than a transport error.
+        let decode_limit = config.max_message_bytes.saturating_add(DECODE_SLACK_BYTES);
         let ingest = IngestServiceServer::new(IngestHandler::new(app.clone()))
             .max_decoding_message_size(decode_limit)
             .accept_compressed(CompressionEncoding::Gzip)

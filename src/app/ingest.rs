@@ -23,21 +23,27 @@ impl App {
         records: &[Record],
     ) -> Result<IngestOutcome, AppError> {
         validate_tenant(tenant_id)?;
-        if records.len() > self.limits.max_batch_records {
-            return Err(AppError::invalid(
-                "records",
-                format!(
-                    "a batch holds at most {} records (got {})",
-                    self.limits.max_batch_records,
-                    records.len()
-                ),
-            ));
-        }
+        self.check_batch_size(records.len())?;
         let (outcomes, consistency_token) = self.store.upsert_batch(tenant_id, records).await?;
         Ok(IngestOutcome {
             outcomes,
             consistency_token,
         })
+    }
+
+    /// Refuses a batch of more than the configured number of records (callers check this before
+    /// converting a large request).
+    pub fn check_batch_size(&self, records: usize) -> Result<(), AppError> {
+        if records > self.limits.max_batch_records {
+            return Err(AppError::invalid(
+                "records",
+                format!(
+                    "a batch holds at most {} records (got {records})",
+                    self.limits.max_batch_records
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Deletes records of one kind by id; returns how many existed.

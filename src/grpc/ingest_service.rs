@@ -43,16 +43,7 @@ impl IngestHandler {
                 ),
             ));
         }
-        if records.len() > limits.max_batch_records {
-            return Err(AppError::invalid(
-                "records",
-                format!(
-                    "a batch holds at most {} records (got {})",
-                    limits.max_batch_records,
-                    records.len()
-                ),
-            ));
-        }
+        self.app.check_batch_size(records.len())?;
         let records = records_from_proto(records).map_err(AppError::Invalid)?;
         let outcome = self.app.ingest(tenant_id, &records).await?;
         Ok(ingest_response(&records, outcome))

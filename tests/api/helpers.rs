@@ -226,6 +226,13 @@ impl TestApp {
         }
     }
 
+    /// Signals the server to drain, without waiting.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     /// Stops the server and waits for it.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -238,6 +238,33 @@ async fn an_oversize_batch_is_invalid_and_names_the_limit() {
 }
 
 #[tokio::test]
+async fn an_oversize_message_is_invalid_and_names_the_byte_limit() {
+    let mut app = TestApp::spawn_with(|config| config.max_message_bytes = 300).await;
+    let records: Vec<pb::Record> = (0..20)
+        .map(|i| {
+            deal(
+                &format!("deal-{i}"),
+                pb::DealStatus::Open,
+                ts(2026, 3, 1, 0, 0),
+                None,
+                100,
+            )
+        })
+        .collect();
+    let status = app
+        .ingest_for("acme", records)
+        .await
+        .expect_err("too many bytes");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().contains("at most 300 bytes"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(violations(&status), vec!["records".to_owned()]);
+}
+
+#[tokio::test]
 async fn tenants_never_see_each_others_records() {
     let mut app = TestApp::spawn().await;
     app.ingest(vec![deal(

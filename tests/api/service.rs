@@ -160,6 +160,28 @@ async fn list_metrics_returns_the_catalog_with_policies_and_dimensions() {
 }
 
 #[tokio::test]
+async fn draining_turns_health_not_serving_and_the_grace_period_bounds_it() {
+    let mut app = TestApp::spawn_with(|config| config.shutdown_grace_seconds = 1).await;
+    let mut health = HealthClient::new(app.channel.clone());
+    // A watch stream never ends by itself: it is the in-flight call the grace period must cut.
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = watch.message().await.expect("a status").expect("a message");
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+    app.begin_shutdown();
+    let next = watch.message().await.expect("a status").expect("a message");
+    assert_eq!(next.status, ServingStatus::NotServing as i32);
+    tokio::time::timeout(std::time::Duration::from_secs(10), app.shutdown())
+        .await
+        .expect("the grace period ends the drain");
+}
+
+#[tokio::test]
 async fn shutdown_drains_and_stops_the_server() {
     let mut app = TestApp::spawn().await;
     app.ingest(vec![deal(
