@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
+use chrono_tz::Tz;
+
 use crate::calendar::{Window, buckets, previous_window};
 use crate::catalog::{MetricDefinition, Settings};
 use crate::context::{Lookup, RecordRef, for_each_of_kind};
@@ -27,6 +29,9 @@ pub const MAX_BUCKETS: usize = 1000;
 pub struct Period {
     pub window: Window,
     pub as_of: Timestamp,
+    /// The request's time zone, for formulas that need calendar arithmetic of their own (the
+    /// previous period of a growth rate, the months of a window).
+    pub time_zone: Tz,
 }
 
 impl Period {
@@ -94,6 +99,11 @@ pub trait Family: Send + Sync + 'static {
         ctx: &FoldContext<'_, '_>,
         state: &Self::State,
     ) -> Result<MetricResult, EvalError>;
+
+    /// Adjusts one group's result given the result over all records of the same period (e.g. a
+    /// group's mean relative to the overall mean). Called for group totals and group series
+    /// points; the default changes nothing.
+    fn relate_group(&self, _group: &mut MetricResult, _overall: &MetricResult) {}
 }
 
 /// How several metrics read the same records into the same state (churn and retention, revenue
@@ -209,6 +219,7 @@ pub struct Frame {
     pub group_by: Vec<Dimension>,
     pub filters: Vec<Filter>,
     pub as_of: Timestamp,
+    pub time_zone: Tz,
 }
 
 impl Frame {
@@ -230,6 +241,7 @@ impl Frame {
             .map(|window| Period {
                 window,
                 as_of: self.as_of,
+                time_zone: self.time_zone,
             })
             .collect()
     }
@@ -416,18 +428,25 @@ fn evaluate_family<'a, F: Family>(
         }
     };
     let mut group_reports = Vec::with_capacity(groups.len());
+    let overall_series = finalize_series(&overall)?;
     for (key, states) in &groups {
+        let mut group_total = family.finalize(&contexts[0], &states[0])?;
+        family.relate_group(&mut group_total, &total);
+        let mut series = finalize_series(states)?;
+        for (point, overall_point) in series.iter_mut().zip(&overall_series) {
+            family.relate_group(&mut point.result, &overall_point.result);
+        }
         group_reports.push(GroupReport {
             key: key.iter().map(|v| v.map(str::to_owned)).collect(),
-            total: family.finalize(&contexts[0], &states[0])?,
-            series: finalize_series(states)?,
+            total: group_total,
+            series,
         });
     }
     Ok(MetricReport {
         metric: family.definition().id,
         definition_version: family.definition().version,
         applied_policies: settings.applied_policies(),
-        series: finalize_series(&overall)?,
+        series: overall_series,
         total,
         groups: group_reports,
         previous,
@@ -561,6 +580,7 @@ pub fn prepare(request: &ComputeRequest) -> Result<Prepared, Vec<Problem>> {
         group_by: request.group_by.clone(),
         filters: request.filters.clone(),
         as_of: request.as_of,
+        time_zone: request.time_zone,
     };
     Ok(Prepared {
         frame,

@@ -8,10 +8,17 @@ use std::sync::LazyLock;
 use crate::eval::Metric;
 
 pub mod deals;
+pub mod engagement;
+pub mod funnel;
 pub mod leads;
 pub mod pipeline;
+pub mod purchases;
+pub mod renewals;
 pub mod retention;
 pub mod revenue;
+pub mod sales_performance;
+pub mod subscriptions;
+pub mod support;
 pub mod surveys;
 
 #[cfg(test)]
@@ -22,10 +29,17 @@ static CATALOG: LazyLock<Vec<&'static dyn Metric>> = LazyLock::new(|| {
     [
         surveys::METRICS,
         retention::METRICS,
+        renewals::METRICS,
         revenue::METRICS,
+        purchases::METRICS,
+        subscriptions::METRICS,
         deals::METRICS,
         pipeline::METRICS,
         leads::METRICS,
+        funnel::METRICS,
+        sales_performance::METRICS,
+        support::METRICS,
+        engagement::METRICS,
     ]
     .concat()
 });

@@ -385,7 +385,7 @@ proptest! {
         records.extend(activities.iter().enumerate().map(|(n, (i, t))| {
             sales_activity(&format!("a{n}"), ActivityDirection::Outbound, *t, None, Some(&format!("d{i}")))
         }));
-        let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: at(8, 1, 0) };
+        let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: at(8, 1, 0), time_zone: chrono_tz::UTC };
         let with = |definition: &MetricDefinition, policy: &str, value: &str| {
             Settings::resolve(definition, &MetricQuery::new(definition.id).policy(policy, value), "m").unwrap()
         };

@@ -286,7 +286,7 @@ proptest! {
             let direction = if *out { ActivityDirection::Outbound } else { ActivityDirection::Inbound };
             sales_activity(&format!("a{n}"), direction, *t, Some(&format!("l{i}")), None)
         }));
-        let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: at(7, 1, 0) };
+        let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: at(7, 1, 0), time_zone: chrono_tz::UTC };
         for query in [MetricQuery::new("lead_conversion_rate"), horizon(10.0)] {
             let settings = Settings::resolve(&LEAD_CONVERSION_RATE, &query, "m").unwrap();
             assert_merge_property(&LeadConversionRate, &settings, period, &records, split, rotate);

@@ -261,7 +261,7 @@ proptest! {
             .parameter("stage_probabilities", stage_map(&[("proposal", 30.0), ("negotiation", 70.0)]));
         let weighted = Settings::resolve(&WEIGHTED_PIPELINE_VALUE, &query, "m").unwrap();
         for as_of in [at(6, 1, 0), ymd(2100, 1, 1)] {
-            let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of };
+            let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of, time_zone: chrono_tz::UTC };
             assert_merge_property(&PipelineValue, &Settings::defaults(&PIPELINE_VALUE), period, &records, split, rotate);
             assert_merge_property(&WeightedPipelineValue, &weighted, period, &records, split, rotate);
         }

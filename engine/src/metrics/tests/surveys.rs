@@ -154,7 +154,7 @@ fn arb_survey() -> impl Strategy<Value = Record> {
 proptest! {
     #[test]
     fn survey_states_merge_exactly(records in prop::collection::vec(arb_survey(), 0..40), split in 0usize..40, rotate in 0usize..40) {
-        let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: ymd(2100, 1, 1) };
+        let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: ymd(2100, 1, 1), time_zone: chrono_tz::UTC };
         for policy in ["all", "latest_per_customer"] {
             let settings = Settings::resolve(&NPS, &MetricQuery::new("nps").policy("dedupe", policy), "m").unwrap();
             assert_merge_property(&Nps, &settings, period, &records, split, rotate);
