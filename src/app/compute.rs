@@ -1,7 +1,8 @@
 //! The compute use case: validate a query against the catalog, read one snapshot of the tenant's
 //! rows the query needs, and evaluate every metric over it with the engine.
 
-use crm_metrics_engine::eval::{MetricReport, prepare};
+use crm_metrics_engine::dataset::Dataset;
+use crm_metrics_engine::eval::{MetricReport, Prepared, prepare};
 use crm_metrics_engine::money::Currency;
 use crm_metrics_engine::query::ComputeRequest;
 use crm_metrics_engine::value::{MetricResult, Value};
@@ -40,20 +41,48 @@ impl App {
         }
         let prepared = prepare(request).map_err(AppError::Invalid)?;
         let dataset = self.store.load(tenant_id, &prepared.plan()).await?;
-        let records_read = dataset.len();
-        // The engine is CPU-bound: keep it off the async workers.
-        let reports = tokio::task::spawn_blocking(move || prepared.evaluate(&dataset))
-            .await
-            .map_err(|join| AppError::Internal(format!("evaluation task failed: {join}")))??;
-        if let Some(currency) = reporting_currency {
-            check_reporting_currency(&reports, currency)?;
-        }
-        tracing::debug!(tenant_id, records_read, "computed metrics");
-        Ok(ComputeOutcome {
-            reports,
-            records_read,
-        })
+        let outcome = evaluate(prepared, dataset, reporting_currency).await?;
+        tracing::debug!(
+            tenant_id,
+            records_read = outcome.records_read,
+            "computed metrics"
+        );
+        Ok(outcome)
     }
+
+    /// Computes every metric of `request` over `records` sent with it (already validated like an
+    /// ingestion batch); nothing is written to the tenant's data.
+    pub async fn compute_on_records(
+        &self,
+        tenant_id: &str,
+        request: &ComputeRequest,
+        records: Dataset,
+        reporting_currency: Option<Currency>,
+    ) -> Result<ComputeOutcome, AppError> {
+        validate_tenant(tenant_id)?;
+        self.check_batch_size(records.len())?;
+        let prepared = prepare(request).map_err(AppError::Invalid)?;
+        evaluate(prepared, records, reporting_currency).await
+    }
+}
+
+/// Evaluates a prepared request over `dataset` on a blocking thread (the engine is CPU-bound).
+async fn evaluate(
+    prepared: Prepared,
+    dataset: Dataset,
+    reporting_currency: Option<Currency>,
+) -> Result<ComputeOutcome, AppError> {
+    let records_read = dataset.len();
+    let reports = tokio::task::spawn_blocking(move || prepared.evaluate(&dataset))
+        .await
+        .map_err(|join| AppError::Internal(format!("evaluation task failed: {join}")))??;
+    if let Some(currency) = reporting_currency {
+        check_reporting_currency(&reports, currency)?;
+    }
+    Ok(ComputeOutcome {
+        reports,
+        records_read,
+    })
 }
 
 /// Whether `token` has the form storage issues (`xid:<transaction id>`).

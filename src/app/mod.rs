@@ -1,6 +1,7 @@
 //! Use cases: ingest a batch, delete or erase records, compute a query. This layer owns
 //! transactions (through storage) and the clock; it speaks only domain types.
 
+mod computations;
 mod compute;
 mod error;
 mod ingest;

@@ -1,15 +1,21 @@
-//! `MetricsService`: the catalog and metric computation.
+//! `MetricsService`: the catalog, metric computation over the tenant's data or over inline
+//! records, and kept computations.
 
 use chrono::Utc;
+use crm_metrics_engine::dataset::Dataset;
+use crm_metrics_engine::dimension::Dimension;
+use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::convert::{
-    compute_request_from_proto, definition_to_proto, report_to_proto, timestamp_to_proto,
+    compute_request_at, compute_request_from_proto, definition_to_proto, records_from_proto,
+    report_to_proto, timestamp_to_proto,
 };
 use super::pb;
 use super::pb::metrics_service_server::MetricsService;
 use super::status::invalid_argument;
-use crate::app::App;
+use crate::app::{App, AppError, ComputeOutcome};
+use crate::storage::ComputationSource;
 
 /// Handles `crm.metrics.v1.MetricsService`.
 #[derive(Clone)]
@@ -21,6 +27,40 @@ impl MetricsHandler {
     /// A handler over `app`.
     pub fn new(app: App) -> MetricsHandler {
         MetricsHandler { app }
+    }
+}
+
+/// The response for computed reports.
+fn compute_response(
+    outcome: &ComputeOutcome,
+    request: &crm_metrics_engine::query::ComputeRequest,
+    group_by: &[Dimension],
+) -> pb::ComputeMetricsResponse {
+    pb::ComputeMetricsResponse {
+        reports: outcome
+            .reports
+            .iter()
+            .map(|r| report_to_proto(r, group_by))
+            .collect(),
+        as_of: Some(timestamp_to_proto(request.as_of)),
+        time_zone: request.time_zone.name().to_owned(),
+        computation_id: String::new(),
+    }
+}
+
+/// Prefixes the field paths of invalid-argument problems (a query nested under `query`).
+fn nested(error: AppError, prefix: &str) -> AppError {
+    match error {
+        AppError::Invalid(problems) => AppError::Invalid(
+            problems
+                .into_iter()
+                .map(|mut p| {
+                    p.field = format!("{prefix}.{}", p.field);
+                    p
+                })
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -42,8 +82,10 @@ impl MetricsService for MetricsHandler {
         request: Request<pb::ComputeMetricsRequest>,
     ) -> Result<Response<pb::ComputeMetricsResponse>, Status> {
         let receive_time = Utc::now();
-        let converted = compute_request_from_proto(request.into_inner(), receive_time)
-            .map_err(|p| invalid_argument(&p))?;
+        let request = request.into_inner();
+        let encoded_request = request.save.then(|| request.encode_to_vec());
+        let converted =
+            compute_request_from_proto(request, receive_time).map_err(|p| invalid_argument(&p))?;
         let outcome = self
             .app
             .compute(
@@ -53,14 +95,120 @@ impl MetricsService for MetricsHandler {
                 converted.min_consistency_token.as_deref(),
             )
             .await?;
-        Ok(Response::new(pb::ComputeMetricsResponse {
-            reports: outcome
-                .reports
-                .iter()
-                .map(|r| report_to_proto(r, &converted.request.group_by))
-                .collect(),
-            as_of: Some(timestamp_to_proto(converted.request.as_of)),
-            time_zone: converted.request.time_zone.name().to_owned(),
+        let mut response =
+            compute_response(&outcome, &converted.request, &converted.request.group_by);
+        if let Some(encoded_request) = encoded_request {
+            let id = self
+                .app
+                .keep_computation(
+                    &converted.tenant_id,
+                    ComputationSource::TenantData,
+                    encoded_request,
+                    response.encode_to_vec(),
+                    &outcome.reports,
+                )
+                .await?;
+            response.computation_id = id.to_string();
+        }
+        Ok(Response::new(response))
+    }
+
+    async fn compute_on_records(
+        &self,
+        request: Request<pb::ComputeOnRecordsRequest>,
+    ) -> Result<Response<pb::ComputeOnRecordsResponse>, Status> {
+        let receive_time = Utc::now();
+        let request = request.into_inner();
+        let encoded_request = request.encode_to_vec();
+        let pb::ComputeOnRecordsRequest { query, records } = request;
+        let Some(query) = query else {
+            return Err(invalid_argument(&[
+                crm_metrics_engine::query::Problem::new("query", "a query is required"),
+            ]));
+        };
+        self.app.check_batch_size(records.len())?;
+        // Every problem of both parts is reported together.
+        let converted = compute_request_at("query", query, receive_time);
+        let records = records_from_proto(records);
+        let (converted, records) = match (converted, records) {
+            (Ok(converted), Ok(records)) => (converted, records),
+            (converted, records) => {
+                let mut problems = converted.err().unwrap_or_default();
+                problems.extend(records.err().unwrap_or_default());
+                return Err(invalid_argument(&problems));
+            }
+        };
+        let outcome = self
+            .app
+            .compute_on_records(
+                &converted.tenant_id,
+                &converted.request,
+                Dataset::from_records(records),
+                converted.reporting_currency,
+            )
+            .await
+            .map_err(|e| nested(e, "query"))?;
+        let result = compute_response(&outcome, &converted.request, &converted.request.group_by);
+        let id = self
+            .app
+            .keep_computation(
+                &converted.tenant_id,
+                ComputationSource::InlineRecords,
+                encoded_request,
+                result.encode_to_vec(),
+                &outcome.reports,
+            )
+            .await?;
+        Ok(Response::new(pb::ComputeOnRecordsResponse {
+            result: Some(result),
+            computation_id: id.to_string(),
+        }))
+    }
+
+    async fn get_computation(
+        &self,
+        request: Request<pb::GetComputationRequest>,
+    ) -> Result<Response<pb::GetComputationResponse>, Status> {
+        let pb::GetComputationRequest {
+            tenant_id,
+            computation_id,
+        } = request.into_inner();
+        let kept = self.app.computation(&tenant_id, &computation_id).await?;
+        let corrupt = |what: &str, e: prost::DecodeError| {
+            Status::from(AppError::Internal(format!(
+                "computation {}: cannot decode the kept {what}: {e}",
+                kept.id
+            )))
+        };
+        let result = pb::ComputeMetricsResponse::decode(kept.result.as_slice())
+            .map_err(|e| corrupt("result", e))?;
+        let (query, records) = match kept.source {
+            ComputationSource::TenantData => (
+                pb::ComputeMetricsRequest::decode(kept.request.as_slice())
+                    .map_err(|e| corrupt("request", e))?,
+                Vec::new(),
+            ),
+            ComputationSource::InlineRecords => {
+                let request = pb::ComputeOnRecordsRequest::decode(kept.request.as_slice())
+                    .map_err(|e| corrupt("request", e))?;
+                (request.query.unwrap_or_default(), request.records)
+            }
+        };
+        let source = match kept.source {
+            ComputationSource::TenantData => pb::ComputationSource::TenantData,
+            ComputationSource::InlineRecords => pb::ComputationSource::InlineRecords,
+        };
+        Ok(Response::new(pb::GetComputationResponse {
+            computation: Some(pb::Computation {
+                computation_id: kept.id.to_string(),
+                tenant_id,
+                created_time: Some(timestamp_to_proto(kept.created_at)),
+                source: source as i32,
+                query: Some(query),
+                records,
+                result: Some(result),
+                definition_versions: kept.definition_versions.into_iter().collect(),
+            }),
         }))
     }
 }

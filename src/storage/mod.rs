@@ -6,6 +6,7 @@
 //! tenant + time-range index scans inside one REPEATABLE READ snapshot. This is the only module
 //! that names SQL rows; everything it returns is an engine type.
 
+mod computations;
 mod contact;
 pub mod embedded;
 mod enums;
@@ -26,6 +27,7 @@ use crm_metrics_engine::records::{
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
+pub use computations::{Computation, ComputationSource};
 pub use error::StorageError;
 
 use table::{Pending, Table, load, upsert};

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod computations;
 mod compute_queries;
 mod ingestion;
 mod sales_metrics;

@@ -22,7 +22,7 @@ pub mod requests;
 pub mod results;
 
 pub use enums::{kind_from_proto, kind_to_proto};
-pub use query::{ComputeInput, compute_request_from_proto};
+pub use query::{ComputeInput, compute_request_at, compute_request_from_proto};
 pub use records::records_from_proto;
 pub use requests::{
     DeleteInput, EraseInput, delete_request_from_proto, erase_request_from_proto,

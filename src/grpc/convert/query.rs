@@ -26,10 +26,22 @@ pub struct ComputeInput {
     pub reporting_currency: Option<Currency>,
     /// The computation must see at least the writes of this token; `None` when not given.
     pub min_consistency_token: Option<String>,
+    /// Keep the request and its result as a computation.
+    pub save: bool,
 }
 
 /// Converts and validates a `ComputeMetricsRequest`. `receive_time` is the default `as_of`.
 pub fn compute_request_from_proto(
+    request: pb::ComputeMetricsRequest,
+    receive_time: Timestamp,
+) -> Result<ComputeInput, Vec<Problem>> {
+    compute_request_at("", request, receive_time)
+}
+
+/// Like [`compute_request_from_proto`] for a request nested in another message: problem paths
+/// start with `prefix` (`query.`).
+pub fn compute_request_at(
+    prefix: &str,
     request: pb::ComputeMetricsRequest,
     receive_time: Timestamp,
 ) -> Result<ComputeInput, Vec<Problem>> {
@@ -45,9 +57,10 @@ pub fn compute_request_from_proto(
         as_of,
         reporting_currency,
         min_consistency_token,
+        save,
     } = request;
     let mut problems = Vec::new();
-    let mut f = Fields::new("", &mut problems);
+    let mut f = Fields::new(prefix, &mut problems);
     let tenant_id = f.id("tenant_id", tenant_id);
     let metrics = metric_queries(&mut f, metrics);
     let window = time_window(&mut f, "window", window);
@@ -115,6 +128,7 @@ pub fn compute_request_from_proto(
             },
             reporting_currency: reporting_currency?,
             min_consistency_token,
+            save,
         })
     })();
     match converted {
@@ -263,6 +277,7 @@ mod tests {
             as_of: None,
             reporting_currency: "EUR".into(),
             min_consistency_token: "42".into(),
+            save: false,
         }
     }
 

@@ -1,0 +1,108 @@
+//! Kept computations: a request's inputs and result, stored as opaque bytes the gRPC layer
+//! encodes, with the definition versions that produced the result.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{StorageError, Store};
+
+/// Where a computation's records came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComputationSource {
+    /// The tenant's stored records.
+    TenantData,
+    /// Records sent with the request.
+    InlineRecords,
+}
+
+impl ComputationSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            ComputationSource::TenantData => "tenant_data",
+            ComputationSource::InlineRecords => "inline_records",
+        }
+    }
+
+    fn parse(text: &str) -> Result<ComputationSource, StorageError> {
+        match text {
+            "tenant_data" => Ok(ComputationSource::TenantData),
+            "inline_records" => Ok(ComputationSource::InlineRecords),
+            other => Err(StorageError::Corrupt(format!(
+                "unknown computation source '{other}'"
+            ))),
+        }
+    }
+}
+
+/// One kept computation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Computation {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub source: ComputationSource,
+    /// The encoded request (its inputs), as the caller sent it.
+    pub request: Vec<u8>,
+    /// The encoded result, as returned.
+    pub result: Vec<u8>,
+    /// Metric id → definition version.
+    pub definition_versions: BTreeMap<String, u32>,
+}
+
+impl Store {
+    /// Keeps a computation for `tenant_id`.
+    pub async fn save_computation(
+        &self,
+        tenant_id: &str,
+        computation: &Computation,
+    ) -> Result<(), StorageError> {
+        let versions = serde_json::to_value(&computation.definition_versions)
+            .map_err(|e| StorageError::Corrupt(format!("definition versions: {e}")))?;
+        sqlx::query(
+            "INSERT INTO computations (tenant_id, id, created_at, source, request, result, definition_versions) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(tenant_id)
+        .bind(computation.id)
+        .bind(computation.created_at)
+        .bind(computation.source.as_str())
+        .bind(&computation.request)
+        .bind(&computation.result)
+        .bind(versions)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The tenant's computation with `id`, if there is one.
+    pub async fn computation(
+        &self,
+        tenant_id: &str,
+        id: Uuid,
+    ) -> Result<Option<Computation>, StorageError> {
+        let row = sqlx::query(
+            "SELECT created_at, source, request, result, definition_versions FROM computations \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let versions: serde_json::Value = row.try_get("definition_versions")?;
+        let definition_versions = serde_json::from_value(versions)
+            .map_err(|e| StorageError::Corrupt(format!("definition versions: {e}")))?;
+        Ok(Some(Computation {
+            id,
+            created_at: row.try_get("created_at")?,
+            source: ComputationSource::parse(row.try_get("source")?)?,
+            request: row.try_get("request")?,
+            result: row.try_get("result")?,
+            definition_versions,
+        }))
+    }
+}
