@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::Limits;
 
@@ -16,9 +16,26 @@ pub enum LogFormat {
     Json,
 }
 
-/// crm-metrics: ingest CRM records and compute CRM metrics over gRPC.
+/// crm-metrics: ingest CRM records and compute CRM metrics over gRPC. Without a subcommand it
+/// serves.
 #[derive(Debug, Clone, Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: Config,
+}
+
+/// What to do instead of serving.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Load a realistic demo data set into a running service and print every metric.
+    Demo(crate::demo::DemoArgs),
+}
+
+/// The server's configuration.
+#[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to serve gRPC on.
     #[arg(long, env = "CRM_METRICS_LISTEN", default_value = "127.0.0.1:50051")]

@@ -2,13 +2,23 @@
 //! SIGTERM/SIGINT, drain, exit 0.
 
 use clap::Parser;
-use crm_metrics::config::Config;
+use crm_metrics::config::{Cli, Command};
 use crm_metrics::startup::Application;
-use crm_metrics::{shutdown, telemetry};
+use crm_metrics::{demo, shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
+    let cli = Cli::parse();
+    if let Some(Command::Demo(args)) = cli.command {
+        return match demo::run(args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("crm-metrics demo: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    let config = cli.serve;
     let telemetry = match telemetry::init(&config) {
         Ok(telemetry) => telemetry,
         Err(error) => {

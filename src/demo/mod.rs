@@ -1,0 +1,153 @@
+//! `crm-metrics demo`: generates a realistic data set for one tenant, streams it into a running
+//! service through `StreamRecords`, and prints every metric of the catalog for the last full
+//! quarter of the data beside the quarter before. The demo is a client: it speaks to the service
+//! only through the public gRPC API.
+
+pub mod generate;
+mod report;
+
+use std::io::Write;
+use std::time::Instant;
+
+use chrono::Months;
+use clap::Args;
+use tokio_stream::StreamExt;
+
+use crate::grpc::pb;
+use crate::grpc::pb::ingest_service_client::IngestServiceClient;
+use crate::grpc::pb::metrics_service_client::MetricsServiceClient;
+
+/// Options of `crm-metrics demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// The service to load and query.
+    #[arg(
+        long,
+        env = "CRM_METRICS_DEMO_ADDRESS",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub address: String,
+    /// The tenant the data goes to.
+    #[arg(long, default_value = "demo")]
+    pub tenant: String,
+    /// Size of the data set: 1.0 is about 2,000 customers and 90,000 records.
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Seed of the generator: the same seed gives the same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Records per streamed batch.
+    #[arg(long, default_value_t = 2000)]
+    pub batch: usize,
+}
+
+/// Why the demo stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(
+        "cannot reach the service at {address}: {source} (start it with `cargo run --release`)"
+    )]
+    Connect {
+        address: String,
+        source: tonic::transport::Error,
+    },
+    #[error("the service refused a call: {0}")]
+    Call(#[from] tonic::Status),
+    #[error("batch {sequence} was rejected: {message}")]
+    Rejected { sequence: u64, message: String },
+    #[error("invalid option: {0}")]
+    Option(String),
+}
+
+/// Runs the demo against a running service.
+pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
+    if !(args.scale > 0.0 && args.scale <= 100.0) || args.batch == 0 {
+        return Err(DemoError::Option(
+            "--scale must be in (0, 100] and --batch at least 1".to_owned(),
+        ));
+    }
+    let channel = tonic::transport::Endpoint::from_shared(args.address.clone())
+        .map_err(|source| DemoError::Connect {
+            address: args.address.clone(),
+            source,
+        })?
+        .connect()
+        .await
+        .map_err(|source| DemoError::Connect {
+            address: args.address.clone(),
+            source,
+        })?;
+    let spec = generate::Spec {
+        seed: args.seed,
+        scale: args.scale,
+        ..generate::Spec::default()
+    };
+    let records = generate::generate(&spec);
+    println!(
+        "generated {} records for tenant '{}' ({} to {})",
+        records.len(),
+        args.tenant,
+        spec.start.date_naive(),
+        spec.end.date_naive()
+    );
+    load(IngestServiceClient::new(channel.clone()), &args, records).await?;
+    let quarter_end = spec.end;
+    let quarter_start = quarter_end
+        .checked_sub_months(Months::new(3))
+        .unwrap_or(quarter_end);
+    report::print(
+        MetricsServiceClient::new(channel),
+        &args.tenant,
+        quarter_start,
+        quarter_end,
+    )
+    .await
+}
+
+/// Streams the records in batches, drawing a progress line as acknowledgements arrive.
+async fn load(
+    mut client: IngestServiceClient<tonic::transport::Channel>,
+    args: &DemoArgs,
+    records: Vec<pb::Record>,
+) -> Result<(), DemoError> {
+    let total = records.len();
+    let tenant = args.tenant.clone();
+    let batches: Vec<pb::StreamRecordsRequest> = records
+        .chunks(args.batch)
+        .map(|chunk| pb::StreamRecordsRequest {
+            tenant_id: tenant.clone(),
+            records: chunk.to_vec(),
+        })
+        .collect();
+    let sizes: Vec<usize> = batches.iter().map(|b| b.records.len()).collect();
+    let started = Instant::now();
+    let mut acks = client
+        .stream_records(tokio_stream::iter(batches))
+        .await?
+        .into_inner();
+    let mut done = 0usize;
+    while let Some(ack) = acks.next().await {
+        let ack = ack?;
+        if let Some(pb::stream_records_response::Result::Rejected(rejection)) = ack.result {
+            return Err(DemoError::Rejected {
+                sequence: ack.sequence,
+                message: rejection.message,
+            });
+        }
+        done += sizes.get(ack.sequence as usize).copied().unwrap_or(0);
+        let width = 40;
+        let filled = done * width / total.max(1);
+        let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        print!(
+            "\ringesting [{}{}] {done}/{total} records, {rate:.0} records/s",
+            "#".repeat(filled),
+            " ".repeat(width - filled)
+        );
+        let _ = std::io::stdout().flush();
+    }
+    println!(
+        "\ningested {total} records in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
