@@ -148,7 +148,7 @@ fn money(amount: &pb::Money) -> String {
     let units = (minor / 100).unsigned_abs().to_string();
     let mut grouped = String::new();
     for (i, digit) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);

@@ -481,7 +481,6 @@ impl Generator {
                         channel: channel.map(str::to_owned),
                         amount: usd(scaled),
                         incurred_time: ts(month + Duration::days(14)),
-                        ..Default::default()
                     })
                 );
             }
