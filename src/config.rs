@@ -73,6 +73,11 @@ pub struct Config {
     #[arg(long, env = "CRM_METRICS_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
 
+    /// The tenants' reporting currency (ISO 4217): money results are converted into it with the
+    /// tenant's exchange rates unless a request names another. Unset: the data's own currency.
+    #[arg(long, env = "CRM_METRICS_REPORTING_CURRENCY")]
+    pub reporting_currency: Option<String>,
+
     /// Log format.
     #[arg(long, env = "CRM_METRICS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -102,6 +107,7 @@ impl Config {
             max_message_bytes: 16 * 1024 * 1024,
             max_concurrent_requests: 256,
             shutdown_grace_seconds: 5,
+            reporting_currency: None,
             log_format: LogFormat::Pretty,
             otlp_endpoint: None,
         }

@@ -15,6 +15,8 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crm_metrics_engine::money::Currency;
+
 use crate::app::App;
 use crate::config::Config;
 use crate::grpc::pb::ingest_service_server::IngestServiceServer;
@@ -32,6 +34,8 @@ const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(2);
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error("{0}")]
+    Config(String),
     #[error("{0}")]
     Database(String),
     #[error("cannot listen on {address}: {source}")]
@@ -54,6 +58,14 @@ pub struct Application {
 impl Application {
     /// Connects to (or starts) PostgreSQL, runs migrations and binds the listener.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let reporting_currency = match &config.reporting_currency {
+            None => None,
+            Some(code) => Some(Currency::parse(code).ok_or_else(|| {
+                StartupError::Config(format!(
+                    "--reporting-currency '{code}' is not an ISO 4217 code of three upper-case letters"
+                ))
+            })?),
+        };
         let (database_url, embedded) = match &config.database_url {
             Some(url) => (url.clone(), None),
             None => {
@@ -78,7 +90,8 @@ impl Application {
                     address: config.listen,
                     source,
                 })?;
-        let app = App::new(store, config.limits());
+        let app =
+            App::new(store, config.limits()).with_default_reporting_currency(reporting_currency);
         Ok(Application {
             config,
             listener,

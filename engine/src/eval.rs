@@ -17,6 +17,7 @@ use crate::context::{Lookup, RecordRef, for_each_of_kind};
 use crate::dataset::{Dataset, ReadPlan};
 use crate::dimension::Dimension;
 use crate::metrics;
+use crate::money::Currency;
 use crate::query::{ComputeRequest, Filter, MetricQuery, Problem};
 use crate::records::Timestamp;
 use crate::value::{EvalError, MetricResult};
@@ -466,6 +467,8 @@ impl Prepared {
         for metric in &self.metrics {
             plan.merge(metric.plan(&self.frame));
         }
+        // Amounts may need converting: the tenant's rates are few and always read.
+        plan.read_all(crate::records::RecordKind::ExchangeRate);
         // Dimensions that follow a soft reference need the referenced records.
         let dimensions = self
             .frame
@@ -485,8 +488,18 @@ impl Prepared {
     }
 
     /// Evaluates every metric over one snapshot of the tenant's data (already read by the plan).
-    pub fn evaluate(&self, dataset: &Dataset) -> Result<Vec<MetricReport>, EvalError> {
-        let seen = crate::as_of::as_of(dataset, self.frame.as_of);
+    /// With a reporting currency, every amount is first converted into it (see
+    /// [`crate::currency`]); without one, amounts keep their currency and a metric that would add
+    /// different currencies fails.
+    pub fn evaluate(
+        &self,
+        dataset: &Dataset,
+        reporting_currency: Option<Currency>,
+    ) -> Result<Vec<MetricReport>, EvalError> {
+        let mut seen = crate::as_of::as_of(dataset, self.frame.as_of);
+        if let Some(currency) = reporting_currency {
+            crate::currency::convert_dataset(&mut seen, currency, self.frame.time_zone)?;
+        }
         let lookup = Lookup::new(&seen);
         self.metrics
             .iter()

@@ -9,6 +9,7 @@ pub mod as_of;
 pub mod calendar;
 pub mod catalog;
 pub mod context;
+pub mod currency;
 pub mod dataset;
 pub mod dimension;
 pub mod eval;

@@ -205,6 +205,8 @@ pub enum EvalError {
     },
     /// A sum did not fit in 64-bit minor units.
     Overflow { metric: String },
+    /// No exchange rate converts `currency` on or before `date`.
+    MissingRate { currency: String, date: String },
 }
 
 impl std::fmt::Display for EvalError {
@@ -212,12 +214,16 @@ impl std::fmt::Display for EvalError {
         match self {
             EvalError::MixedCurrencies { metric, currencies } => write!(
                 f,
-                "{metric}: amounts in several currencies ({}) cannot be added without exchange rates; filter to one currency",
+                "{metric}: amounts in several currencies ({}) cannot be added; set reporting_currency to convert them with the tenant's exchange rates, or filter to one currency",
                 currencies.join(", ")
             ),
             EvalError::Overflow { metric } => {
                 write!(f, "{metric}: a money sum exceeds 64-bit minor units")
             }
+            EvalError::MissingRate { currency, date } => write!(
+                f,
+                "no exchange rate for {currency} on or before {date}: ingest an ExchangeRate for it"
+            ),
         }
     }
 }

@@ -5,7 +5,6 @@ use crm_metrics_engine::dataset::Dataset;
 use crm_metrics_engine::eval::{MetricReport, Prepared, prepare};
 use crm_metrics_engine::money::Currency;
 use crm_metrics_engine::query::ComputeRequest;
-use crm_metrics_engine::value::{MetricResult, Value};
 
 use super::ingest::validate_tenant;
 use super::{App, AppError};
@@ -19,8 +18,8 @@ pub struct ComputeOutcome {
 }
 
 impl App {
-    /// Computes every metric of `request` over one snapshot of the tenant's data. Money results
-    /// must come out in `reporting_currency` when one is given.
+    /// Computes every metric of `request` over one snapshot of the tenant's data. Money is
+    /// converted into `reporting_currency` (else the configured default) when there is one.
     pub async fn compute(
         &self,
         tenant_id: &str,
@@ -41,7 +40,8 @@ impl App {
         }
         let prepared = prepare(request).map_err(AppError::Invalid)?;
         let dataset = self.store.load(tenant_id, &prepared.plan()).await?;
-        let outcome = evaluate(prepared, dataset, reporting_currency).await?;
+        let currency = reporting_currency.or(self.default_reporting_currency);
+        let outcome = evaluate(prepared, dataset, currency).await?;
         tracing::debug!(
             tenant_id,
             records_read = outcome.records_read,
@@ -62,7 +62,8 @@ impl App {
         validate_tenant(tenant_id)?;
         self.check_batch_size(records.len())?;
         let prepared = prepare(request).map_err(AppError::Invalid)?;
-        evaluate(prepared, records, reporting_currency).await
+        let currency = reporting_currency.or(self.default_reporting_currency);
+        evaluate(prepared, records, currency).await
     }
 }
 
@@ -73,12 +74,10 @@ async fn evaluate(
     reporting_currency: Option<Currency>,
 ) -> Result<ComputeOutcome, AppError> {
     let records_read = dataset.len();
-    let reports = tokio::task::spawn_blocking(move || prepared.evaluate(&dataset))
-        .await
-        .map_err(|join| AppError::Internal(format!("evaluation task failed: {join}")))??;
-    if let Some(currency) = reporting_currency {
-        check_reporting_currency(&reports, currency)?;
-    }
+    let reports =
+        tokio::task::spawn_blocking(move || prepared.evaluate(&dataset, reporting_currency))
+            .await
+            .map_err(|join| AppError::Internal(format!("evaluation task failed: {join}")))??;
     Ok(ComputeOutcome {
         reports,
         records_read,
@@ -90,33 +89,6 @@ fn is_consistency_token(token: &str) -> bool {
     token
         .strip_prefix("xid:")
         .is_some_and(|xid| !xid.is_empty() && xid.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Every money value must be in the requested reporting currency: amounts are never converted
-/// without exchange rates, and a requested currency is never silently ignored.
-fn check_reporting_currency(reports: &[MetricReport], currency: Currency) -> Result<(), AppError> {
-    let mut results: Vec<&MetricResult> = Vec::new();
-    for report in reports {
-        results.push(&report.total);
-        results.extend(report.series.iter().map(|p| &p.result));
-        results.extend(report.previous.iter().map(|p| &p.result));
-        for group in &report.groups {
-            results.push(&group.total);
-            results.extend(group.series.iter().map(|p| &p.result));
-        }
-        for result in &results {
-            if let Ok(Value::Money(money)) = &result.value
-                && money.amount.currency != currency
-            {
-                return Err(AppError::FailedPrecondition(format!(
-                    "{}: the data is in {} and no exchange rate converts it into the reporting currency {}",
-                    report.metric, money.amount.currency, currency
-                )));
-            }
-        }
-        results.clear();
-    }
-    Ok(())
 }
 
 #[cfg(test)]

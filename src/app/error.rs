@@ -55,7 +55,9 @@ impl From<EvalError> for AppError {
     fn from(error: EvalError) -> Self {
         match error {
             EvalError::MixedCurrencies { .. } => AppError::FailedPrecondition(error.to_string()),
-            EvalError::Overflow { .. } => AppError::FailedPrecondition(error.to_string()),
+            EvalError::Overflow { .. } | EvalError::MissingRate { .. } => {
+                AppError::FailedPrecondition(error.to_string())
+            }
         }
     }
 }

@@ -10,6 +10,8 @@ pub use compute::ComputeOutcome;
 pub use error::AppError;
 pub use ingest::IngestOutcome;
 
+use crm_metrics_engine::money::Currency;
+
 use crate::storage::Store;
 
 /// Limits applied to every request.
@@ -35,12 +37,23 @@ impl Default for Limits {
 pub struct App {
     store: Store,
     limits: Limits,
+    default_reporting_currency: Option<Currency>,
 }
 
 impl App {
     /// An application over `store`.
     pub fn new(store: Store, limits: Limits) -> App {
-        App { store, limits }
+        App {
+            store,
+            limits,
+            default_reporting_currency: None,
+        }
+    }
+
+    /// Reports money in `currency` when a request names none.
+    pub fn with_default_reporting_currency(mut self, currency: Option<Currency>) -> App {
+        self.default_reporting_currency = currency;
+        self
     }
 
     /// The request limits.

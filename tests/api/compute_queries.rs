@@ -239,7 +239,8 @@ async fn money_is_never_summed_across_currencies_nor_silently_reported_in_anothe
         status.message()
     );
 
-    // Filtered to the USD customer, a USD report works; asking for it in EUR is refused.
+    // Filtered to the USD customer, a USD report works; asking for it in EUR without any
+    // exchange rate is refused, naming the currency and the date.
     let mut request = app.request(vec![metric("revenue")], march());
     request.filters = vec![pb::Filter {
         dimension: "customer_id".to_owned(),
@@ -258,9 +259,57 @@ async fn money_is_never_summed_across_currencies_nor_silently_reported_in_anothe
         .expect_err("no exchange rate");
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);
     assert!(
-        status.message().contains("USD") && status.message().contains("EUR"),
+        status.message().contains("2026-03-0"),
         "{}",
         status.message()
+    );
+}
+
+fn rate(id: &str, currency: &str, date: &str, rate: &str) -> pb::Record {
+    record(pb::record::Kind::ExchangeRate(pb::ExchangeRate {
+        id: id.to_owned(),
+        version: 1,
+        currency: currency.to_owned(),
+        date: date.to_owned(),
+        rate: rate.to_owned(),
+        ..Default::default()
+    }))
+}
+
+#[tokio::test]
+async fn amounts_are_converted_with_the_rate_of_their_records_date() {
+    // Rates into USD (the base): EUR 1.10 from 1 Mar, 1.30 from 20 Mar.
+    // Orders: 100.00 USD (2 Mar), 50.00 EUR (3 Mar, at 1.10 → 55.00 USD), 10.00 EUR (25 Mar, at
+    // 1.30 → 13.00 USD). Revenue in USD: 100.00 + 55.00 + 13.00 = 168.00.
+    // In EUR: 100.00 USD / 1.10 = 90.909… → 90.91, + 50.00 + 10.00 = 150.91 EUR.
+    let mut app = TestApp::spawn().await;
+    let mut euro = order("eur", "c2", ts(2026, 3, 3, 0, 0), 5_000);
+    let mut late_euro = order("eur-late", "c2", ts(2026, 3, 25, 0, 0), 1_000);
+    for record in [&mut euro, &mut late_euro] {
+        if let Some(pb::record::Kind::Order(o)) = &mut record.kind {
+            o.amount.as_mut().unwrap().currency_code = "EUR".to_owned();
+        }
+    }
+    app.ingest(vec![
+        rate("r1", "EUR", "2026-03-01", "1.10"),
+        rate("r2", "EUR", "2026-03-20", "1.30"),
+        order("usd", "c1", ts(2026, 3, 2, 0, 0), 10_000),
+        euro,
+        late_euro,
+    ])
+    .await;
+    let mut request = app.request(vec![metric("revenue")], march());
+    request.reporting_currency = "USD".to_owned();
+    let usd = app.compute(request.clone()).await;
+    assert_eq!(
+        money(usd.reports[0].total.as_ref().unwrap()),
+        ("USD".to_owned(), 16_800)
+    );
+    request.reporting_currency = "EUR".to_owned();
+    let eur = app.compute(request).await;
+    assert_eq!(
+        money(eur.reports[0].total.as_ref().unwrap()),
+        ("EUR".to_owned(), 15_091)
     );
 }
 

@@ -158,7 +158,7 @@ pub fn run(records: Vec<Record>, request: &ComputeRequest) -> MetricReport {
     let prepared =
         prepare(request).unwrap_or_else(|problems| panic!("invalid request: {problems:?}"));
     let dataset = Dataset::from_records(records);
-    prepared.evaluate(&dataset).unwrap().remove(0)
+    prepared.evaluate(&dataset, None).unwrap().remove(0)
 }
 
 /// Runs `query` over `window` and returns the total's scalar value (panics when undefined).

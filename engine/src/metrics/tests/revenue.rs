@@ -204,7 +204,7 @@ fn mixed_currencies_are_an_error() {
     let dataset = Dataset::from_records(vec![order("a", "c", at(3, 2, 0), 10), eur]);
     for id in ["revenue", "average_purchase_value", "net_new_revenue"] {
         let prepared = prepare(&request(MetricQuery::new(id), march())).unwrap();
-        let error = prepared.evaluate(&dataset).unwrap_err();
+        let error = prepared.evaluate(&dataset, None).unwrap_err();
         let expected = EvalError::MixedCurrencies {
             metric: id.to_owned(),
             currencies: vec!["EUR".to_owned(), "USD".to_owned()],
