@@ -99,8 +99,12 @@ fn ts(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
 }
 
 fn usd(minor: i64) -> Option<pb::Money> {
+    money("USD", minor)
+}
+
+fn money(currency: &str, minor: i64) -> Option<pb::Money> {
     Some(pb::Money {
-        currency_code: "USD".to_owned(),
+        currency_code: currency.to_owned(),
         units_minor: minor,
     })
 }
@@ -126,6 +130,7 @@ pub fn generate(spec: &Spec) -> Vec<pb::Record> {
         agents: Vec::new(),
     };
     out.users();
+    out.exchange_rates();
     let customers = out.customers();
     out.leads_and_deals(&customers);
     out.orders_and_subscriptions(&customers);
@@ -137,6 +142,8 @@ pub fn generate(spec: &Spec) -> Vec<pb::Record> {
 /// A customer as the generator remembers it while generating its facts.
 struct CustomerFacts {
     id: String,
+    /// EMEA customers pay in EUR, the others in USD.
+    currency: &'static str,
     acquired: DateTime<Utc>,
     churned: Option<DateTime<Utc>>,
 }
@@ -225,6 +232,33 @@ impl Generator {
         }
     }
 
+    /// Daily EUR → USD rates (USD is the base), a gentle random walk around 1.08, from a year
+    /// before the data starts.
+    fn exchange_rates(&mut self) {
+        let mut day = self.spec.start - Duration::days(366);
+        let mut ten_thousandths: i64 = 10_800;
+        while day < self.spec.end {
+            ten_thousandths = (ten_thousandths + self.rng.range(-30, 30)).clamp(9_500, 12_500);
+            let date = day.date_naive();
+            emit!(
+                self,
+                Kind::ExchangeRate(pb::ExchangeRate {
+                    id: format!("eur-{date}"),
+                    version: 1,
+                    currency: "EUR".to_owned(),
+                    date: date.to_string(),
+                    rate: format!(
+                        "{}.{:04}",
+                        ten_thousandths / 10_000,
+                        ten_thousandths % 10_000
+                    ),
+                    ..Default::default()
+                })
+            );
+            day += Duration::days(1);
+        }
+    }
+
     fn user_events(&mut self, user: &str, until: DateTime<Utc>) {
         let mut day = self.spec.start;
         let mut n = 0;
@@ -299,6 +333,7 @@ impl Generator {
             );
             facts.push(CustomerFacts {
                 id,
+                currency: if region == "emea" { "EUR" } else { "USD" },
                 acquired,
                 churned,
             });

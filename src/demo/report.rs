@@ -25,7 +25,7 @@ pub async fn print(
         .into_inner()
         .metrics;
     println!(
-        "\n{} metrics for [{}, {}), as of {}, beside the previous quarter\n",
+        "\n{} metrics for [{}, {}), as of {}, in USD, beside the previous quarter\n",
         catalog.len(),
         start.date_naive(),
         end.date_naive(),
@@ -46,6 +46,8 @@ pub async fn print(
             }),
             compare_previous: true,
             as_of: Some(timestamp_to_proto(end)),
+            // EMEA customers pay in EUR: every amount is converted with the day's rate.
+            reporting_currency: "USD".to_owned(),
             ..Default::default()
         };
         match client.compute_metrics(request).await {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{CHANNELS, CustomerFacts, Generator, STAGES, attrs, before, ts, usd};
+use super::{CHANNELS, CustomerFacts, Generator, STAGES, attrs, before, money, ts, usd};
 use crate::grpc::pb;
 use crate::grpc::pb::record::Kind;
 
@@ -203,12 +203,12 @@ impl Generator {
                         id: format!("order-{}-{n}", c.id),
                         version: 1,
                         customer_id: c.id.clone(),
-                        amount: usd(amount),
+                        amount: money(c.currency, amount),
                         cost: self
                             .rng
                             .chance(0.8)
                             .then(|| amount * self.rng.range(40, 70) / 100)
-                            .and_then(usd),
+                            .and_then(|cost| money(c.currency, cost)),
                         ordered_time: ts(at),
                         fulfilled_time: before(at + self.rng.hours(2, 240), end).and_then(ts),
                         kind: kind as i32,
@@ -321,7 +321,7 @@ impl Generator {
                 id,
                 version: 1,
                 customer_id: c.id.clone(),
-                mrr: usd(mrr),
+                mrr: money(c.currency, mrr),
                 start_time: ts(start),
                 end_time: end.and_then(ts),
                 trial,
