@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 
 use crate::eval::Metric;
 
+pub mod acquisition;
 pub mod deals;
 pub mod engagement;
 pub mod funnel;
@@ -16,6 +17,7 @@ pub mod purchases;
 pub mod renewals;
 pub mod retention;
 pub mod revenue;
+pub mod roi;
 pub mod sales_performance;
 pub mod subscriptions;
 pub mod support;
@@ -33,6 +35,8 @@ static CATALOG: LazyLock<Vec<&'static dyn Metric>> = LazyLock::new(|| {
         revenue::METRICS,
         purchases::METRICS,
         subscriptions::METRICS,
+        acquisition::METRICS,
+        roi::METRICS,
         deals::METRICS,
         pipeline::METRICS,
         leads::METRICS,
