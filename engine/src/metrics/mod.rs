@@ -11,6 +11,7 @@ pub mod acquisition;
 pub mod deals;
 pub mod engagement;
 pub mod funnel;
+pub mod health;
 pub mod leads;
 pub mod pipeline;
 pub mod purchases;
@@ -44,6 +45,7 @@ static CATALOG: LazyLock<Vec<&'static dyn Metric>> = LazyLock::new(|| {
         sales_performance::METRICS,
         support::METRICS,
         engagement::METRICS,
+        health::METRICS,
     ]
     .concat()
 });
