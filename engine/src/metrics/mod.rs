@@ -13,6 +13,7 @@ pub mod engagement;
 pub mod funnel;
 pub mod health;
 pub mod leads;
+pub mod lifetime_value;
 pub mod pipeline;
 pub mod purchases;
 pub mod renewals;
@@ -37,6 +38,7 @@ static CATALOG: LazyLock<Vec<&'static dyn Metric>> = LazyLock::new(|| {
         purchases::METRICS,
         subscriptions::METRICS,
         acquisition::METRICS,
+        lifetime_value::METRICS,
         roi::METRICS,
         deals::METRICS,
         pipeline::METRICS,
