@@ -1,6 +1,509 @@
-//! Placeholder: metrics of this family are being added.
+//! Sales performance: `pipeline_velocity`, `quota_attainment` and `deals_won_per_rep`
+//! (METRICS.md §5).
+//!
+//! A deal is *won in P* when its status is WON and its `closed_time` lies in P and is not after
+//! `as_of` (the evaluator's `as_of` view reopens later closes; the folds refuse them too).
+//!
+//! Decisions where METRICS.md is silent:
+//! - `pipeline_velocity` is money per day, computed exactly from its inputs and rounded half to
+//!   even once: `open × won × Σwon_amount × 86 400 s / (closed × Σcycle_seconds)`, which is
+//!   `open × win_rate × average_deal_size / mean_cycle_days` with the average deal size and the mean
+//!   cycle unrounded. Deals open at P.end are open at [`Period::point_in_time`]
+//!   (min(as_of, last instant of P)), as for `pipeline_value`. The cycle is `closed_time −
+//!   created_time` (the default `sales_cycle_length` policy). When an input is undefined (no deal
+//!   won or lost, no deal won) the velocity is `UNDEFINED_INPUT`; a mean cycle of 0 days is
+//!   `ZERO_DENOMINATOR`.
+//! - `quota_attainment` counts a won deal of an owner once when its `closed_time` lies in at least
+//!   one of that owner's quota periods overlapping P (a monthly and a quarterly quota of the same
+//!   owner do not count a deal twice); the quota amounts of all overlapping quotas are added. The
+//!   deal's close may lie outside P (a quarterly quota over a monthly window counts the whole
+//!   quarter's wins), so every closed deal is read.
+//! - `deals_won_per_rep`: a SALES user is active during P when `created_time < P.end` (and by
+//!   `as_of`) and not deactivated by `P.start` (deactivated absent, after `as_of`, or after
+//!   `P.start`). Zero reps is `ZERO_DENOMINATOR`.
 
-use crate::eval::Metric;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::calendar::Window;
+use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
+use crate::context::RecordRef;
+use crate::dataset::{ReadPlan, TimeBound, TimeField};
+use crate::eval::{Family, FoldContext, Metric, Period, Route, State};
+use crate::money::{Currency, Money, MoneySum, divide_half_even};
+use crate::records::{Deal, DealStatus, RecordKind, Timestamp, UserRole};
+use crate::value::{Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[];
+pub(crate) static METRICS: &[&dyn Metric] = &[&PipelineVelocity, &QuotaAttainment, &DealsWonPerRep];
+
+/// Microseconds in a day.
+const DAY_MICROS: i128 = 86_400_000_000;
+
+/// The close of a WON or LOST deal that had happened by `as_of`: (closed_time, won).
+fn close_by(deal: &Deal, as_of: Timestamp) -> Option<(Timestamp, bool)> {
+    let closed = deal.closed_time.filter(|t| *t <= as_of)?;
+    match deal.status {
+        DealStatus::Won => Some((closed, true)),
+        DealStatus::Lost => Some((closed, false)),
+        DealStatus::Open => None,
+    }
+}
+
+/// The close time of a deal won by `as_of`.
+fn won_by(deal: &Deal, as_of: Timestamp) -> Option<Timestamp> {
+    close_by(deal, as_of).and_then(|(t, won)| won.then_some(t))
+}
+
+/// The deal's close (time, won) when it was won or lost in the period.
+fn closed_in(deal: &Deal, period: &Period) -> Option<(Timestamp, bool)> {
+    close_by(deal, period.as_of).filter(|(t, _)| period.window.contains(*t))
+}
+
+fn overflow(metric: &str) -> EvalError {
+    EvalError::Overflow {
+        metric: metric.to_owned(),
+    }
+}
+
+/// The single currency and exact total of `sum`, or the mixed-currency error.
+fn single(metric: &str, sum: &MoneySum) -> Result<Option<(Currency, i128)>, EvalError> {
+    sum.single().map_err(|mixed| EvalError::MixedCurrencies {
+        metric: metric.to_owned(),
+        currencies: mixed.0.iter().map(ToString::to_string).collect(),
+    })
+}
+
+/// An exact total as money, or the overflow error.
+fn money(metric: &str, currency: Currency, minor: i128) -> Result<Money, EvalError> {
+    let minor = i64::try_from(minor).map_err(|_| overflow(metric))?;
+    Ok(Money::new(currency, minor))
+}
+
+/// How much money the pipeline turns into per day.
+pub struct PipelineVelocity;
+
+static PIPELINE_VELOCITY: MetricDefinition = MetricDefinition {
+    id: "pipeline_velocity",
+    family: "sales",
+    version: 1,
+    description: "How much money the pipeline produces per day: deals open at the end of the window × win rate (closed basis) × average deal size / mean sales cycle in days, all over the window. Open deals are counted at min(as_of, the window's last instant); the sales cycle is closed_time − created_time of the deals won in the window. Computed exactly and rounded half to even once; undefined (UNDEFINED_INPUT) when no deal was won or lost or none was won.",
+    formula: "(open at P.end × won/(won + lost) × Σ won amount / won) / (Σ (closed_time − created_time) of won deals / won / 86400 s), deals won or lost in P by closed_time",
+    value_kind: ValueKind::Money,
+    unit: "currency per day",
+    direction: Direction::HigherIsBetter,
+    reads: &[RecordKind::Deal],
+    primary: &[RecordKind::Deal],
+    policies: &[],
+    parameters: &[],
+};
+
+/// The exact inputs of the velocity.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VelocityState {
+    open: u64,
+    won: u64,
+    lost: u64,
+    won_amount: MoneySum,
+    cycle_micros: i128,
+}
+
+impl State for VelocityState {
+    fn merge(&mut self, other: &Self) {
+        self.open += other.open;
+        self.won += other.won;
+        self.lost += other.lost;
+        self.won_amount.merge(&other.won_amount);
+        self.cycle_micros += other.cycle_micros;
+    }
+}
+
+impl Family for PipelineVelocity {
+    type State = VelocityState;
+
+    fn definition(&self) -> &'static MetricDefinition {
+        &PIPELINE_VELOCITY
+    }
+
+    /// Deals created before the span's end: the open ones and those closed in the span.
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        let mut plan = ReadPlan::default();
+        plan.read_bounded(TimeBound {
+            field: TimeField::DealCreated,
+            from: None,
+            until: Some(span.end),
+        });
+        plan
+    }
+
+    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
+        match record {
+            RecordRef::Deal(_) => Route::Everywhere,
+            _ => Route::Nowhere,
+        }
+    }
+
+    fn fold<'a>(
+        &self,
+        ctx: &FoldContext<'a, '_>,
+        state: &mut VelocityState,
+        record: RecordRef<'a>,
+    ) {
+        let RecordRef::Deal(deal) = record else {
+            return;
+        };
+        let t = ctx.period.point_in_time();
+        if deal.created_time <= t && deal.closed_time.is_none_or(|closed| closed > t) {
+            state.open += 1;
+        }
+        match closed_in(deal, &ctx.period) {
+            Some((closed, true)) => {
+                state.won += 1;
+                state.won_amount.add(deal.amount);
+                let cycle = (closed - deal.created_time).num_microseconds().unwrap_or(0);
+                state.cycle_micros += i128::from(cycle.max(0));
+            }
+            Some((_, false)) => state.lost += 1,
+            None => {}
+        }
+    }
+
+    fn finalize(
+        &self,
+        _ctx: &FoldContext<'_, '_>,
+        state: &VelocityState,
+    ) -> Result<MetricResult, EvalError> {
+        let id = PIPELINE_VELOCITY.id;
+        let closed = state.won + state.lost;
+        let mut components = vec![
+            Component::count("open_deals", state.open),
+            Component::count("deals_won", state.won),
+            Component::count("deals_lost", state.lost),
+        ];
+        if closed > 0 {
+            let win_rate = state.won as f64 / closed as f64;
+            components.push(Component::number("win_rate", win_rate));
+        }
+        let amount = single(id, &state.won_amount)?;
+        if let (Some((currency, total)), true) = (amount, state.won > 0) {
+            let average =
+                divide_half_even(total, i128::from(state.won)).ok_or_else(|| overflow(id))?;
+            components.push(Component::money(
+                "average_deal_size",
+                Money::new(currency, average),
+            ));
+            components.push(Component::number(
+                "mean_sales_cycle_days",
+                state.cycle_micros as f64 / DAY_MICROS as f64 / state.won as f64,
+            ));
+        }
+        let undefined = if closed == 0 {
+            Some((
+                UndefinedReason::UndefinedInput,
+                "the win rate is undefined: no deal was won or lost in the window",
+            ))
+        } else if state.won == 0 {
+            Some((
+                UndefinedReason::UndefinedInput,
+                "the average deal size and sales cycle are undefined: no deal was won in the window",
+            ))
+        } else if state.cycle_micros == 0 {
+            Some((
+                UndefinedReason::ZeroDenominator,
+                "the mean sales cycle of the deals won in the window is 0 days",
+            ))
+        } else {
+            None
+        };
+        let (Some((currency, total)), None) = (amount, undefined) else {
+            let (reason, detail) = undefined.unwrap_or((UndefinedReason::NoData, "no deal won"));
+            return Ok(MetricResult::undefined(reason, detail, components));
+        };
+        let numerator = i128::from(state.open)
+            .checked_mul(i128::from(state.won))
+            .and_then(|n| n.checked_mul(total))
+            .and_then(|n| n.checked_mul(DAY_MICROS))
+            .ok_or_else(|| overflow(id))?;
+        let denominator = i128::from(closed)
+            .checked_mul(state.cycle_micros)
+            .ok_or_else(|| overflow(id))?;
+        let per_day = divide_half_even(numerator, denominator).ok_or_else(|| overflow(id))?;
+        let value = MoneyValue {
+            amount: Money::new(currency, per_day),
+            numerator: None,
+            denominator: None,
+        };
+        Ok(MetricResult::value(Value::Money(value), components))
+    }
+}
+
+/// Won amounts against sales quotas.
+pub struct QuotaAttainment;
+
+static QUOTA_ATTAINMENT: MetricDefinition = MetricDefinition {
+    id: "quota_attainment",
+    family: "sales",
+    version: 1,
+    description: "Won amounts against quotas: for the quotas whose [period_start, period_end) overlaps the window, the amounts of their owners' deals won (by as_of) with closed_time in a quota period, divided by the quota amounts; can exceed 1. A deal counts once even when several quota periods of its owner contain it. Group by owner_id for per-rep attainment.",
+    formula: "Σ amounts of deals WON by as_of whose owner has a quota overlapping P with closed_time in one of those quota periods / Σ amounts of quotas overlapping P",
+    value_kind: ValueKind::Ratio,
+    unit: "fraction",
+    direction: Direction::HigherIsBetter,
+    reads: &[RecordKind::Quota, RecordKind::Deal],
+    primary: &[RecordKind::Quota, RecordKind::Deal],
+    policies: &[],
+    parameters: &[],
+};
+
+/// One owner's quotas overlapping the period (by period) and won deals (by close time).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OwnerQuotas {
+    quotas: BTreeMap<(Timestamp, Timestamp), (MoneySum, u64)>,
+    won: BTreeMap<Timestamp, (MoneySum, u64)>,
+}
+
+/// Per owner, quotas and wins; matched at finalize since they arrive in any order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QuotaState {
+    owners: BTreeMap<String, OwnerQuotas>,
+}
+
+impl State for QuotaState {
+    fn merge(&mut self, other: &Self) {
+        for (owner, theirs) in &other.owners {
+            let mine = self.owners.entry(owner.clone()).or_default();
+            for (period, (amount, count)) in &theirs.quotas {
+                let entry = mine.quotas.entry(*period).or_default();
+                entry.0.merge(amount);
+                entry.1 += count;
+            }
+            for (closed, (amount, count)) in &theirs.won {
+                let entry = mine.won.entry(*closed).or_default();
+                entry.0.merge(amount);
+                entry.1 += count;
+            }
+        }
+    }
+}
+
+impl Family for QuotaAttainment {
+    type State = QuotaState;
+
+    fn definition(&self) -> &'static MetricDefinition {
+        &QUOTA_ATTAINMENT
+    }
+
+    /// Quotas starting before the span ends, and every closed deal (a quota period, and so the
+    /// closes that count, may reach far outside the span).
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        let mut plan = ReadPlan::default();
+        plan.read_bounded(TimeBound {
+            field: TimeField::QuotaPeriodStart,
+            from: None,
+            until: Some(span.end),
+        });
+        plan.read_bounded(TimeBound {
+            field: TimeField::DealClosed,
+            from: None,
+            until: None,
+        });
+        plan
+    }
+
+    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
+        match record {
+            RecordRef::Quota(_) => Route::Everywhere,
+            RecordRef::Deal(d) if d.status == DealStatus::Won && d.owner_id.is_some() => {
+                Route::Everywhere
+            }
+            _ => Route::Nowhere,
+        }
+    }
+
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut QuotaState, record: RecordRef<'a>) {
+        let window = ctx.period.window;
+        match record {
+            RecordRef::Quota(q) if q.period_start < window.end && q.period_end > window.start => {
+                let owner = state.owners.entry(q.owner_id.clone()).or_default();
+                let entry = owner
+                    .quotas
+                    .entry((q.period_start, q.period_end))
+                    .or_default();
+                entry.0.add(q.amount);
+                entry.1 += 1;
+            }
+            RecordRef::Deal(deal) => {
+                if let (Some(owner), Some(closed)) =
+                    (&deal.owner_id, won_by(deal, ctx.period.as_of))
+                {
+                    let owner = state.owners.entry(owner.clone()).or_default();
+                    let entry = owner.won.entry(closed).or_default();
+                    entry.0.add(deal.amount);
+                    entry.1 += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finalize(
+        &self,
+        _ctx: &FoldContext<'_, '_>,
+        state: &QuotaState,
+    ) -> Result<MetricResult, EvalError> {
+        let id = QUOTA_ATTAINMENT.id;
+        let (mut quota, mut won, mut quotas, mut owners, mut deals) =
+            (MoneySum::default(), MoneySum::default(), 0, 0, 0);
+        for owner in state.owners.values().filter(|o| !o.quotas.is_empty()) {
+            owners += 1;
+            for (amount, count) in owner.quotas.values() {
+                quota.merge(amount);
+                quotas += count;
+            }
+            for (closed, (amount, count)) in &owner.won {
+                if owner.quotas.keys().any(|(s, e)| s <= closed && closed < e) {
+                    won.merge(amount);
+                    deals += count;
+                }
+            }
+        }
+        let mut both = quota.clone();
+        both.merge(&won);
+        single(id, &both)?;
+        let mut components = vec![
+            Component::count("quotas", quotas),
+            Component::count("owners", owners),
+            Component::count("deals_won", deals),
+        ];
+        let won_total = single(id, &won)?;
+        let Some((currency, quota_total)) = single(id, &quota)? else {
+            return Ok(MetricResult::ratio(
+                0.0,
+                0.0,
+                "quotas overlapping the window",
+                components,
+            ));
+        };
+        let won_minor = won_total.map_or(0, |(_, total)| total);
+        components.push(Component::money("won", money(id, currency, won_minor)?));
+        components.push(Component::money("quota", money(id, currency, quota_total)?));
+        Ok(MetricResult::ratio(
+            won_minor as f64,
+            quota_total as f64,
+            "quota amount",
+            components,
+        ))
+    }
+}
+
+/// Deals won per active sales rep.
+pub struct DealsWonPerRep;
+
+static DEALS_WON_PER_REP: MetricDefinition = MetricDefinition {
+    id: "deals_won_per_rep",
+    family: "sales",
+    version: 1,
+    description: "Deals won in the window (by closed_time) per CRM user with role SALES active during the window (created before its end, not deactivated by its start).",
+    formula: "deals won in P / CrmUsers with role SALES, created_time < P.end and (deactivated_time absent or > P.start)",
+    value_kind: ValueKind::Number,
+    unit: "deals per rep",
+    direction: Direction::HigherIsBetter,
+    reads: &[RecordKind::Deal, RecordKind::CrmUser],
+    primary: &[RecordKind::Deal, RecordKind::CrmUser],
+    policies: &[],
+    parameters: &[],
+};
+
+/// Won deals and the ids of the active sales reps.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PerRepState {
+    won: u64,
+    reps: BTreeSet<String>,
+}
+
+impl State for PerRepState {
+    fn merge(&mut self, other: &Self) {
+        self.won += other.won;
+        self.reps.extend(other.reps.iter().cloned());
+    }
+}
+
+impl Family for DealsWonPerRep {
+    type State = PerRepState;
+
+    fn definition(&self) -> &'static MetricDefinition {
+        &DEALS_WON_PER_REP
+    }
+
+    /// Deals closed in the span, and every CRM user (few, and not time-indexed).
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        let mut plan = ReadPlan::default();
+        plan.read_bounded(TimeBound {
+            field: TimeField::DealClosed,
+            from: Some(span.start),
+            until: Some(span.end),
+        });
+        plan.read_all(RecordKind::CrmUser);
+        plan
+    }
+
+    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
+        match record {
+            RecordRef::Deal(d) if d.status == DealStatus::Won => {
+                d.closed_time.map_or(Route::Nowhere, Route::At)
+            }
+            RecordRef::CrmUser(u) if u.role == UserRole::Sales => Route::Everywhere,
+            _ => Route::Nowhere,
+        }
+    }
+
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut PerRepState, record: RecordRef<'a>) {
+        let Period { window, as_of, .. } = ctx.period;
+        match record {
+            RecordRef::Deal(deal) => {
+                if let Some((_, true)) = closed_in(deal, &ctx.period) {
+                    state.won += 1;
+                }
+            }
+            RecordRef::CrmUser(user) => {
+                let active = user.role == UserRole::Sales
+                    && user.created_time < window.end
+                    && user.created_time <= as_of
+                    && user
+                        .deactivated_time
+                        .filter(|t| *t <= as_of)
+                        .is_none_or(|t| t > window.start);
+                if active {
+                    state.reps.insert(user.meta.id.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finalize(
+        &self,
+        _ctx: &FoldContext<'_, '_>,
+        state: &PerRepState,
+    ) -> Result<MetricResult, EvalError> {
+        let reps = state.reps.len() as u64;
+        let components = vec![
+            Component::count("deals_won", state.won),
+            Component::count("sales_reps", reps),
+        ];
+        if reps == 0 {
+            return Ok(MetricResult::undefined(
+                UndefinedReason::ZeroDenominator,
+                "no sales rep active during the window",
+                components,
+            ));
+        }
+        Ok(MetricResult::value(
+            Value::Number(state.won as f64 / reps as f64),
+            components,
+        ))
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/sales_performance.rs"]
+mod tests;
