@@ -172,7 +172,11 @@ async fn list_metrics_returns_the_catalog_with_policies_and_dimensions() {
     ] {
         assert!(ids.contains(&id), "{id} missing from the catalog");
     }
-    assert_eq!(ids.len(), 52, "the catalog holds exactly the specified metrics: {ids:?}");
+    assert_eq!(
+        ids.len(),
+        52,
+        "the catalog holds exactly the specified metrics: {ids:?}"
+    );
     let win_rate = catalog
         .iter()
         .find(|m| m.id == "win_rate")

@@ -1,0 +1,172 @@
+//! `upsell_rate` and `cross_sell_rate`: customers, orders and deals folded into a map customer →
+//! (active at `P.start`, bought an upsell / cross-sell in P). All three kinds are primary, so the
+//! group-by and filter dimensions are those answering all three (`customer_id`, `customer.*`,
+//! `attr.*`). A won deal without a customer cannot count.
+
+use std::collections::BTreeMap;
+
+use super::bounded;
+use crate::calendar::Window;
+use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
+use crate::context::RecordRef;
+use crate::dataset::{ReadPlan, TimeField};
+use crate::eval::{FoldContext, Reading, ReadingMetric, Route, State};
+use crate::records::{DealStatus, DealType, OrderKind, RecordKind, Timestamp};
+use crate::value::{Component, EvalError, MetricResult};
+
+/// Customers active at `P.start` and whether each bought an upsell (or cross-sell) in P.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SellState {
+    /// customer → (active at `P.start`, bought the kind in P).
+    customers: BTreeMap<String, (bool, bool)>,
+}
+
+impl State for SellState {
+    fn merge(&mut self, other: &Self) {
+        for (customer, (active, sold)) in &other.customers {
+            let entry = self.customers.entry(customer.clone()).or_default();
+            entry.0 |= active;
+            entry.1 |= sold;
+        }
+    }
+}
+
+/// Customers, orders of one kind and won deals of one type (shared shape of upsell and
+/// cross-sell).
+pub struct Sales {
+    order_kind: OrderKind,
+    deal_type: DealType,
+}
+
+impl Reading for Sales {
+    type State = SellState;
+
+    /// Customers acquired before the span ends; orders placed and deals closed in the span.
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        let mut plan = ReadPlan::default();
+        bounded(&mut plan, TimeField::CustomerAcquired, None, span.end);
+        bounded(
+            &mut plan,
+            TimeField::OrderOrdered,
+            Some(span.start),
+            span.end,
+        );
+        bounded(&mut plan, TimeField::DealClosed, Some(span.start), span.end);
+        plan
+    }
+
+    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
+        match record {
+            RecordRef::Customer(_) => Route::Everywhere,
+            RecordRef::Order(o) if o.kind == self.order_kind => Route::At(o.ordered_time),
+            RecordRef::Deal(d) if d.deal_type == self.deal_type && d.status == DealStatus::Won => {
+                d.closed_time.map_or(Route::Nowhere, Route::At)
+            }
+            _ => Route::Nowhere,
+        }
+    }
+
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut SellState, record: RecordRef<'a>) {
+        let window = ctx.period.window;
+        let (customer, active, sold) = match record {
+            RecordRef::Customer(c) => {
+                let t = window.start;
+                let active = c.acquired_time <= t && c.churned_time.is_none_or(|ch| ch > t);
+                (c.meta.id.as_str(), active, false)
+            }
+            RecordRef::Order(o) if o.kind == self.order_kind && window.contains(o.ordered_time) => {
+                (o.customer_id.as_str(), false, true)
+            }
+            RecordRef::Deal(d)
+                if d.deal_type == self.deal_type
+                    && d.status == DealStatus::Won
+                    && window.contains_opt(d.closed_time) =>
+            {
+                let Some(customer) = d.customer_id.as_deref() else {
+                    return;
+                };
+                (customer, false, true)
+            }
+            _ => return,
+        };
+        if !active && !sold {
+            return;
+        }
+        let entry = state.customers.entry(customer.to_owned()).or_default();
+        entry.0 |= active;
+        entry.1 |= sold;
+    }
+}
+
+/// The share of customers active at `P.start` who bought the reading's kind in P.
+fn sell_rate_result(
+    _definition: &'static MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &SellState,
+) -> Result<MetricResult, EvalError> {
+    let active = state.customers.values().filter(|(a, _)| *a).count() as u64;
+    let bought = state.customers.values().filter(|(a, s)| *a && *s).count() as u64;
+    let others = state.customers.values().filter(|(a, s)| !*a && *s).count() as u64;
+    let components = vec![
+        Component::count("active_at_start", active),
+        Component::count("buyers", bought),
+        Component::count("buyers_not_active_at_start", others),
+    ];
+    Ok(MetricResult::ratio(
+        bought as f64,
+        active as f64,
+        "customers active at the window start",
+        components,
+    ))
+}
+
+/// Defines an upsell-like rate.
+macro_rules! sell_metric {
+    ($metric:ident, $def:ident, $id:literal, $order:expr, $deal:expr, $description:literal,
+     $formula:literal) => {
+        #[doc = $description]
+        pub static $metric: ReadingMetric<Sales> = ReadingMetric {
+            definition: &$def,
+            reading: Sales {
+                order_kind: $order,
+                deal_type: $deal,
+            },
+            finalize: sell_rate_result,
+        };
+
+        static $def: MetricDefinition = MetricDefinition {
+            id: $id,
+            family: "revenue",
+            version: 1,
+            description: $description,
+            formula: $formula,
+            value_kind: ValueKind::Ratio,
+            unit: "fraction",
+            direction: Direction::HigherIsBetter,
+            reads: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
+            primary: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
+            policies: &[],
+            parameters: &[],
+        };
+    };
+}
+
+sell_metric!(
+    UPSELL_RATE_METRIC,
+    UPSELL_RATE,
+    "upsell_rate",
+    OrderKind::Upsell,
+    DealType::Upsell,
+    "Upsell rate: the share of customers active at the window's start who placed an UPSELL order or won an UPSELL deal (closed_time) in the window. Group by customer_id, customer.* or attr.* only (dimensions answering customers, orders and deals).",
+    "customers active at P.start with ≥ 1 UPSELL order (ordered_time in P) or won UPSELL deal (closed_time in P) / customers active at P.start"
+);
+
+sell_metric!(
+    CROSS_SELL_RATE_METRIC,
+    CROSS_SELL_RATE,
+    "cross_sell_rate",
+    OrderKind::CrossSell,
+    DealType::CrossSell,
+    "Cross-sell rate: the share of customers active at the window's start who placed a CROSS_SELL order or won a CROSS_SELL deal (closed_time) in the window. Group by customer_id, customer.* or attr.* only (dimensions answering customers, orders and deals).",
+    "customers active at P.start with ≥ 1 CROSS_SELL order (ordered_time in P) or won CROSS_SELL deal (closed_time in P) / customers active at P.start"
+);
