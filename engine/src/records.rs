@@ -12,6 +12,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::money::{Currency, Money};
 
+mod fingerprint;
+
 /// An instant in time, in UTC, with microsecond precision once stored.
 pub type Timestamp = DateTime<Utc>;
 
@@ -489,19 +491,7 @@ impl Record {
         }
     }
 
-    /// A stable 64-bit fingerprint of the record's content, version excluded, used to tell an
-    /// UPDATED upsert from an UNCHANGED one. FNV-1a over the derived `Hash` stream: deterministic for
-    /// a given build; a toolchain that hashed differently would at worst report UPDATED once.
-    pub fn content_fingerprint(&self) -> i64 {
-        use std::hash::{Hash, Hasher};
-        let mut copy = self.clone();
-        copy.meta_mut().version = 0;
-        let mut hasher = Fnv1a::default();
-        copy.hash(&mut hasher);
-        hasher.finish() as i64
-    }
-
-    fn meta_mut(&mut self) -> &mut Meta {
+    pub(crate) fn meta_mut(&mut self) -> &mut Meta {
         match self {
             Record::Customer(r) => &mut r.meta,
             Record::Lead(r) => &mut r.meta,
@@ -517,28 +507,6 @@ impl Record {
             Record::UserEvent(r) => &mut r.meta,
             Record::Quota(r) => &mut r.meta,
             Record::ExchangeRate(r) => &mut r.meta,
-        }
-    }
-}
-
-/// FNV-1a, 64 bit: tiny, deterministic, good enough to detect content changes.
-struct Fnv1a(u64);
-
-impl Default for Fnv1a {
-    fn default() -> Self {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv1a {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
 }

@@ -1,0 +1,162 @@
+//! Preparing a request: checking it against the catalog, building its frame (buckets, previous
+//! period), its read plan, and evaluating it over one snapshot.
+
+use super::{CompiledMetric, Frame, MetricReport};
+use crate::calendar::{buckets, previous_window};
+use crate::context::Lookup;
+use crate::dataset::{Dataset, ReadPlan};
+use crate::dimension::Dimension;
+use crate::metrics;
+use crate::money::Currency;
+use crate::query::{ComputeRequest, Problem};
+use crate::value::EvalError;
+
+/// The most buckets one series may have.
+pub const MAX_BUCKETS: usize = 1000;
+
+/// A validated request: its frame and its compiled metrics.
+pub struct Prepared {
+    pub frame: Frame,
+    pub metrics: Vec<Box<dyn CompiledMetric>>,
+}
+
+impl Prepared {
+    /// The rows every metric of the request needs.
+    pub fn plan(&self) -> ReadPlan {
+        let mut plan = ReadPlan::default();
+        for metric in &self.metrics {
+            plan.merge(metric.plan(&self.frame));
+        }
+        // Amounts may need converting: the tenant's rates are few and always read.
+        plan.read_all(crate::records::RecordKind::ExchangeRate);
+        // Dimensions that follow a soft reference need the referenced records.
+        let dimensions = self
+            .frame
+            .group_by
+            .iter()
+            .chain(self.frame.filters.iter().map(|f| &f.dimension));
+        for dimension in dimensions {
+            match dimension {
+                Dimension::CustomerAcquisitionChannel | Dimension::CustomerAttribute(_) => {
+                    plan.read_all(crate::records::RecordKind::Customer);
+                }
+                Dimension::LeadSource => plan.read_all(crate::records::RecordKind::Lead),
+                _ => {}
+            }
+        }
+        plan
+    }
+
+    /// Evaluates every metric over one snapshot of the tenant's data (already read by the plan).
+    /// With a reporting currency, every amount is first converted into it (see
+    /// [`crate::currency`]); without one, amounts keep their currency and a metric that would add
+    /// different currencies fails.
+    pub fn evaluate(
+        &self,
+        dataset: &Dataset,
+        reporting_currency: Option<Currency>,
+    ) -> Result<Vec<MetricReport>, EvalError> {
+        let mut seen = crate::as_of::as_of(dataset, self.frame.as_of);
+        if let Some(currency) = reporting_currency {
+            crate::currency::convert_dataset(&mut seen, currency, self.frame.time_zone)?;
+        }
+        let lookup = Lookup::new(&seen);
+        self.metrics
+            .iter()
+            .map(|metric| metric.evaluate(&seen, &lookup, &self.frame))
+            .collect()
+    }
+}
+
+/// Validates a request against the catalog: every problem is reported at its field path.
+pub fn prepare(request: &ComputeRequest) -> Result<Prepared, Vec<Problem>> {
+    let mut problems = Vec::new();
+    if request.metrics.is_empty() {
+        problems.push(Problem::new("metrics", "at least one metric is required"));
+    }
+    let mut compiled = Vec::new();
+    for (i, query) in request.metrics.iter().enumerate() {
+        let path = format!("metrics[{i}]");
+        let Some(metric) = metrics::find(&query.metric) else {
+            problems.push(Problem::new(
+                format!("{path}.metric"),
+                format!(
+                    "unknown metric '{}'; allowed: {}",
+                    query.metric,
+                    metrics::catalog()
+                        .iter()
+                        .map(|m| m.definition().id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            continue;
+        };
+        match metric.compile(query, &path) {
+            Ok(c) => compiled.push(c),
+            Err(mut found) => problems.append(&mut found),
+        }
+    }
+    for (field, dimension) in request
+        .group_by
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (format!("group_by[{i}]"), d))
+        .chain(
+            request
+                .filters
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (format!("filters[{i}].dimension"), &f.dimension)),
+        )
+    {
+        for metric in &compiled {
+            let definition = metric.definition();
+            if !definition
+                .primary
+                .iter()
+                .all(|kind| dimension.applies_to(*kind))
+            {
+                problems.push(Problem::new(
+                    field.clone(),
+                    format!(
+                        "dimension {} does not apply to metric {}; allowed: {}",
+                        dimension.name(),
+                        definition.id,
+                        Dimension::names_for(definition.primary).join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    let buckets = buckets(
+        request.window,
+        request.time_zone,
+        request.granularity,
+        MAX_BUCKETS,
+    );
+    if buckets.is_none() {
+        problems.push(Problem::new(
+            "granularity",
+            format!("the window holds more than {MAX_BUCKETS} buckets of this granularity"),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let frame = Frame {
+        window: request.window,
+        buckets: buckets.unwrap_or_default(),
+        previous: request
+            .compare_previous
+            .then(|| previous_window(request.window, request.time_zone)),
+        group_by: request.group_by.clone(),
+        filters: request.filters.clone(),
+        as_of: request.as_of,
+        time_zone: request.time_zone,
+    };
+    Ok(Prepared {
+        frame,
+        metrics: compiled,
+    })
+}
