@@ -461,13 +461,13 @@ impl Generator {
                 spend.push((
                     C::AcquisitionMarketing,
                     Some(channel),
-                    self.rng.range(2_000, 9_000),
+                    self.rng.range(40_000, 120_000),
                 ));
             }
-            spend.push((C::AcquisitionSales, None, self.rng.range(30_000, 45_000)));
-            spend.push((C::Retention, None, self.rng.range(5_000, 12_000)));
-            spend.push((C::CrmInvestment, None, 4_000));
-            spend.push((C::Other, None, self.rng.range(1_000, 3_000)));
+            spend.push((C::AcquisitionSales, None, self.rng.range(300_000, 450_000)));
+            spend.push((C::Retention, None, self.rng.range(50_000, 120_000)));
+            spend.push((C::CrmInvestment, None, 60_000));
+            spend.push((C::Other, None, self.rng.range(10_000, 30_000)));
             for (category, channel, dollars) in spend {
                 n += 1;
                 let scaled = (dollars as f64 * self.spec.scale).round() as i64 * 100;
