@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::calendar::Window;
+
 use crate::records::{
     Activity, Cost, CostCategory, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead,
     Order, Quota, Record, RecordKind, Subscription, SurveyResponse, Ticket, Timestamp, UserEvent,
@@ -165,6 +167,28 @@ impl ReadPlan {
         {
             bounds.push(bound);
         }
+    }
+
+    /// A plan for the rows whose `field` lies in `window`.
+    pub fn within(field: TimeField, window: Window) -> ReadPlan {
+        let mut plan = ReadPlan::default();
+        plan.read_bounded(TimeBound {
+            field,
+            from: Some(window.start),
+            until: Some(window.end),
+        });
+        plan
+    }
+
+    /// A plan for the rows whose `field` is before `end`.
+    pub fn before(field: TimeField, end: Timestamp) -> ReadPlan {
+        let mut plan = ReadPlan::default();
+        plan.read_bounded(TimeBound {
+            field,
+            from: None,
+            until: Some(end),
+        });
+        plan
     }
 
     /// Unions another plan into this one.

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::money::{Money, MoneySum, divide_half_even};
+use crate::money::{Currency, Money, MoneySum, divide_half_even};
 
 /// Why a metric has no value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -228,6 +228,39 @@ impl std::fmt::Display for EvalError {
     }
 }
 
+/// The error for amounts of several currencies meeting in one sum of `metric`.
+pub fn mixed_currencies(metric: &str, currencies: impl IntoIterator<Item = Currency>) -> EvalError {
+    EvalError::MixedCurrencies {
+        metric: metric.to_owned(),
+        currencies: currencies.into_iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+/// The exact sum when every amount had one currency (`None` when empty); several currencies
+/// are an error naming them.
+pub fn single_currency(
+    metric: &str,
+    sum: &MoneySum,
+) -> Result<Option<(Currency, i128)>, EvalError> {
+    sum.single()
+        .map_err(|mixed| mixed_currencies(metric, mixed.0))
+}
+
+/// The single-currency total of `sum` as a money component (`None` when empty).
+pub fn money_component(
+    metric: &str,
+    name: &str,
+    sum: &MoneySum,
+) -> Result<Option<Component>, EvalError> {
+    let Some((currency, total)) = single_currency(metric, sum)? else {
+        return Ok(None);
+    };
+    let minor = i64::try_from(total).map_err(|_| EvalError::Overflow {
+        metric: metric.to_owned(),
+    })?;
+    Ok(Some(Component::money(name, Money::new(currency, minor))))
+}
+
 /// Turns an exact money sum into a money value: the sum itself, or the sum divided by `count`
 /// (rounded half to even) when `count` is given. Undefined when empty or dividing by zero.
 pub fn money_result(
@@ -237,10 +270,7 @@ pub fn money_result(
     what: &str,
     mut components: Vec<Component>,
 ) -> Result<MetricResult, EvalError> {
-    let single = sum.single().map_err(|mixed| EvalError::MixedCurrencies {
-        metric: metric.to_owned(),
-        currencies: mixed.0.iter().map(|c| c.to_string()).collect(),
-    })?;
+    let single = single_currency(metric, sum)?;
     let overflow = || EvalError::Overflow {
         metric: metric.to_owned(),
     };

@@ -22,17 +22,6 @@ pub(crate) static METRICS: &[&dyn Metric] = &[
     &DEALS_WON_METRIC,
 ];
 
-/// Reads deals whose `field` lies in the span.
-fn deal_plan(field: TimeField, span: Window) -> ReadPlan {
-    let mut plan = ReadPlan::default();
-    plan.read_bounded(TimeBound {
-        field,
-        from: Some(span.start),
-        until: Some(span.end),
-    });
-    plan
-}
-
 /// The close of a WON or LOST deal that had happened by `as_of`: (closed_time, won).
 fn close_of(deal: &Deal, as_of: Timestamp) -> Option<(Timestamp, bool)> {
     let closed = deal.closed_time.filter(|t| *t <= as_of)?;
@@ -120,7 +109,7 @@ impl Family for WinRate {
         } else {
             TimeField::DealClosed
         };
-        deal_plan(field, span)
+        ReadPlan::within(field, span)
     }
 
     fn route(&self, settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -224,7 +213,7 @@ impl Reading for WonDeals {
     type State = WonDealTotals;
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        deal_plan(TimeField::DealClosed, span)
+        ReadPlan::within(TimeField::DealClosed, span)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -305,7 +294,7 @@ impl Family for SalesCycleLength {
     }
 
     fn plan(&self, settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = deal_plan(TimeField::DealClosed, span);
+        let mut plan = ReadPlan::within(TimeField::DealClosed, span);
         // A start after the close does not count, so nothing at or after span.end is needed.
         let field = match settings.policy("start") {
             "lead_created" => Some(TimeField::LeadCreated),

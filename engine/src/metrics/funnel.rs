@@ -134,17 +134,6 @@ impl Family for LeadQualificationRate {
     }
 }
 
-/// Deals created before the span's end: every deal that can have stage entries in the span.
-fn stage_plan(span: Window) -> ReadPlan {
-    let mut plan = ReadPlan::default();
-    plan.read_bounded(TimeBound {
-        field: TimeField::DealCreated,
-        from: None,
-        until: Some(span.end),
-    });
-    plan
-}
-
 /// Every deal may count in every period (its entries fall in several buckets).
 fn stage_route(record: RecordRef<'_>) -> Route {
     match record {
@@ -237,7 +226,7 @@ impl Family for FunnelConversion {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        stage_plan(span)
+        ReadPlan::before(TimeField::DealCreated, span.end)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -372,7 +361,7 @@ impl Family for StageDuration {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        stage_plan(span)
+        ReadPlan::before(TimeField::DealCreated, span.end)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {

@@ -18,17 +18,6 @@ use crate::value::{Component, DurationSet, EvalError, MetricResult};
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[&LeadConversionRate, &LeadResponseTime];
 
-/// Leads created in the span.
-fn lead_plan(span: Window) -> ReadPlan {
-    let mut plan = ReadPlan::default();
-    plan.read_bounded(TimeBound {
-        field: TimeField::LeadCreated,
-        from: Some(span.start),
-        until: Some(span.end),
-    });
-    plan
-}
-
 fn lead_route(record: RecordRef<'_>) -> Route {
     match record {
         RecordRef::Lead(lead) => Route::At(lead.created_time),
@@ -102,7 +91,7 @@ impl Family for LeadConversionRate {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        lead_plan(span)
+        ReadPlan::within(TimeField::LeadCreated, span)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -215,7 +204,7 @@ impl Family for LeadResponseTime {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = lead_plan(span);
+        let mut plan = ReadPlan::within(TimeField::LeadCreated, span);
         // Responses to leads created in the span happen after span.start.
         plan.read_bounded(TimeBound {
             field: TimeField::ActivityOccurred,

@@ -11,7 +11,7 @@ use crate::catalog::{
     Direction, MetricDefinition, ParamKind, ParameterDefinition, Settings, ValueKind,
 };
 use crate::context::RecordRef;
-use crate::dataset::{ReadPlan, TimeBound, TimeField};
+use crate::dataset::{ReadPlan, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Route, State};
 use crate::money::{Money, MoneySum, divide_half_even};
 use crate::query::Problem;
@@ -22,18 +22,6 @@ use crate::value::{
 
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[&PipelineValue, &WeightedPipelineValue];
-
-/// Deals created before the span's end: every deal that can be open at any period's instant.
-/// (Deals closed before the span's start are read too; a plan cannot express that condition.)
-fn pipeline_plan(span: Window) -> ReadPlan {
-    let mut plan = ReadPlan::default();
-    plan.read_bounded(TimeBound {
-        field: TimeField::DealCreated,
-        from: None,
-        until: Some(span.end),
-    });
-    plan
-}
 
 /// The deal when it is open at the period's evaluation instant.
 fn open_deal<'a>(record: RecordRef<'a>, ctx: &FoldContext<'a, '_>) -> Option<&'a Deal> {
@@ -94,7 +82,7 @@ impl Family for PipelineValue {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        pipeline_plan(span)
+        ReadPlan::before(TimeField::DealCreated, span.end)
     }
 
     fn route(&self, _settings: &Settings, _record: RecordRef<'_>) -> Route {
@@ -204,7 +192,7 @@ impl Family for WeightedPipelineValue {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        pipeline_plan(span)
+        ReadPlan::before(TimeField::DealCreated, span.end)
     }
 
     fn route(&self, _settings: &Settings, _record: RecordRef<'_>) -> Route {

@@ -27,8 +27,9 @@ use crate::catalog::{Direction, MetricDefinition, PolicyDefinition, Settings, Va
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Reading, ReadingMetric, Route, State};
-use crate::money::{Money, MoneySum};
+use crate::money::MoneySum;
 use crate::records::{Order, RecordKind, Timestamp};
+use crate::value::money_component;
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason, Value, money_result};
 
 mod sales;
@@ -53,25 +54,6 @@ fn bounded(plan: &mut ReadPlan, field: TimeField, from: Option<Timestamp>, until
         from,
         until: Some(until),
     });
-}
-
-/// The single-currency total of `sum` as a money component (none when empty).
-pub(crate) fn money_component(
-    metric: &str,
-    name: &str,
-    sum: &MoneySum,
-) -> Result<Option<Component>, EvalError> {
-    let single = sum.single().map_err(|mixed| EvalError::MixedCurrencies {
-        metric: metric.to_owned(),
-        currencies: mixed.0.iter().map(ToString::to_string).collect(),
-    })?;
-    let Some((currency, total)) = single else {
-        return Ok(None);
-    };
-    let minor = i64::try_from(total).map_err(|_| EvalError::Overflow {
-        metric: metric.to_owned(),
-    })?;
-    Ok(Some(Component::money(name, Money::new(currency, minor))))
 }
 
 /// One customer's orders as seen from a period.

@@ -18,9 +18,9 @@ use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Route, State};
-use crate::metrics::purchases::money_component;
 use crate::money::MoneySum;
 use crate::records::{CostCategory, Customer, RecordKind, RenewalOutcome, Timestamp};
+use crate::value::money_component;
 use crate::value::{Component, EvalError, MetricResult, money_result};
 
 /// The metrics of this family, registered in the catalog.

@@ -18,7 +18,7 @@
 use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
-use crate::dataset::{ReadPlan, TimeBound, TimeField};
+use crate::dataset::{ReadPlan, TimeField};
 use crate::eval::{FoldContext, Metric, Period, Reading, ReadingMetric, Route, State};
 use crate::records::{Customer, RecordKind, Timestamp};
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason};
@@ -26,18 +26,6 @@ use crate::value::{Component, EvalError, MetricResult, UndefinedReason};
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] =
     &[&CUSTOMER_CHURN_RATE_METRIC, &CUSTOMER_RETENTION_RATE_METRIC];
-
-/// Customer metrics read every customer acquired before the span ends (a customer acquired later
-/// cannot be active, new or churned in any period of the span).
-fn customer_plan(span: Window) -> ReadPlan {
-    let mut plan = ReadPlan::default();
-    plan.read_bounded(TimeBound {
-        field: TimeField::CustomerAcquired,
-        from: None,
-        until: Some(span.end),
-    });
-    plan
-}
 
 fn customer_route(record: RecordRef<'_>) -> Route {
     match record {
@@ -164,7 +152,7 @@ impl Reading for CustomerStates {
     type State = CustomerCounts;
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        customer_plan(span)
+        ReadPlan::before(TimeField::CustomerAcquired, span.end)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {

@@ -10,8 +10,9 @@ use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Reading, ReadingMetric, Route, State};
-use crate::money::{Money, MoneySum};
+use crate::money::MoneySum;
 use crate::records::{Order, RecordKind, Timestamp};
+use crate::value::money_component;
 use crate::value::{Component, EvalError, MetricResult, money_result};
 
 /// The metrics of this family, registered in the catalog.
@@ -20,17 +21,6 @@ pub(crate) static METRICS: &[&dyn Metric] = &[
     &AVERAGE_PURCHASE_VALUE_METRIC,
     &NetNewRevenue,
 ];
-
-/// Orders whose `ordered_time` lies in the span.
-fn order_plan(span: Window) -> ReadPlan {
-    let mut plan = ReadPlan::default();
-    plan.read_bounded(TimeBound {
-        field: TimeField::OrderOrdered,
-        from: Some(span.start),
-        until: Some(span.end),
-    });
-    plan
-}
 
 fn order_route(record: RecordRef<'_>) -> Route {
     match record {
@@ -44,25 +34,6 @@ fn order_in(record: RecordRef<'_>, window: Window) -> Option<&Order> {
         RecordRef::Order(o) if window.contains(o.ordered_time) => Some(o),
         _ => None,
     }
-}
-
-/// The single-currency total of `sum` as a money component (none when empty).
-fn money_component(
-    metric: &str,
-    name: &str,
-    sum: &MoneySum,
-) -> Result<Option<Component>, EvalError> {
-    let single = sum.single().map_err(|mixed| EvalError::MixedCurrencies {
-        metric: metric.to_owned(),
-        currencies: mixed.0.iter().map(ToString::to_string).collect(),
-    })?;
-    let Some((currency, total)) = single else {
-        return Ok(None);
-    };
-    let minor = i64::try_from(total).map_err(|_| EvalError::Overflow {
-        metric: metric.to_owned(),
-    })?;
-    Ok(Some(Component::money(name, Money::new(currency, minor))))
 }
 
 /// Orders in the period and the exact sum of their amounts.
@@ -115,7 +86,7 @@ impl Reading for OrdersInWindow {
     type State = OrderTotals;
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        order_plan(span)
+        ReadPlan::within(TimeField::OrderOrdered, span)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -215,7 +186,7 @@ impl Family for NetNewRevenue {
     /// Orders in the span, and the customers acquired in it: only those can be new in a period
     /// of the span, and a customer not read is treated like a missing one (not new).
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = order_plan(span);
+        let mut plan = ReadPlan::within(TimeField::OrderOrdered, span);
         plan.read_bounded(TimeBound {
             field: TimeField::CustomerAcquired,
             from: Some(span.start),

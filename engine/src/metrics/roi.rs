@@ -16,6 +16,7 @@ use crate::eval::{Family, FoldContext, Metric, Route, State};
 use crate::money::MoneySum;
 use crate::records::{CostCategory, RecordKind, Timestamp};
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason};
+use crate::value::{mixed_currencies, single_currency};
 
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[&CrmRoi];
@@ -66,13 +67,6 @@ impl State for RoiState {
         self.investment.merge(&other.investment);
         self.revenue.merge(&other.revenue);
         self.previous_revenue.merge(&other.previous_revenue);
-    }
-}
-
-fn mixed(currencies: Vec<crate::money::Currency>) -> EvalError {
-    EvalError::MixedCurrencies {
-        metric: CRM_ROI.id.to_owned(),
-        currencies: currencies.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -145,8 +139,7 @@ impl Family for CrmRoi {
         ctx: &FoldContext<'_, '_>,
         state: &RoiState,
     ) -> Result<MetricResult, EvalError> {
-        let Some((currency, investment)) = state.investment.single().map_err(|m| mixed(m.0))?
-        else {
+        let Some((currency, investment)) = single_currency(CRM_ROI.id, &state.investment)? else {
             return Ok(MetricResult::undefined(
                 UndefinedReason::ZeroDenominator,
                 "no CRM investment in the window",
@@ -167,7 +160,7 @@ impl Family for CrmRoi {
                 currencies.sort_unstable();
                 currencies.dedup();
                 if currencies.len() > 1 {
-                    return Err(mixed(currencies));
+                    return Err(mixed_currencies(CRM_ROI.id, currencies));
                 }
                 let sum = |s: &MoneySum| s.single().ok().flatten().map_or(0, |(_, v)| v);
                 let (now, before) = (sum(&state.revenue), sum(&state.previous_revenue));

@@ -31,6 +31,7 @@ use crate::dataset::{ReadPlan, TimeBound, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Period, Route, State};
 use crate::money::{Currency, Money, MoneySum, divide_half_even};
 use crate::records::{Deal, DealStatus, RecordKind, Timestamp, UserRole};
+use crate::value::single_currency;
 use crate::value::{Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value};
 
 /// The metrics of this family, registered in the catalog.
@@ -63,14 +64,6 @@ fn overflow(metric: &str) -> EvalError {
     EvalError::Overflow {
         metric: metric.to_owned(),
     }
-}
-
-/// The single currency and exact total of `sum`, or the mixed-currency error.
-fn single(metric: &str, sum: &MoneySum) -> Result<Option<(Currency, i128)>, EvalError> {
-    sum.single().map_err(|mixed| EvalError::MixedCurrencies {
-        metric: metric.to_owned(),
-        currencies: mixed.0.iter().map(ToString::to_string).collect(),
-    })
 }
 
 /// An exact total as money, or the overflow error.
@@ -183,7 +176,7 @@ impl Family for PipelineVelocity {
             let win_rate = state.won as f64 / closed as f64;
             components.push(Component::number("win_rate", win_rate));
         }
-        let amount = single(id, &state.won_amount)?;
+        let amount = single_currency(id, &state.won_amount)?;
         if let (Some((currency, total)), true) = (amount, state.won > 0) {
             let average =
                 divide_half_even(total, i128::from(state.won)).ok_or_else(|| overflow(id))?;
@@ -368,14 +361,14 @@ impl Family for QuotaAttainment {
         }
         let mut both = quota.clone();
         both.merge(&won);
-        single(id, &both)?;
+        single_currency(id, &both)?;
         let mut components = vec![
             Component::count("quotas", quotas),
             Component::count("owners", owners),
             Component::count("deals_won", deals),
         ];
-        let won_total = single(id, &won)?;
-        let Some((currency, quota_total)) = single(id, &quota)? else {
+        let won_total = single_currency(id, &won)?;
+        let Some((currency, quota_total)) = single_currency(id, &quota)? else {
             return Ok(MetricResult::ratio(
                 0.0,
                 0.0,

@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
-use crate::dataset::{ReadPlan, TimeBound, TimeField};
+use crate::dataset::{ReadPlan, TimeField};
 use crate::eval::{FoldContext, Metric, Period, Reading, ReadingMetric, Route, State};
 use crate::money::{Currency, Money, MoneySum};
 use crate::records::{RecordKind, Subscription, Timestamp};
@@ -43,6 +43,7 @@ use crate::value::{
     BreakdownEntry, Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value,
     money_result,
 };
+use crate::value::{mixed_currencies, single_currency};
 
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[
@@ -78,18 +79,6 @@ const fn definition(
     }
 }
 
-/// Subscriptions that started before the span ends: the later ones cannot be counted at any
-/// instant of the span, and the earlier ones are needed both for MRR and for "paid before".
-fn subscription_plan(span: Window) -> ReadPlan {
-    let mut plan = ReadPlan::default();
-    plan.read_bounded(TimeBound {
-        field: TimeField::SubscriptionStart,
-        from: None,
-        until: Some(span.end),
-    });
-    plan
-}
-
 fn subscription_route(record: RecordRef<'_>) -> Route {
     match record {
         RecordRef::Subscription(_) => Route::Everywhere,
@@ -102,14 +91,6 @@ fn counted_at(subscription: &Subscription, t: Timestamp) -> bool {
     !subscription.trial
         && subscription.start_time <= t
         && subscription.end_time.is_none_or(|end| t < end)
-}
-
-/// The metric-level error for a sum in several currencies.
-fn mixed(metric: &str, currencies: impl IntoIterator<Item = Currency>) -> EvalError {
-    EvalError::MixedCurrencies {
-        metric: metric.to_owned(),
-        currencies: currencies.into_iter().map(|c| c.to_string()).collect(),
-    }
 }
 
 /// An exact amount as money, or an overflow error.
@@ -144,7 +125,7 @@ impl Reading for MrrAt {
     type State = MrrSnapshot;
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        subscription_plan(span)
+        ReadPlan::before(TimeField::SubscriptionStart, span.end)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -191,7 +172,7 @@ fn snapshot_result(
         Component::count("subscriptions", state.subscriptions),
         Component::count("customers", customers),
     ];
-    let Some((currency, mrr)) = state.mrr.single().map_err(|m| mixed(id, m.0))? else {
+    let Some((currency, mrr)) = single_currency(id, &state.mrr)? else {
         return money_result(id, &state.mrr, None, NO_SUBSCRIPTIONS, components);
     };
     if what != Snapshot::Mrr {
@@ -333,7 +314,7 @@ impl Reading for MrrChanges {
     type State = MrrChangesState;
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        subscription_plan(span)
+        ReadPlan::before(TimeField::SubscriptionStart, span.end)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -423,7 +404,7 @@ fn tally(metric: &str, state: &MrrChangesState) -> Result<Option<(Currency, Tall
         .flat_map(|c| c.m0.currencies().into_iter().chain(c.m1.currencies()))
         .collect();
     if currencies.len() > 1 {
-        return Err(mixed(metric, currencies));
+        return Err(mixed_currencies(metric, currencies));
     }
     let Some(currency) = currencies.first().copied() else {
         return Ok(None);

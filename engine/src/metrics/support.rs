@@ -14,7 +14,7 @@
 use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
-use crate::dataset::{ReadPlan, TimeBound, TimeField};
+use crate::dataset::{ReadPlan, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Route, State};
 use crate::records::{Order, RecordKind, Ticket, Timestamp};
 use crate::value::{Component, DurationSet, EvalError, MetricResult, Value};
@@ -26,17 +26,6 @@ pub(crate) static METRICS: &[&dyn Metric] = &[
     &FirstContactResolution,
     &OrderProcessingTime,
 ];
-
-/// Rows whose `field` lies in the span.
-fn plan_in_span(field: TimeField, span: Window) -> ReadPlan {
-    let mut plan = ReadPlan::default();
-    plan.read_bounded(TimeBound {
-        field,
-        from: Some(span.start),
-        until: Some(span.end),
-    });
-    plan
-}
 
 /// `t` when it has happened by `as_of`.
 fn happened(t: Option<Timestamp>, as_of: Timestamp) -> Option<Timestamp> {
@@ -122,7 +111,7 @@ impl Family for FirstResponseTime {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        plan_in_span(TimeField::TicketCreated, span)
+        ReadPlan::within(TimeField::TicketCreated, span)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -184,7 +173,7 @@ impl Family for ResolutionTime {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        plan_in_span(TimeField::TicketResolved, span)
+        ReadPlan::within(TimeField::TicketResolved, span)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -268,7 +257,7 @@ impl Family for FirstContactResolution {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        plan_in_span(TimeField::TicketResolved, span)
+        ReadPlan::within(TimeField::TicketResolved, span)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -346,7 +335,7 @@ impl Family for OrderProcessingTime {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        plan_in_span(TimeField::OrderFulfilled, span)
+        ReadPlan::within(TimeField::OrderFulfilled, span)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {

@@ -9,21 +9,10 @@ use std::collections::BTreeMap;
 use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, PolicyDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
-use crate::dataset::{ReadPlan, TimeBound, TimeField};
+use crate::dataset::{ReadPlan, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Route, State};
 use crate::records::{RecordKind, ScoreDirection, SurveyResponse, SurveyType, Timestamp};
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason, Value};
-
-/// Survey metrics read responses whose `responded_time` lies in the span.
-fn survey_plan(span: Window) -> ReadPlan {
-    let mut plan = ReadPlan::default();
-    plan.read_bounded(TimeBound {
-        field: TimeField::SurveyResponded,
-        from: Some(span.start),
-        until: Some(span.end),
-    });
-    plan
-}
 
 fn survey_route(record: RecordRef<'_>, survey_type: SurveyType) -> Route {
     match record {
@@ -138,7 +127,7 @@ impl Family for Nps {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        survey_plan(span)
+        ReadPlan::within(TimeField::SurveyResponded, span)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -244,7 +233,7 @@ impl Family for Csat {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        survey_plan(span)
+        ReadPlan::within(TimeField::SurveyResponded, span)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
@@ -344,7 +333,7 @@ impl Family for Ces {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        survey_plan(span)
+        ReadPlan::within(TimeField::SurveyResponded, span)
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {

@@ -6,6 +6,7 @@ use crate::calendar::Window;
 use crate::eval::{FoldContext, Period};
 use crate::money::{Currency, MoneySum};
 use crate::records::Timestamp;
+use crate::value::single_currency;
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason};
 
 /// No value, for `reason`.
@@ -15,14 +16,6 @@ pub(super) fn undefined(
     components: Vec<Component>,
 ) -> MetricResult {
     MetricResult::undefined(reason, detail, components)
-}
-
-/// A sum in one currency; `None` when empty.
-fn single(metric: &str, sum: &MoneySum) -> Result<Option<(Currency, i128)>, EvalError> {
-    sum.single().map_err(|mixed| EvalError::MixedCurrencies {
-        metric: metric.to_owned(),
-        currencies: mixed.0.iter().map(ToString::to_string).collect(),
-    })
 }
 
 /// Customer churn over `window` (churned in it, acquired before it / active at its start);
@@ -49,7 +42,7 @@ pub(super) fn cac(
         .values()
         .filter(|(acquired, _)| period.window.contains(*acquired))
         .count();
-    Ok(single(metric, &state.acquisition_spend)?
+    Ok(single_currency(metric, &state.acquisition_spend)?
         .filter(|_| new > 0)
         .map(|(currency, spend)| (currency, spend as f64 / new as f64)))
 }
@@ -68,7 +61,7 @@ pub(super) fn arpa(
             accounts.insert(term.customer.as_str());
         }
     }
-    Ok(single(metric, &mrr)?
+    Ok(single_currency(metric, &mrr)?
         .filter(|_| !accounts.is_empty())
         .map(|(c, sum)| (c, sum as f64 / accounts.len() as f64)))
 }
@@ -133,7 +126,7 @@ pub(super) fn clv(
                 "customers_acquired",
                 acquired.len() as u64,
             )];
-            match single(metric, &total)? {
+            match single_currency(metric, &total)? {
                 Some((currency, sum)) if !acquired.is_empty() => Ok(Ok((
                     currency,
                     sum as f64 / acquired.len() as f64,
@@ -149,7 +142,7 @@ pub(super) fn clv(
         _ => {
             let customers = state.ordering_customers.len();
             let Some((currency, revenue)) =
-                single(metric, &state.revenue_in_period)?.filter(|_| customers > 0)
+                single_currency(metric, &state.revenue_in_period)?.filter(|_| customers > 0)
             else {
                 return Ok(Err(undefined(
                     UndefinedReason::NoData,

@@ -7,6 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::calendar::Granularity;
+use crate::dataset::TimeBound;
 use crate::dimension::Dimension;
 use crate::eval::{MetricReport, Period, prepare};
 use crate::metrics::test_support::*;

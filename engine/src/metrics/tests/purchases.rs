@@ -11,6 +11,7 @@ use crate::dimension::Dimension;
 use crate::eval::{Period, prepare};
 use crate::metrics::test_support::*;
 use crate::money::Currency;
+use crate::money::Money;
 use crate::query::{ComputeRequest, MetricQuery};
 use crate::records::{Deal, DealStatus, DealType, OrderKind, Record};
 use crate::value::{MoneyValue, Ratio};

@@ -10,6 +10,7 @@ use crate::dimension::Dimension;
 use crate::eval::{Period, prepare};
 use crate::metrics::test_support::*;
 use crate::money::Currency;
+use crate::money::Money;
 use crate::query::MetricQuery;
 use crate::records::Record;
 use crate::value::{MoneyValue, UndefinedReason, Value};

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::calendar::Granularity;
+use crate::dataset::TimeBound;
 use crate::dataset::{Dataset, KindRead};
 use crate::dimension::Dimension;
 use crate::eval::{Family, prepare};

@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::calendar::Granularity;
 use crate::catalog::Settings;
+use crate::dataset::TimeBound;
 use crate::dimension::Dimension;
 use crate::eval::Period;
 use crate::metrics::test_support::*;
