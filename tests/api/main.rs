@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod catalog_metrics;
 mod computations;
 mod compute_queries;
 mod ingestion;
