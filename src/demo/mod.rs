@@ -36,6 +36,10 @@ pub struct DemoArgs {
     /// Seed of the generator: the same seed gives the same data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// How many tenants to load (`<tenant>-001`, `<tenant>-002`, … when more than one, each with
+    /// its own seed); the report shows the first.
+    #[arg(long, default_value_t = 1)]
+    pub tenants: u32,
     /// Records per streamed batch.
     #[arg(long, default_value_t = 2000)]
     pub batch: usize,
@@ -61,9 +65,9 @@ pub enum DemoError {
 
 /// Runs the demo against a running service.
 pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
-    if !(args.scale > 0.0 && args.scale <= 100.0) || args.batch == 0 {
+    if !(args.scale > 0.0 && args.scale <= 100.0) || args.batch == 0 || args.tenants == 0 {
         return Err(DemoError::Option(
-            "--scale must be in (0, 100] and --batch at least 1".to_owned(),
+            "--scale must be in (0, 100], --batch and --tenants at least 1".to_owned(),
         ));
     }
     let channel = tonic::transport::Endpoint::from_shared(args.address.clone())
@@ -77,27 +81,36 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
             address: args.address.clone(),
             source,
         })?;
-    let spec = generate::Spec {
-        seed: args.seed,
-        scale: args.scale,
-        ..generate::Spec::default()
-    };
-    let records = generate::generate(&spec);
-    println!(
-        "generated {} records for tenant '{}' ({} to {})",
-        records.len(),
-        args.tenant,
-        spec.start.date_naive(),
-        spec.end.date_naive()
-    );
-    load(IngestServiceClient::new(channel.clone()), &args, records).await?;
+    let tenants = tenant_ids(&args.tenant, args.tenants);
+    let mut spec = generate::Spec::default();
+    for (i, tenant) in tenants.iter().enumerate() {
+        spec = generate::Spec {
+            seed: args.seed.wrapping_add(i as u64),
+            scale: args.scale,
+            ..generate::Spec::default()
+        };
+        let records = generate::generate(&spec);
+        println!(
+            "generated {} records for tenant '{tenant}' ({} to {})",
+            records.len(),
+            spec.start.date_naive(),
+            spec.end.date_naive()
+        );
+        load(
+            IngestServiceClient::new(channel.clone()),
+            tenant,
+            args.batch,
+            records,
+        )
+        .await?;
+    }
     let quarter_end = spec.end;
     let quarter_start = quarter_end
         .checked_sub_months(Months::new(3))
         .unwrap_or(quarter_end);
     report::print(
         MetricsServiceClient::new(channel),
-        &args.tenant,
+        &tenants[0],
         quarter_start,
         quarter_end,
     )
@@ -107,15 +120,15 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
 /// Streams the records in batches, drawing a progress line as acknowledgements arrive.
 async fn load(
     mut client: IngestServiceClient<tonic::transport::Channel>,
-    args: &DemoArgs,
+    tenant: &str,
+    batch: usize,
     records: Vec<pb::Record>,
 ) -> Result<(), DemoError> {
     let total = records.len();
-    let tenant = args.tenant.clone();
     let batches: Vec<pb::StreamRecordsRequest> = records
-        .chunks(args.batch)
+        .chunks(batch)
         .map(|chunk| pb::StreamRecordsRequest {
-            tenant_id: tenant.clone(),
+            tenant_id: tenant.to_owned(),
             records: chunk.to_vec(),
         })
         .collect();
@@ -150,4 +163,13 @@ async fn load(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The tenant ids to load: the name itself, or numbered names when there are several.
+pub fn tenant_ids(name: &str, count: u32) -> Vec<String> {
+    if count == 1 {
+        vec![name.to_owned()]
+    } else {
+        (1..=count).map(|i| format!("{name}-{i:03}")).collect()
+    }
 }
