@@ -78,6 +78,14 @@ pub struct Config {
     #[arg(long, env = "CRM_METRICS_REPORTING_CURRENCY")]
     pub reporting_currency: Option<String>,
 
+    /// A tenant's own reporting currency, `tenant=EUR`; wins over --reporting-currency.
+    #[arg(
+        long = "tenant-currency",
+        env = "CRM_METRICS_TENANT_CURRENCIES",
+        value_delimiter = ','
+    )]
+    pub tenant_currencies: Vec<String>,
+
     /// Log format.
     #[arg(long, env = "CRM_METRICS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -108,6 +116,7 @@ impl Config {
             max_concurrent_requests: 256,
             shutdown_grace_seconds: 5,
             reporting_currency: None,
+            tenant_currencies: Vec::new(),
             log_format: LogFormat::Pretty,
             otlp_endpoint: None,
         }

@@ -1,6 +1,7 @@
 //! Building and running the server: database (given or embedded), migrations, the gRPC services
 //! with health and reflection, load shedding, and a bounded graceful drain.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -66,6 +67,7 @@ impl Application {
                 ))
             })?),
         };
+        let tenant_currencies = parse_tenant_currencies(&config.tenant_currencies)?;
         let (database_url, embedded) = match &config.database_url {
             Some(url) => (url.clone(), None),
             None => {
@@ -90,8 +92,9 @@ impl Application {
                     address: config.listen,
                     source,
                 })?;
-        let app =
-            App::new(store, config.limits()).with_default_reporting_currency(reporting_currency);
+        let app = App::new(store, config.limits())
+            .with_default_reporting_currency(reporting_currency)
+            .with_tenant_currencies(tenant_currencies);
         Ok(Application {
             config,
             listener,
@@ -191,6 +194,25 @@ impl Application {
     }
 }
 
+/// Parses `tenant=CUR` pairs.
+fn parse_tenant_currencies(pairs: &[String]) -> Result<BTreeMap<String, Currency>, StartupError> {
+    pairs
+        .iter()
+        .filter(|pair| !pair.trim().is_empty())
+        .map(|pair| {
+            let (tenant, code) = pair.trim().split_once('=').unwrap_or((pair, ""));
+            match Currency::parse(code.trim()) {
+                Some(currency) if !tenant.trim().is_empty() => {
+                    Ok((tenant.trim().to_owned(), currency))
+                }
+                _ => Err(StartupError::Config(format!(
+                    "--tenant-currency '{pair}' is not tenant=CUR with an ISO 4217 code"
+                ))),
+            }
+        })
+        .collect()
+}
+
 async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status("", status).await;
     for name in [
@@ -223,6 +245,22 @@ async fn probe_database(store: Store, reporter: HealthReporter, draining: Arc<At
                 ServingStatus::NotServing
             };
             set_all(&reporter, status).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_currencies_are_pairs_of_tenant_and_code() {
+        let parsed =
+            parse_tenant_currencies(&["acme=EUR".to_owned(), " globex = USD ".to_owned()]).unwrap();
+        assert_eq!(parsed.get("acme").map(Currency::as_str), Some("EUR"));
+        assert_eq!(parsed.get("globex").map(Currency::as_str), Some("USD"));
+        for bad in ["acme", "acme=eur", "=EUR", "acme=EURO"] {
+            assert!(parse_tenant_currencies(&[bad.to_owned()]).is_err(), "{bad}");
         }
     }
 }

@@ -19,7 +19,7 @@ pub struct ComputeOutcome {
 
 impl App {
     /// Computes every metric of `request` over one snapshot of the tenant's data. Money is
-    /// converted into `reporting_currency` (else the configured default) when there is one.
+    /// converted into `reporting_currency` (else the tenant's configured one) when there is one.
     pub async fn compute(
         &self,
         tenant_id: &str,
@@ -40,7 +40,7 @@ impl App {
         }
         let prepared = prepare(request).map_err(AppError::Invalid)?;
         let dataset = self.store.load(tenant_id, &prepared.plan()).await?;
-        let currency = reporting_currency.or(self.default_reporting_currency);
+        let currency = reporting_currency.or_else(|| self.reporting_currency_of(tenant_id));
         let outcome = evaluate(prepared, dataset, currency).await?;
         tracing::debug!(
             tenant_id,
@@ -62,7 +62,7 @@ impl App {
         validate_tenant(tenant_id)?;
         self.check_batch_size(records.len())?;
         let prepared = prepare(request).map_err(AppError::Invalid)?;
-        let currency = reporting_currency.or(self.default_reporting_currency);
+        let currency = reporting_currency.or_else(|| self.reporting_currency_of(tenant_id));
         evaluate(prepared, records, currency).await
     }
 }

@@ -10,6 +10,9 @@ pub use compute::ComputeOutcome;
 pub use error::AppError;
 pub use ingest::IngestOutcome;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use crm_metrics_engine::money::Currency;
 
 use crate::storage::Store;
@@ -38,6 +41,7 @@ pub struct App {
     store: Store,
     limits: Limits,
     default_reporting_currency: Option<Currency>,
+    tenant_currencies: Arc<BTreeMap<String, Currency>>,
 }
 
 impl App {
@@ -47,6 +51,7 @@ impl App {
             store,
             limits,
             default_reporting_currency: None,
+            tenant_currencies: Arc::default(),
         }
     }
 
@@ -54,6 +59,20 @@ impl App {
     pub fn with_default_reporting_currency(mut self, currency: Option<Currency>) -> App {
         self.default_reporting_currency = currency;
         self
+    }
+
+    /// Reports each listed tenant's money in its own currency when a request names none.
+    pub fn with_tenant_currencies(mut self, currencies: BTreeMap<String, Currency>) -> App {
+        self.tenant_currencies = Arc::new(currencies);
+        self
+    }
+
+    /// The currency a tenant's money is reported in when a request names none.
+    pub(crate) fn reporting_currency_of(&self, tenant_id: &str) -> Option<Currency> {
+        self.tenant_currencies
+            .get(tenant_id)
+            .copied()
+            .or(self.default_reporting_currency)
     }
 
     /// The request limits.

@@ -336,3 +336,20 @@ async fn a_write_is_visible_to_a_read_carrying_its_consistency_token() {
         vec!["min_consistency_token".to_owned()]
     );
 }
+
+#[tokio::test]
+async fn a_tenants_configured_currency_applies_when_the_request_names_none() {
+    // acme reports in EUR: 110.00 USD on 2 Mar at EUR = 1.10 USD → 100.00 EUR.
+    let mut app =
+        TestApp::spawn_with(|config| config.tenant_currencies = vec!["acme=EUR".to_owned()]).await;
+    app.ingest(vec![
+        rate("r1", "EUR", "2026-03-01", "1.10"),
+        order("usd", "c1", ts(2026, 3, 2, 0, 0), 11_000),
+    ])
+    .await;
+    let report = app.report(metric("revenue"), march()).await;
+    assert_eq!(
+        money(report.total.as_ref().unwrap()),
+        ("EUR".to_owned(), 10_000)
+    );
+}
