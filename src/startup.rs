@@ -133,7 +133,13 @@ impl Application {
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()
-            .map_err(|e| StartupError::Serve(format!("reflection: {e}")))?;
+            .map_err(|e| StartupError::Serve(format!("reflection: {e}")))?
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd);
+        // A client with channel-wide compression must reach health and reflection too.
+        let health_service = health_service
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd);
         // Messages somewhat over the configured limit are still decoded, so an oversize batch gets
         // a clear INVALID_ARGUMENT naming the limit rather than a transport error.
         let decode_limit = config.max_message_bytes.saturating_add(DECODE_SLACK_BYTES);

@@ -66,6 +66,35 @@ async fn health_turns_not_serving_when_the_database_is_gone() {
 }
 
 #[tokio::test]
+async fn health_and_metrics_accept_gzip_compressed_calls() {
+    // A client that compresses everything on the channel reaches every service.
+    let app = TestApp::spawn().await;
+    let mut health = HealthClient::new(app.channel.clone())
+        .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+    let status = health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("compressed health check")
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::Serving as i32);
+    let mut metrics = crm_metrics::grpc::pb::metrics_service_client::MetricsServiceClient::new(
+        app.channel.clone(),
+    )
+    .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+    .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+    let catalog = metrics
+        .list_metrics(pb::ListMetricsRequest {})
+        .await
+        .expect("compressed catalog call")
+        .into_inner();
+    assert_eq!(catalog.metrics.len(), 52);
+}
+
+#[tokio::test]
 async fn reflection_lists_the_services() {
     use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
