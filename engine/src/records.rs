@@ -13,6 +13,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::money::{Currency, Money};
 
 mod fingerprint;
+mod kind;
+
+pub use kind::RecordKind;
 
 /// An instant in time, in UTC, with microsecond precision once stored.
 pub type Timestamp = DateTime<Utc>;
@@ -29,65 +32,6 @@ pub struct Meta {
     pub version: i64,
     /// Free-form string attributes, usable as `attr.<key>` in filters and group-by.
     pub attributes: Attributes,
-}
-
-/// The kinds of record the service stores, one table each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RecordKind {
-    Customer,
-    Lead,
-    Deal,
-    Order,
-    Subscription,
-    Activity,
-    Ticket,
-    SurveyResponse,
-    Cost,
-    EngagementEvent,
-    CrmUser,
-    UserEvent,
-    Quota,
-    ExchangeRate,
-}
-
-impl RecordKind {
-    /// Every kind, in a fixed order.
-    pub const ALL: [RecordKind; 14] = [
-        RecordKind::Customer,
-        RecordKind::Lead,
-        RecordKind::Deal,
-        RecordKind::Order,
-        RecordKind::Subscription,
-        RecordKind::Activity,
-        RecordKind::Ticket,
-        RecordKind::SurveyResponse,
-        RecordKind::Cost,
-        RecordKind::EngagementEvent,
-        RecordKind::CrmUser,
-        RecordKind::UserEvent,
-        RecordKind::Quota,
-        RecordKind::ExchangeRate,
-    ];
-
-    /// The snake_case name used in the catalog and in error messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            RecordKind::Customer => "customer",
-            RecordKind::Lead => "lead",
-            RecordKind::Deal => "deal",
-            RecordKind::Order => "order",
-            RecordKind::Subscription => "subscription",
-            RecordKind::Activity => "activity",
-            RecordKind::Ticket => "ticket",
-            RecordKind::SurveyResponse => "survey_response",
-            RecordKind::Cost => "cost",
-            RecordKind::EngagementEvent => "engagement_event",
-            RecordKind::CrmUser => "crm_user",
-            RecordKind::UserEvent => "user_event",
-            RecordKind::Quota => "quota",
-            RecordKind::ExchangeRate => "exchange_rate",
-        }
-    }
 }
 
 /// A company or person that buys. Holds the only personal data besides leads and survey comments.

@@ -255,10 +255,18 @@ pub fn money_component(
     let Some((currency, total)) = single_currency(metric, sum)? else {
         return Ok(None);
     };
-    let minor = i64::try_from(total).map_err(|_| EvalError::Overflow {
+    Ok(Some(Component::money(
+        name,
+        exact_money(metric, currency, total)?,
+    )))
+}
+
+/// An exact amount of minor units as money; an overflow error when it exceeds 64 bits.
+pub fn exact_money(metric: &str, currency: Currency, minor: i128) -> Result<Money, EvalError> {
+    let minor = i64::try_from(minor).map_err(|_| EvalError::Overflow {
         metric: metric.to_owned(),
     })?;
-    Ok(Some(Component::money(name, Money::new(currency, minor))))
+    Ok(Money::new(currency, minor))
 }
 
 /// Turns an exact money sum into a money value: the sum itself, or the sum divided by `count`
@@ -398,21 +406,5 @@ impl DurationSet {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let mut set = DurationSet::default();
-        for seconds in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] {
-            set.add_micros(seconds * 1_000_000);
-        }
-        let stats = set.stats().unwrap();
-        // n = 10: median rank ceil(5) = 5 → 5 s; p90 rank ceil(9) = 9 → 9 s.
-        assert_eq!(stats.median_seconds, 5.0);
-        assert_eq!(stats.p90_seconds, 9.0);
-        assert_eq!(stats.mean_seconds, 5.5);
-        assert_eq!(stats.count, 10);
-        assert!(DurationSet::default().stats().is_none());
-    }
-}
+#[path = "tests/value.rs"]
+mod tests;

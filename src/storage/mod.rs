@@ -15,6 +15,7 @@ mod revenue;
 mod sales;
 mod table;
 #[cfg(test)]
+#[path = "tests/storage.rs"]
 mod tests;
 
 use std::time::Duration;

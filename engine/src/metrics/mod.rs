@@ -26,6 +26,7 @@ pub mod support;
 pub mod surveys;
 
 #[cfg(test)]
+#[path = "tests/test_support.rs"]
 pub(crate) mod test_support;
 
 /// Every family's metrics, in catalog order (each family file lists its own).

@@ -29,10 +29,14 @@ use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Period, Route, State};
-use crate::money::{Currency, Money, MoneySum, divide_half_even};
+use crate::money::{Money, MoneySum, divide_half_even};
 use crate::records::{Deal, DealStatus, RecordKind, Timestamp, UserRole};
-use crate::value::single_currency;
 use crate::value::{Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value};
+use crate::value::{exact_money, single_currency};
+
+mod quota;
+
+use quota::QuotaAttainment;
 
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[&PipelineVelocity, &QuotaAttainment, &DealsWonPerRep];
@@ -64,12 +68,6 @@ fn overflow(metric: &str) -> EvalError {
     EvalError::Overflow {
         metric: metric.to_owned(),
     }
-}
-
-/// An exact total as money, or the overflow error.
-fn money(metric: &str, currency: Currency, minor: i128) -> Result<Money, EvalError> {
-    let minor = i64::try_from(minor).map_err(|_| overflow(metric))?;
-    Ok(Money::new(currency, minor))
 }
 
 /// How much money the pipeline turns into per day.
@@ -226,165 +224,6 @@ impl Family for PipelineVelocity {
             denominator: None,
         };
         Ok(MetricResult::value(Value::Money(value), components))
-    }
-}
-
-/// Won amounts against sales quotas.
-pub struct QuotaAttainment;
-
-static QUOTA_ATTAINMENT: MetricDefinition = MetricDefinition {
-    id: "quota_attainment",
-    family: "sales",
-    version: 1,
-    description: "Won amounts against quotas: for the quotas whose [period_start, period_end) overlaps the window, the amounts of their owners' deals won (by as_of) with closed_time in a quota period, divided by the quota amounts; can exceed 1. A deal counts once even when several quota periods of its owner contain it. Group by owner_id for per-rep attainment.",
-    formula: "Σ amounts of deals WON by as_of whose owner has a quota overlapping P with closed_time in one of those quota periods / Σ amounts of quotas overlapping P",
-    value_kind: ValueKind::Ratio,
-    unit: "fraction",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Quota, RecordKind::Deal],
-    primary: &[RecordKind::Quota, RecordKind::Deal],
-    policies: &[],
-    parameters: &[],
-};
-
-/// One owner's quotas overlapping the period (by period) and won deals (by close time).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct OwnerQuotas {
-    quotas: BTreeMap<(Timestamp, Timestamp), (MoneySum, u64)>,
-    won: BTreeMap<Timestamp, (MoneySum, u64)>,
-}
-
-/// Per owner, quotas and wins; matched at finalize since they arrive in any order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct QuotaState {
-    owners: BTreeMap<String, OwnerQuotas>,
-}
-
-impl State for QuotaState {
-    fn merge(&mut self, other: &Self) {
-        for (owner, theirs) in &other.owners {
-            let mine = self.owners.entry(owner.clone()).or_default();
-            for (period, (amount, count)) in &theirs.quotas {
-                let entry = mine.quotas.entry(*period).or_default();
-                entry.0.merge(amount);
-                entry.1 += count;
-            }
-            for (closed, (amount, count)) in &theirs.won {
-                let entry = mine.won.entry(*closed).or_default();
-                entry.0.merge(amount);
-                entry.1 += count;
-            }
-        }
-    }
-}
-
-impl Family for QuotaAttainment {
-    type State = QuotaState;
-
-    fn definition(&self) -> &'static MetricDefinition {
-        &QUOTA_ATTAINMENT
-    }
-
-    /// Quotas starting before the span ends, and every closed deal (a quota period, and so the
-    /// closes that count, may reach far outside the span).
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
-        plan.read_bounded(TimeBound {
-            field: TimeField::QuotaPeriodStart,
-            from: None,
-            until: Some(span.end),
-        });
-        plan.read_bounded(TimeBound {
-            field: TimeField::DealClosed,
-            from: None,
-            until: None,
-        });
-        plan
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        match record {
-            RecordRef::Quota(_) => Route::Everywhere,
-            RecordRef::Deal(d) if d.status == DealStatus::Won && d.owner_id.is_some() => {
-                Route::Everywhere
-            }
-            _ => Route::Nowhere,
-        }
-    }
-
-    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut QuotaState, record: RecordRef<'a>) {
-        let window = ctx.period.window;
-        match record {
-            RecordRef::Quota(q) if q.period_start < window.end && q.period_end > window.start => {
-                let owner = state.owners.entry(q.owner_id.clone()).or_default();
-                let entry = owner
-                    .quotas
-                    .entry((q.period_start, q.period_end))
-                    .or_default();
-                entry.0.add(q.amount);
-                entry.1 += 1;
-            }
-            RecordRef::Deal(deal) => {
-                if let (Some(owner), Some(closed)) =
-                    (&deal.owner_id, won_by(deal, ctx.period.as_of))
-                {
-                    let owner = state.owners.entry(owner.clone()).or_default();
-                    let entry = owner.won.entry(closed).or_default();
-                    entry.0.add(deal.amount);
-                    entry.1 += 1;
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &QuotaState,
-    ) -> Result<MetricResult, EvalError> {
-        let id = QUOTA_ATTAINMENT.id;
-        let (mut quota, mut won, mut quotas, mut owners, mut deals) =
-            (MoneySum::default(), MoneySum::default(), 0, 0, 0);
-        for owner in state.owners.values().filter(|o| !o.quotas.is_empty()) {
-            owners += 1;
-            for (amount, count) in owner.quotas.values() {
-                quota.merge(amount);
-                quotas += count;
-            }
-            for (closed, (amount, count)) in &owner.won {
-                if owner.quotas.keys().any(|(s, e)| s <= closed && closed < e) {
-                    won.merge(amount);
-                    deals += count;
-                }
-            }
-        }
-        let mut both = quota.clone();
-        both.merge(&won);
-        single_currency(id, &both)?;
-        let mut components = vec![
-            Component::count("quotas", quotas),
-            Component::count("owners", owners),
-            Component::count("deals_won", deals),
-        ];
-        let won_total = single_currency(id, &won)?;
-        let Some((currency, quota_total)) = single_currency(id, &quota)? else {
-            return Ok(MetricResult::ratio(
-                0.0,
-                0.0,
-                "quotas overlapping the window",
-                components,
-            ));
-        };
-        let won_minor = won_total.map_or(0, |(_, total)| total);
-        components.push(Component::money("won", money(id, currency, won_minor)?));
-        components.push(Component::money("quota", money(id, currency, quota_total)?));
-        Ok(MetricResult::ratio(
-            won_minor as f64,
-            quota_total as f64,
-            "quota amount",
-            components,
-        ))
     }
 }
 

@@ -37,13 +37,13 @@ use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeField};
 use crate::eval::{FoldContext, Metric, Period, Reading, ReadingMetric, Route, State};
-use crate::money::{Currency, Money, MoneySum};
+use crate::money::{Currency, MoneySum};
 use crate::records::{RecordKind, Subscription, Timestamp};
 use crate::value::{
     BreakdownEntry, Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value,
     money_result,
 };
-use crate::value::{mixed_currencies, single_currency};
+use crate::value::{exact_money, mixed_currencies, single_currency};
 
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[
@@ -91,14 +91,6 @@ fn counted_at(subscription: &Subscription, t: Timestamp) -> bool {
     !subscription.trial
         && subscription.start_time <= t
         && subscription.end_time.is_none_or(|end| t < end)
-}
-
-/// An exact amount as money, or an overflow error.
-fn to_money(metric: &str, currency: Currency, amount: i128) -> Result<Money, EvalError> {
-    let minor = i64::try_from(amount).map_err(|_| EvalError::Overflow {
-        metric: metric.to_owned(),
-    })?;
-    Ok(Money::new(currency, minor))
 }
 
 /// The MRR at one instant: the exact sum, the counted subscriptions and their customers.
@@ -176,7 +168,7 @@ fn snapshot_result(
         return money_result(id, &state.mrr, None, NO_SUBSCRIPTIONS, components);
     };
     if what != Snapshot::Mrr {
-        components.push(Component::money("mrr", to_money(id, currency, mrr)?));
+        components.push(Component::money("mrr", exact_money(id, currency, mrr)?));
     }
     let mut sum = MoneySum::default();
     sum.add_minor(currency, if what == Snapshot::Arr { 12 * mrr } else { mrr });
@@ -446,7 +438,7 @@ fn movements_result(
             Ok(BreakdownEntry {
                 key: (*key).to_owned(),
                 value: Some(Value::Money(MoneyValue {
-                    amount: to_money(id, currency, value)?,
+                    amount: exact_money(id, currency, value)?,
                     numerator: None,
                     denominator: None,
                 })),
@@ -477,7 +469,7 @@ fn retention_result(
         ("contraction", CONTRACTION),
         ("churn", CHURN),
     ] {
-        let value = to_money(id, currency, t.base[index])?;
+        let value = exact_money(id, currency, t.base[index])?;
         components.push(Component::money(name, value));
     }
     components.push(Component::count("customers_at_start", t.entries[START].1));

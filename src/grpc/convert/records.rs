@@ -7,10 +7,12 @@
 //! this module dispatches on the oneof and checks the batch as a whole (duplicate ids).
 
 #[cfg(test)]
+#[path = "records/tests/fixtures.rs"]
 mod fixtures;
 mod sales;
 mod service;
 #[cfg(test)]
+#[path = "records/tests/records.rs"]
 mod tests;
 
 use std::collections::HashMap;

@@ -3,6 +3,7 @@
 use chrono::Duration;
 use proptest::prelude::*;
 
+use super::quota::QUOTA_ATTAINMENT;
 use super::*;
 use crate::calendar::Granularity;
 use crate::dataset::{Dataset, KindRead};

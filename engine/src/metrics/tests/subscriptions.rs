@@ -13,6 +13,7 @@ use crate::dataset::{Dataset, KindRead};
 use crate::dimension::Dimension;
 use crate::eval::{Family, prepare};
 use crate::metrics::test_support::*;
+use crate::money::Money;
 use crate::query::MetricQuery;
 use crate::records::Record;
 use crate::value::Ratio;
