@@ -11,6 +11,7 @@ mod contact;
 pub mod embedded;
 mod enums;
 mod error;
+mod raw;
 mod revenue;
 mod sales;
 mod table;
@@ -30,6 +31,7 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 pub use computations::{Computation, ComputationSource};
 pub use error::StorageError;
+pub use raw::RawMethod;
 
 use table::{Pending, Table, load, upsert};
 

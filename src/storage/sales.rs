@@ -8,7 +8,8 @@ use sqlx::{PgConnection, Row};
 
 use super::StorageError;
 use super::enums::{SqlText, get_enum};
-use super::table::{Columns, Table, money};
+use super::raw::copy_in;
+use super::table::{Columns, CopyText, Table, money};
 
 impl Table for Customer {
     const TABLE: &'static str = "customers";
@@ -179,23 +180,43 @@ pub(crate) async fn write_stage_history(
         .bind(&ids)
         .execute(&mut *conn)
         .await?;
+    insert_stage_entries(conn, tenant_id, deals).await
+}
 
-    let count: usize = deals.iter().map(|deal| deal.stage_history.len()).sum();
-    let mut deal_ids: Vec<&str> = Vec::with_capacity(count);
-    let mut positions: Vec<i32> = Vec::with_capacity(count);
-    let mut stages: Vec<&str> = Vec::with_capacity(count);
-    let mut times: Vec<Timestamp> = Vec::with_capacity(count);
-    for deal in deals {
-        for (position, entry) in deal.stage_history.iter().enumerate() {
-            deal_ids.push(&deal.meta.id);
-            positions.push(i32::try_from(position).map_err(|_| {
-                StorageError::Corrupt(format!("deal {:?} has too many stages", deal.meta.id))
-            })?);
-            stages.push(&entry.stage);
-            times.push(entry.entered_time);
+/// The stage entries of `deals`, column by column, in order.
+#[derive(Default)]
+struct StageColumns<'a> {
+    deal_ids: Vec<&'a str>,
+    positions: Vec<i32>,
+    stages: Vec<&'a str>,
+    times: Vec<Timestamp>,
+}
+
+impl<'a> StageColumns<'a> {
+    fn of(deals: &[&'a Deal]) -> Result<StageColumns<'a>, StorageError> {
+        let mut columns = StageColumns::default();
+        for deal in deals {
+            for (position, entry) in deal.stage_history.iter().enumerate() {
+                columns.deal_ids.push(&deal.meta.id);
+                columns.positions.push(i32::try_from(position).map_err(|_| {
+                    StorageError::Corrupt(format!("deal {:?} has too many stages", deal.meta.id))
+                })?);
+                columns.stages.push(&entry.stage);
+                columns.times.push(entry.entered_time);
+            }
         }
+        Ok(columns)
     }
-    if count == 0 {
+}
+
+/// Inserts the stage entries of `deals` (which have none stored) with one UNNEST INSERT.
+pub(crate) async fn insert_stage_entries(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    deals: &[&Deal],
+) -> Result<(), StorageError> {
+    let columns = StageColumns::of(deals)?;
+    if columns.deal_ids.is_empty() {
         return Ok(());
     }
     sqlx::query(
@@ -204,11 +225,44 @@ pub(crate) async fn write_stage_history(
          AS u(deal_id, position, stage, entered_time)",
     )
     .bind(tenant_id)
-    .bind(&deal_ids)
-    .bind(&positions)
-    .bind(&stages)
-    .bind(&times)
+    .bind(&columns.deal_ids)
+    .bind(&columns.positions)
+    .bind(&columns.stages)
+    .bind(&columns.times)
     .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes the stage entries of `deals` (which have none stored) with one COPY.
+pub(crate) async fn copy_stage_entries(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    deals: &[&Deal],
+) -> Result<(), StorageError> {
+    let columns = StageColumns::of(deals)?;
+    if columns.deal_ids.is_empty() {
+        return Ok(());
+    }
+    let mut data = String::new();
+    for i in 0..columns.deal_ids.len() {
+        tenant_id.copy_text(&mut data);
+        for field in [
+            &columns.deal_ids[i] as &dyn CopyText,
+            &columns.positions[i],
+            &columns.stages[i],
+            &columns.times[i],
+        ] {
+            data.push('\t');
+            field.copy_text(&mut data);
+        }
+        data.push('\n');
+    }
+    copy_in(
+        conn,
+        "COPY deal_stage_entries (tenant_id, deal_id, position, stage, entered_time) FROM STDIN",
+        data,
+    )
     .await?;
     Ok(())
 }

@@ -33,11 +33,14 @@ pub(crate) trait Table: Sized {
     fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError>;
 }
 
-/// Column arrays being bound for one UNNEST statement: names, SQL array types and the values.
+/// Column values of a batch, either bound as arrays for one UNNEST statement (names, SQL array
+/// types and the values) or written as the lines of a `COPY ... FROM STDIN` (text format).
 pub(crate) struct Columns {
     names: Vec<&'static str>,
     casts: Vec<String>,
     arguments: PgArguments,
+    /// In COPY mode: one text line per row, growing by one tab-separated field per column.
+    copy_lines: Option<Vec<String>>,
 }
 
 impl Columns {
@@ -46,6 +49,17 @@ impl Columns {
             names: Vec::new(),
             casts: Vec::new(),
             arguments: PgArguments::default(),
+            copy_lines: None,
+        }
+    }
+
+    /// Columns written as COPY text lines, each starting with the tenant id.
+    fn for_copy(tenant_id: &str, rows: usize) -> Columns {
+        let mut line = String::new();
+        tenant_id.copy_text(&mut line);
+        Columns {
+            copy_lines: Some(vec![line; rows]),
+            ..Columns::new()
         }
     }
 
@@ -58,8 +72,16 @@ impl Columns {
         value: impl Fn(&'a R) -> T,
     ) -> Result<(), StorageError>
     where
-        T: Encode<'a, Postgres> + Type<Postgres> + PgHasArrayType,
+        T: Encode<'a, Postgres> + Type<Postgres> + PgHasArrayType + CopyText,
     {
+        if let Some(lines) = &mut self.copy_lines {
+            for (line, row) in lines.iter_mut().zip(rows) {
+                line.push('\t');
+                value(row).copy_text(line);
+            }
+            self.names.push(column);
+            return Ok(());
+        }
         let values: Vec<T> = rows.iter().map(|row| value(row)).collect();
         let cast = <Vec<T> as Type<Postgres>>::type_info().name().to_owned();
         self.arguments
@@ -141,19 +163,7 @@ pub(crate) async fn upsert<'a, T: Table>(
     ordered.sort_by(|a, b| a.record.meta().id.cmp(&b.record.meta().id));
     let rows: Vec<&T> = ordered.iter().map(|item| item.record).collect();
 
-    let mut columns = Columns::new();
-    columns
-        .arguments
-        .add(tenant_id)
-        .map_err(|e| StorageError::Other(sqlx::Error::Encode(e)))?;
-    columns.push("id", &ordered, |item| item.record.meta().id.as_str())?;
-    columns.push("version", &ordered, |item| item.record.meta().version)?;
-    columns.push("content_fingerprint", &ordered, |item| item.fingerprint)?;
-    columns.push("attributes", &ordered, |item| {
-        attributes_json(&item.record.meta().attributes)
-    })?;
-    T::write_columns(&rows, &mut columns)?;
-
+    let columns = bound_columns(tenant_id, &ordered)?;
     let written: HashSet<String> =
         sqlx::query_with(AssertSqlSafe(upsert_sql::<T>(&columns)), columns.arguments)
             .fetch_all(&mut *conn)
@@ -178,6 +188,65 @@ pub(crate) async fn upsert<'a, T: Table>(
         .into_iter()
         .filter(|record| written.contains(&record.meta().id))
         .collect())
+}
+
+/// Binds every column of `items` (common ones first) as arrays after `$1 = tenant_id`.
+pub(crate) fn bound_columns<T: Table>(
+    tenant_id: &str,
+    items: &[&Pending<'_, T>],
+) -> Result<Columns, StorageError> {
+    let mut columns = Columns::new();
+    columns
+        .arguments
+        .add(tenant_id)
+        .map_err(|e| StorageError::Other(sqlx::Error::Encode(e)))?;
+    push_all_columns(&mut columns, items)?;
+    Ok(columns)
+}
+
+/// Pushes the common columns (id, version, fingerprint, attributes), then the kind's own.
+fn push_all_columns<T: Table>(
+    columns: &mut Columns,
+    items: &[&Pending<'_, T>],
+) -> Result<(), StorageError> {
+    columns.push("id", items, |item| item.record.meta().id.as_str())?;
+    columns.push("version", items, |item| item.record.meta().version)?;
+    columns.push("content_fingerprint", items, |item| item.fingerprint)?;
+    columns.push("attributes", items, |item| {
+        attributes_json(&item.record.meta().attributes)
+    })?;
+    let rows: Vec<&T> = items.iter().map(|item| item.record).collect();
+    T::write_columns(&rows, columns)
+}
+
+/// `COPY <table> (tenant_id, ...) FROM STDIN` and its text-format data for `items`.
+pub(crate) fn copy_statement<T: Table>(
+    tenant_id: &str,
+    items: &[&Pending<'_, T>],
+) -> Result<(String, String), StorageError> {
+    let mut columns = Columns::for_copy(tenant_id, items.len());
+    push_all_columns(&mut columns, items)?;
+    let statement = format!(
+        "COPY {} (tenant_id, {}) FROM STDIN",
+        T::TABLE,
+        columns.names.join(", ")
+    );
+    let mut data = String::new();
+    for line in columns.copy_lines.unwrap_or_default() {
+        data.push_str(&line);
+        data.push('\n');
+    }
+    Ok((statement, data))
+}
+
+/// `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT ...` for `items` with no pre-read: the
+/// database's own floor for an upsert of the same rows.
+pub(crate) fn plain_upsert<T: Table>(
+    tenant_id: &str,
+    items: &[&Pending<'_, T>],
+) -> Result<(String, PgArguments), StorageError> {
+    let columns = bound_columns(tenant_id, items)?;
+    Ok((upsert_sql::<T>(&columns), columns.arguments))
 }
 
 /// Decides each item's outcome from the stored (version, fingerprint). Returns the positions in
@@ -404,6 +473,68 @@ where
     value
         .try_into()
         .map_err(|_| StorageError::Corrupt(format!("{column} {value:?} is out of range")))
+}
+
+/// A value as a field of PostgreSQL's COPY text format (`\\N` is NULL; backslash, tab, newline
+/// and carriage return are escaped).
+pub(crate) trait CopyText {
+    /// Appends the field to `line`.
+    fn copy_text(&self, line: &mut String);
+}
+
+impl CopyText for &str {
+    fn copy_text(&self, line: &mut String) {
+        for c in self.chars() {
+            match c {
+                '\\' => line.push_str("\\\\"),
+                '\t' => line.push_str("\\t"),
+                '\n' => line.push_str("\\n"),
+                '\r' => line.push_str("\\r"),
+                c => line.push(c),
+            }
+        }
+    }
+}
+
+impl CopyText for String {
+    fn copy_text(&self, line: &mut String) {
+        self.as_str().copy_text(line);
+    }
+}
+
+impl<T: CopyText> CopyText for Option<T> {
+    fn copy_text(&self, line: &mut String) {
+        match self {
+            Some(value) => value.copy_text(line),
+            None => line.push_str("\\N"),
+        }
+    }
+}
+
+/// Types whose `Display` is already valid COPY text (no characters to escape).
+macro_rules! copy_text_by_display {
+    ($($ty:ty),+) => {$(
+        impl CopyText for $ty {
+            fn copy_text(&self, line: &mut String) {
+                use std::fmt::Write;
+                let _ = write!(line, "{self}");
+            }
+        }
+    )+};
+}
+copy_text_by_display!(i32, i64, bool, chrono::NaiveDate);
+
+impl CopyText for chrono::DateTime<chrono::Utc> {
+    fn copy_text(&self, line: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(line, "{}", self.format("%Y-%m-%d %H:%M:%S%.6f+00"));
+    }
+}
+
+impl CopyText for serde_json::Value {
+    fn copy_text(&self, line: &mut String) {
+        self.to_string().as_str().copy_text(line);
+    }
 }
 
 #[cfg(test)]

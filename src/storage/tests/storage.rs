@@ -18,7 +18,7 @@ use super::{ErasureCounts, Store, UpsertOutcome};
 const TENANT: &str = "tenant-a";
 
 /// Where a test's database lives, to clean it up afterwards.
-enum Server {
+pub(super) enum Server {
     /// `DATABASE_URL`'s server: drop the test database.
     External { url: String, database: String },
     /// An embedded server under a temporary directory: stop it and remove the directory.
@@ -26,7 +26,7 @@ enum Server {
 }
 
 /// A fresh database, and the server behind it (embedded when there is no `DATABASE_URL`).
-async fn fresh_store() -> (Store, Server) {
+pub(super) async fn fresh_store() -> (Store, Server) {
     let name = format!("test_{}", uuid::Uuid::new_v4().simple());
     let (url, embedded) = match std::env::var("DATABASE_URL") {
         Ok(url) => {
@@ -60,7 +60,7 @@ async fn fresh_store() -> (Store, Server) {
     (store, embedded)
 }
 
-async fn shut_down(store: Store, server: Server) {
+pub(super) async fn shut_down(store: Store, server: Server) {
     store.pool().close().await;
     match server {
         Server::External { url, database } => {
@@ -131,7 +131,7 @@ fn deal(version: i64, amount: i64) -> Deal {
 }
 
 /// One record of every kind, every optional field set.
-fn one_of_each() -> Vec<Record> {
+pub(super) fn one_of_each() -> Vec<Record> {
     let some = |s: &str| Some(s.to_owned());
     vec![
         Record::Customer(Customer {
@@ -257,7 +257,7 @@ fn one_of_each() -> Vec<Record> {
     ]
 }
 
-fn read_all() -> ReadPlan {
+pub(super) fn read_all() -> ReadPlan {
     let mut plan = ReadPlan::default();
     for kind in RecordKind::ALL {
         plan.read_all(kind);

@@ -1,0 +1,114 @@
+//! Raw writes of the same rows into the same tables, with none of the service's logic (no
+//! pre-read, no outcome per record, no consistency token): the database's own floor, which the
+//! load generator measures beside the service's ingestion.
+//!
+//! Two methods: `COPY ... FROM STDIN` (text format) and a plain
+//! `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE`. Both write exactly the columns the
+//! service writes, so rows written either way read back as the same engine records.
+
+use crm_metrics_engine::records::Record;
+use sqlx::{AssertSqlSafe, PgConnection};
+
+use super::table::{Pending, Table, copy_statement, plain_upsert};
+use super::{Batch, StorageError, Store, sales};
+
+/// How a raw batch is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawMethod {
+    /// One `COPY ... FROM STDIN` per table.
+    Copy,
+    /// One `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE` per table.
+    Unnest,
+}
+
+impl RawMethod {
+    /// The method's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            RawMethod::Copy => "copy",
+            RawMethod::Unnest => "unnest",
+        }
+    }
+}
+
+impl Store {
+    /// Writes `records` of one tenant in one transaction with `method`; returns the rows written
+    /// (deal stage entries not counted).
+    pub async fn write_raw(
+        &self,
+        tenant_id: &str,
+        records: &[Record],
+        method: RawMethod,
+    ) -> Result<u64, StorageError> {
+        let batch = Batch::split(records);
+        let mut tx = self.pool.begin().await?;
+        let conn: &mut PgConnection = &mut tx;
+        let mut rows = 0;
+        rows += write(conn, tenant_id, &batch.customers, method).await?;
+        rows += write(conn, tenant_id, &batch.leads, method).await?;
+        rows += write(conn, tenant_id, &batch.deals, method).await?;
+        let deals: Vec<_> = batch.deals.iter().map(|item| item.record).collect();
+        match method {
+            RawMethod::Copy => sales::copy_stage_entries(conn, tenant_id, &deals).await?,
+            RawMethod::Unnest => sales::insert_stage_entries(conn, tenant_id, &deals).await?,
+        }
+        rows += write(conn, tenant_id, &batch.orders, method).await?;
+        rows += write(conn, tenant_id, &batch.subscriptions, method).await?;
+        rows += write(conn, tenant_id, &batch.activities, method).await?;
+        rows += write(conn, tenant_id, &batch.tickets, method).await?;
+        rows += write(conn, tenant_id, &batch.survey_responses, method).await?;
+        rows += write(conn, tenant_id, &batch.costs, method).await?;
+        rows += write(conn, tenant_id, &batch.engagement_events, method).await?;
+        rows += write(conn, tenant_id, &batch.crm_users, method).await?;
+        rows += write(conn, tenant_id, &batch.user_events, method).await?;
+        rows += write(conn, tenant_id, &batch.quotas, method).await?;
+        rows += write(conn, tenant_id, &batch.exchange_rates, method).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+}
+
+/// Writes one kind's rows with `method`.
+async fn write<T: Table>(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    items: &[Pending<'_, T>],
+    method: RawMethod,
+) -> Result<u64, StorageError> {
+    if items.is_empty() {
+        return Ok(0);
+    }
+    let items: Vec<&Pending<'_, T>> = items.iter().collect();
+    match method {
+        RawMethod::Copy => {
+            let (statement, data) = copy_statement(tenant_id, &items)?;
+            copy_in(conn, &statement, data).await
+        }
+        RawMethod::Unnest => {
+            let (sql, arguments) = plain_upsert(tenant_id, &items)?;
+            Ok(sqlx::query_with(AssertSqlSafe(sql), arguments)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
+        }
+    }
+}
+
+/// Runs one `COPY ... FROM STDIN` with text-format `data`.
+pub(crate) async fn copy_in(
+    conn: &mut PgConnection,
+    statement: &str,
+    data: String,
+) -> Result<u64, StorageError> {
+    let mut copy = conn.copy_in_raw(statement).await?;
+    if let Err(error) = copy.send(data.into_bytes()).await {
+        // Best effort: the error being returned is the one that matters.
+        let _ = copy.abort("send failed").await;
+        return Err(error.into());
+    }
+    Ok(copy.finish().await?)
+}
+
+#[cfg(test)]
+#[path = "tests/raw.rs"]
+mod tests;
