@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod grpc;
+pub mod load;
 pub mod shutdown;
 pub mod startup;
 pub mod storage;
