@@ -84,7 +84,7 @@ def query_section(r, meta):
         "### Queries: the service against its SQL twins and a bare gRPC call",
         "",
         f"Closed loop, {meta['concurrency']} callers, {meta['seconds']} s per row; each call picks "
-        f"one of the {meta['tenants']} tenants. The SQL twin is the aggregate the metric "
+        f"one of the {meta['tenants']} tenants (one row: always the same tenant). The SQL twin is the aggregate the metric "
         "corresponds to (`win_rate`, basis `closed`: won / won-or-lost by `closed_time`), run "
         "with sqlx at the same concurrency on the service's database; `crm-load verify` first "
         "checked that the service and the twins give the same counts. The bare gRPC call is "
@@ -95,6 +95,7 @@ def query_section(r, meta):
     ]
     for scenario, text in [
         ("win-rate-quarter", "`win_rate`, one quarter"),
+        ("single_win-rate-quarter", "`win_rate`, one quarter, every call to one tenant"),
         ("win-rate-monthly", "`win_rate`, two years by month"),
         ("win-rate-by-owner", "`win_rate`, a year by owner"),
         ("catalog-mix", "12 metrics of every family, one quarter, USD"),
