@@ -27,7 +27,9 @@ def num(value, digits=0):
 def ratio(a, b):
     if not a or not b:
         return "—"
-    return f"{a / b:.2f}×"
+    r = a / b
+    # Small ratios keep three significant digits rather than rounding to 0.00.
+    return f"{r:.2f}×" if r >= 0.1 else f"{r:.2g}×" if r >= 0.001 else f"{r:.1e}×"
 
 
 def ms(value):

@@ -1,8 +1,9 @@
-//! Engine micro-benchmarks: per metric family, the throughput of `fold` (records into a state)
-//! and the time of `merge` (two half states) and `finalize`, and for every metric of the catalog the whole
-//! evaluation (as_of view, indexes, fold, finalize) over one generated data set.
+//! Engine micro-benchmarks: for one metric of every family, the throughput of `fold` (records
+//! into a state), `merge` (two half states) and `finalize`, each in records per second (the
+//! records behind the states); and for every metric of the catalog the whole evaluation (as_of
+//! view, indexes, fold, finalize) over one generated data set.
 //!
-//! Run: `cargo bench -p crm-metrics-engine --bench metrics`. Throughput is in records per second.
+//! Run: `cargo bench -p crm-metrics-engine --bench metrics`.
 
 use std::hint::black_box;
 
@@ -13,7 +14,11 @@ use crm_metrics_engine::catalog::Settings;
 use crm_metrics_engine::context::{Lookup, RecordRef, for_each_of_kind};
 use crm_metrics_engine::dataset::Dataset;
 use crm_metrics_engine::eval::{Family, FoldContext, Period, State, prepare, state_of};
-use crm_metrics_engine::metrics::{self, deals, leads, retention, revenue, subscriptions, surveys};
+use crm_metrics_engine::metrics::{
+    self, acquisition, deals, engagement, funnel, health, leads, lifetime_value, pipeline,
+    purchases, renewals, retention, revenue, roi, sales_performance, subscriptions, support,
+    surveys,
+};
 use crm_metrics_engine::money::{Currency, Money};
 use crm_metrics_engine::query::{ComputeRequest, MetricQuery, ParamValue};
 use crm_metrics_engine::records::*;
@@ -52,7 +57,7 @@ fn dataset(n: usize) -> Dataset {
     let mut rng = Rng(7);
     let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let usd = Currency::parse("USD").unwrap();
-    let per_kind = n / 8;
+    let per_kind = n / 10;
     let mut records = Vec::with_capacity(n);
     let customers = per_kind as u64;
     for i in 0..per_kind {
@@ -126,8 +131,35 @@ fn dataset(n: usize) -> Dataset {
             end_time: (rng.below(3) == 0)
                 .then(|| sub_start + Duration::days(30 + rng.below(300) as i64)),
             trial: false,
-            renewal_due_time: None,
-            renewal_outcome: None,
+            renewal_due_time: (i % 2 == 0).then(|| rng.time(start, 365)),
+            renewal_outcome: (i % 2 == 0)
+                .then(|| [RenewalOutcome::Renewed, RenewalOutcome::NotRenewed][i % 4 / 2]),
+        }));
+        let ticket_created = rng.time(start, 360);
+        records.push(Record::Ticket(Ticket {
+            meta: meta(format!("t{i}")),
+            customer_id: Some(format!("c{}", rng.below(customers))),
+            created_time: ticket_created,
+            first_response_time: (i % 5 != 0)
+                .then(|| ticket_created + Duration::minutes(10 + rng.below(600) as i64)),
+            resolved_time: (i % 3 != 0)
+                .then(|| ticket_created + Duration::hours(1 + rng.below(96) as i64)),
+            assignee_id: Some(format!("agent{}", i % 8)),
+            channel: "email".to_owned(),
+            contact_count: 1 + (i % 3) as u32,
+            reopened: i % 10 == 0,
+        }));
+        records.push(Record::Cost(Cost {
+            meta: meta(format!("cost{i}")),
+            category: [
+                CostCategory::AcquisitionMarketing,
+                CostCategory::AcquisitionSales,
+                CostCategory::Retention,
+                CostCategory::CrmInvestment,
+            ][i % 4],
+            channel: Some(["web", "events", "referral"][i % 3].to_owned()),
+            amount: Money::new(usd, 1_000 + rng.below(100_000) as i64),
+            incurred_time: rng.time(start, 365),
         }));
         let lead_created = rng.time(start, 365);
         records.push(Record::Lead(Lead {
@@ -203,6 +235,7 @@ fn bench_family<F: Family>(c: &mut Criterion, name: &str, family: &F, data: &Dat
         state_of(family, &ctx, &records[half..]),
     );
     let mut group = c.benchmark_group(format!("state/{name}"));
+    group.throughput(Throughput::Elements(records.len() as u64));
     group.bench_function("merge", |b| {
         b.iter(|| {
             let mut merged = left.clone();
@@ -245,6 +278,57 @@ fn families(c: &mut Criterion) {
         c,
         "subscriptions/mrr_movements",
         &subscriptions::MRR_MOVEMENTS_METRIC,
+        &data,
+    );
+    bench_family(c, "renewals/renewal_rate", &renewals::RenewalRate, &data);
+    bench_family(
+        c,
+        "purchases/repeat_purchase_rate",
+        &purchases::REPEAT_PURCHASE_RATE_METRIC,
+        &data,
+    );
+    bench_family(
+        c,
+        "acquisition/customer_acquisition_cost",
+        &acquisition::CustomerAcquisitionCost,
+        &data,
+    );
+    bench_family(
+        c,
+        "lifetime_value/customer_lifetime_value",
+        &lifetime_value::CUSTOMER_LIFETIME_VALUE_METRIC,
+        &data,
+    );
+    bench_family(c, "roi/crm_roi", &roi::CrmRoi, &data);
+    bench_family(
+        c,
+        "pipeline/pipeline_value",
+        &pipeline::PipelineValue,
+        &data,
+    );
+    bench_family(c, "funnel/stage_duration", &funnel::StageDuration, &data);
+    bench_family(
+        c,
+        "sales_performance/pipeline_velocity",
+        &sales_performance::PipelineVelocity,
+        &data,
+    );
+    bench_family(
+        c,
+        "support/first_response_time",
+        &support::FirstResponseTime,
+        &data,
+    );
+    bench_family(
+        c,
+        "engagement/customer_engagement_rate",
+        &engagement::CustomerEngagementRate,
+        &data,
+    );
+    bench_family(
+        c,
+        "health/customer_health_score",
+        &health::CustomerHealthScore,
         &data,
     );
 }
