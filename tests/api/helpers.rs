@@ -108,6 +108,8 @@ pub struct TestApp {
     pub metrics: MetricsServiceClient<Channel>,
     pub channel: Channel,
     pub tenant: String,
+    /// The service's address, `http://127.0.0.1:<port>`.
+    pub address: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -143,7 +145,8 @@ impl TestApp {
                 .await
                 .expect("service runs");
         });
-        let channel = Channel::from_shared(format!("http://{address}"))
+        let address = format!("http://{address}");
+        let channel = Channel::from_shared(address.clone())
             .expect("endpoint")
             .connect()
             .await
@@ -153,6 +156,7 @@ impl TestApp {
             metrics: MetricsServiceClient::new(channel.clone()),
             channel,
             tenant: "acme".to_owned(),
+            address,
             stop: Some(stop),
             server: Some(server),
         }

@@ -8,6 +8,7 @@ mod catalog_metrics;
 mod computations;
 mod compute_queries;
 mod ingestion;
+mod load_generator;
 mod sales_metrics;
 mod service;
 mod survey_metrics;
