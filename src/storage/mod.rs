@@ -8,6 +8,7 @@
 
 mod computations;
 mod contact;
+mod copy_text;
 pub mod embedded;
 mod enums;
 mod error;

@@ -13,6 +13,7 @@ use crm_metrics_engine::records::{Attributes, Meta};
 use sqlx::postgres::{PgArguments, PgHasArrayType, PgRow};
 use sqlx::{Arguments, AssertSqlSafe, Encode, PgConnection, Postgres, Row, Type, TypeInfo};
 
+pub(crate) use super::copy_text::CopyText;
 use super::{StorageError, UpsertOutcome};
 
 /// A record kind's table.
@@ -473,68 +474,6 @@ where
     value
         .try_into()
         .map_err(|_| StorageError::Corrupt(format!("{column} {value:?} is out of range")))
-}
-
-/// A value as a field of PostgreSQL's COPY text format (`\\N` is NULL; backslash, tab, newline
-/// and carriage return are escaped).
-pub(crate) trait CopyText {
-    /// Appends the field to `line`.
-    fn copy_text(&self, line: &mut String);
-}
-
-impl CopyText for &str {
-    fn copy_text(&self, line: &mut String) {
-        for c in self.chars() {
-            match c {
-                '\\' => line.push_str("\\\\"),
-                '\t' => line.push_str("\\t"),
-                '\n' => line.push_str("\\n"),
-                '\r' => line.push_str("\\r"),
-                c => line.push(c),
-            }
-        }
-    }
-}
-
-impl CopyText for String {
-    fn copy_text(&self, line: &mut String) {
-        self.as_str().copy_text(line);
-    }
-}
-
-impl<T: CopyText> CopyText for Option<T> {
-    fn copy_text(&self, line: &mut String) {
-        match self {
-            Some(value) => value.copy_text(line),
-            None => line.push_str("\\N"),
-        }
-    }
-}
-
-/// Types whose `Display` is already valid COPY text (no characters to escape).
-macro_rules! copy_text_by_display {
-    ($($ty:ty),+) => {$(
-        impl CopyText for $ty {
-            fn copy_text(&self, line: &mut String) {
-                use std::fmt::Write;
-                let _ = write!(line, "{self}");
-            }
-        }
-    )+};
-}
-copy_text_by_display!(i32, i64, bool, chrono::NaiveDate);
-
-impl CopyText for chrono::DateTime<chrono::Utc> {
-    fn copy_text(&self, line: &mut String) {
-        use std::fmt::Write;
-        let _ = write!(line, "{}", self.format("%Y-%m-%d %H:%M:%S%.6f+00"));
-    }
-}
-
-impl CopyText for serde_json::Value {
-    fn copy_text(&self, line: &mut String) {
-        self.to_string().as_str().copy_text(line);
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,64 @@
+//! Values as fields of PostgreSQL's `COPY ... FROM STDIN` text format, for the raw-write
+//! baselines (see `raw.rs`): the same values the service binds as arrays, written as text.
+
+/// A value as a field of PostgreSQL's COPY text format (`\\N` is NULL; backslash, tab, newline
+/// and carriage return are escaped).
+pub(crate) trait CopyText {
+    /// Appends the field to `line`.
+    fn copy_text(&self, line: &mut String);
+}
+
+impl CopyText for &str {
+    fn copy_text(&self, line: &mut String) {
+        for c in self.chars() {
+            match c {
+                '\\' => line.push_str("\\\\"),
+                '\t' => line.push_str("\\t"),
+                '\n' => line.push_str("\\n"),
+                '\r' => line.push_str("\\r"),
+                c => line.push(c),
+            }
+        }
+    }
+}
+
+impl CopyText for String {
+    fn copy_text(&self, line: &mut String) {
+        self.as_str().copy_text(line);
+    }
+}
+
+impl<T: CopyText> CopyText for Option<T> {
+    fn copy_text(&self, line: &mut String) {
+        match self {
+            Some(value) => value.copy_text(line),
+            None => line.push_str("\\N"),
+        }
+    }
+}
+
+/// Types whose `Display` is already valid COPY text (no characters to escape).
+macro_rules! copy_text_by_display {
+    ($($ty:ty),+) => {$(
+        impl CopyText for $ty {
+            fn copy_text(&self, line: &mut String) {
+                use std::fmt::Write;
+                let _ = write!(line, "{self}");
+            }
+        }
+    )+};
+}
+copy_text_by_display!(i32, i64, bool, chrono::NaiveDate);
+
+impl CopyText for chrono::DateTime<chrono::Utc> {
+    fn copy_text(&self, line: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(line, "{}", self.format("%Y-%m-%d %H:%M:%S%.6f+00"));
+    }
+}
+
+impl CopyText for serde_json::Value {
+    fn copy_text(&self, line: &mut String) {
+        self.to_string().as_str().copy_text(line);
+    }
+}
