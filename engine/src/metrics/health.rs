@@ -110,11 +110,10 @@ impl CustomerSignals {
         self.active |= other.active;
         self.any_event |= other.any_event;
         self.recent_events += other.recent_events;
+        // Latest by (time, id); the whole tuple breaks what remains of a tie, so even two
+        // answers sharing a time and an id give the same result in any order.
         if let Some(theirs) = &other.latest_survey
-            && self
-                .latest_survey
-                .as_ref()
-                .is_none_or(|mine| (&theirs.0, &theirs.1) > (&mine.0, &mine.1))
+            && self.latest_survey.as_ref().is_none_or(|mine| theirs > mine)
         {
             self.latest_survey = Some(theirs.clone());
         }
