@@ -21,16 +21,6 @@ pub enum RawMethod {
     Unnest,
 }
 
-impl RawMethod {
-    /// The method's name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            RawMethod::Copy => "copy",
-            RawMethod::Unnest => "unnest",
-        }
-    }
-}
-
 impl Store {
     /// Writes `records` of one tenant in one transaction with `method`; returns the rows written
     /// (deal stage entries not counted).

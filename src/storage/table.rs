@@ -192,7 +192,7 @@ pub(crate) async fn upsert<'a, T: Table>(
 }
 
 /// Binds every column of `items` (common ones first) as arrays after `$1 = tenant_id`.
-pub(crate) fn bound_columns<T: Table>(
+fn bound_columns<T: Table>(
     tenant_id: &str,
     items: &[&Pending<'_, T>],
 ) -> Result<Columns, StorageError> {
