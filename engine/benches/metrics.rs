@@ -22,6 +22,7 @@ use crm_metrics_engine::metrics::{
 use crm_metrics_engine::money::{Currency, Money};
 use crm_metrics_engine::query::{ComputeRequest, MetricQuery, ParamValue};
 use crm_metrics_engine::records::*;
+use crm_metrics_engine::view::View;
 
 /// A deterministic generator (SplitMix64).
 struct Rng(u64);
@@ -208,7 +209,8 @@ fn year() -> Window {
 /// fold, merge and finalize of one family over the data set's primary records.
 fn bench_family<F: Family>(c: &mut Criterion, name: &str, family: &F, data: &Dataset) {
     let settings = Settings::defaults(family.definition());
-    let lookup = Lookup::new(data);
+    let view = View::of(data);
+    let lookup = Lookup::new(&view);
     let ctx = FoldContext {
         settings: &settings,
         period: Period {
@@ -220,7 +222,7 @@ fn bench_family<F: Family>(c: &mut Criterion, name: &str, family: &F, data: &Dat
     };
     let mut records: Vec<RecordRef<'_>> = Vec::new();
     for kind in family.definition().primary {
-        for_each_of_kind(data, *kind, |r| records.push(r));
+        for_each_of_kind(&view, *kind, |r| records.push(r));
     }
     // fold is per record; merge and finalize are per state, whatever the records behind it.
     let mut group = c.benchmark_group(format!("fold/{name}"));

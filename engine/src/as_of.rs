@@ -5,34 +5,46 @@
 //! customer churned later is active. A record whose own existence starts after `as_of` (created,
 //! acquired, occurred, ordered, responded, incurred) does not exist yet. Quotas and exchange rates
 //! are plans and reference data, not events, and are kept.
+//!
+//! The view is applied without copying: a record that looks the same at `as_of` stays borrowed,
+//! and only one that would change (a later close, a later stage entry) is copied into the
+//! request's [`Scratch`] and changed there.
 
-use crate::dataset::Dataset;
-use crate::records::{DealStatus, Timestamp};
+use crate::records::{Customer, Deal, DealStatus, Lead, Order, Ticket, Timestamp};
+use crate::view::{Scratch, View, rewrite};
 
 fn not_after(t: Option<Timestamp>, as_of: Timestamp) -> Option<Timestamp> {
     t.filter(|t| *t <= as_of)
 }
 
-/// The dataset as it stood at `as_of`.
-pub fn as_of(dataset: &Dataset, as_of: Timestamp) -> Dataset {
+fn after(t: Option<Timestamp>, as_of: Timestamp) -> bool {
+    t.is_some_and(|t| t > as_of)
+}
+
+/// `view` as it stood at `as_of`; changed records are copied into `scratch`.
+pub fn as_of<'a>(view: &View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> View<'a> {
     let at = as_of;
-    Dataset {
-        customers: dataset
-            .customers
-            .iter()
-            .filter(|c| c.acquired_time <= at)
-            .map(|c| {
-                let mut c = c.clone();
-                c.churned_time = not_after(c.churned_time, at);
-                c
-            })
-            .collect(),
-        leads: dataset
-            .leads
-            .iter()
-            .filter(|l| l.created_time <= at)
-            .map(|l| {
-                let mut l = l.clone();
+    let exists = |t: Timestamp| t <= at;
+    View {
+        customers: rewrite(
+            &view.customers,
+            &scratch.customers,
+            |c| exists(c.acquired_time),
+            |c| after(c.churned_time, at),
+            |c: &mut Customer| c.churned_time = not_after(c.churned_time, at),
+        ),
+        leads: rewrite(
+            &view.leads,
+            &scratch.leads,
+            |l| exists(l.created_time),
+            |l| {
+                after(l.qualified_time, at)
+                    || after(l.converted_time, at)
+                    || after(l.disqualified_time, at)
+                    || after(l.first_response_time, at)
+                    || (l.converted_time.is_none() && l.customer_id.is_some())
+            },
+            |l: &mut Lead| {
                 l.qualified_time = not_after(l.qualified_time, at);
                 l.converted_time = not_after(l.converted_time, at);
                 l.disqualified_time = not_after(l.disqualified_time, at);
@@ -40,16 +52,19 @@ pub fn as_of(dataset: &Dataset, as_of: Timestamp) -> Dataset {
                 if l.converted_time.is_none() {
                     l.customer_id = None;
                 }
-                l
-            })
-            .collect(),
-        deals: dataset
-            .deals
-            .iter()
-            .filter(|d| d.created_time <= at)
-            .map(|d| {
-                let mut d = d.clone();
-                if d.closed_time.is_some_and(|t| t > at) {
+            },
+        ),
+        deals: rewrite(
+            &view.deals,
+            &scratch.deals,
+            |d| exists(d.created_time),
+            |d| {
+                after(d.closed_time, at)
+                    || d.stage_history.iter().any(|e| e.entered_time > at)
+                    || d.stage_history.last().is_some_and(|e| e.stage != d.stage)
+            },
+            |d: &mut Deal| {
+                if after(d.closed_time, at) {
                     d.closed_time = None;
                     d.status = DealStatus::Open;
                 }
@@ -57,77 +72,44 @@ pub fn as_of(dataset: &Dataset, as_of: Timestamp) -> Dataset {
                 if let Some(last) = d.stage_history.last() {
                     d.stage = last.stage.clone();
                 }
-                d
-            })
-            .collect(),
-        orders: dataset
-            .orders
-            .iter()
-            .filter(|o| o.ordered_time <= at)
-            .map(|o| {
-                let mut o = o.clone();
-                o.fulfilled_time = not_after(o.fulfilled_time, at);
-                o
-            })
-            .collect(),
-        subscriptions: dataset
-            .subscriptions
-            .iter()
-            .filter(|s| s.start_time <= at)
-            .cloned()
-            .collect(),
-        activities: dataset
-            .activities
-            .iter()
-            .filter(|a| a.occurred_time <= at)
-            .cloned()
-            .collect(),
-        tickets: dataset
-            .tickets
-            .iter()
-            .filter(|t| t.created_time <= at)
-            .map(|t| {
-                let mut t = t.clone();
+            },
+        ),
+        orders: rewrite(
+            &view.orders,
+            &scratch.orders,
+            |o| exists(o.ordered_time),
+            |o| after(o.fulfilled_time, at),
+            |o: &mut Order| o.fulfilled_time = not_after(o.fulfilled_time, at),
+        ),
+        subscriptions: kept(&view.subscriptions, |s| exists(s.start_time)),
+        activities: kept(&view.activities, |a| exists(a.occurred_time)),
+        tickets: rewrite(
+            &view.tickets,
+            &scratch.tickets,
+            |t| exists(t.created_time),
+            |t| after(t.first_response_time, at) || after(t.resolved_time, at),
+            |t: &mut Ticket| {
                 t.first_response_time = not_after(t.first_response_time, at);
                 t.resolved_time = not_after(t.resolved_time, at);
-                t
-            })
-            .collect(),
-        survey_responses: dataset
-            .survey_responses
-            .iter()
-            .filter(|s| s.responded_time <= at)
-            .cloned()
-            .collect(),
-        costs: dataset
-            .costs
-            .iter()
-            .filter(|c| c.incurred_time <= at)
-            .cloned()
-            .collect(),
-        engagement_events: dataset
-            .engagement_events
-            .iter()
-            .filter(|e| e.occurred_time <= at)
-            .cloned()
-            .collect(),
-        crm_users: dataset
-            .crm_users
-            .iter()
-            .filter(|u| u.created_time <= at)
-            .map(|u| {
-                let mut u = u.clone();
-                u.deactivated_time = not_after(u.deactivated_time, at);
-                u
-            })
-            .collect(),
-        user_events: dataset
-            .user_events
-            .iter()
-            .filter(|e| e.occurred_time <= at)
-            .cloned()
-            .collect(),
-        quotas: dataset.quotas.clone(),
-        exchange_rates: dataset.exchange_rates.clone(),
+            },
+        ),
+        survey_responses: kept(&view.survey_responses, |s| exists(s.responded_time)),
+        costs: kept(&view.costs, |c| exists(c.incurred_time)),
+        engagement_events: kept(&view.engagement_events, |e| exists(e.occurred_time)),
+        crm_users: rewrite(
+            &view.crm_users,
+            &scratch.crm_users,
+            |u| exists(u.created_time),
+            |u| after(u.deactivated_time, at),
+            |u| u.deactivated_time = not_after(u.deactivated_time, at),
+        ),
+        user_events: kept(&view.user_events, |e| exists(e.occurred_time)),
+        quotas: view.quotas.clone(),
+        exchange_rates: view.exchange_rates.clone(),
     }
+}
+
+/// The records of `list` that `keep` accepts, unchanged.
+fn kept<'a, T>(list: &[&'a T], keep: impl Fn(&T) -> bool) -> Vec<&'a T> {
+    list.iter().copied().filter(|r| keep(r)).collect()
 }

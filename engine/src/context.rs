@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 
-use crate::dataset::Dataset;
 use crate::records::{
     Activity, ActivityDirection, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate,
     Lead, Meta, Order, Quota, RecordKind, Subscription, SurveyResponse, Ticket, Timestamp,
     UserEvent,
 };
+use crate::view::View;
 
 /// A borrowed record of any kind: what states fold.
 #[derive(Debug, Clone, Copy)]
@@ -71,61 +71,9 @@ impl<'a> RecordRef<'a> {
     }
 }
 
-/// Calls `visit` with every record of `kind` in `dataset`.
-pub fn for_each_of_kind<'a>(
-    dataset: &'a Dataset,
-    kind: RecordKind,
-    mut visit: impl FnMut(RecordRef<'a>),
-) {
-    match kind {
-        RecordKind::Customer => dataset
-            .customers
-            .iter()
-            .for_each(|r| visit(RecordRef::Customer(r))),
-        RecordKind::Lead => dataset.leads.iter().for_each(|r| visit(RecordRef::Lead(r))),
-        RecordKind::Deal => dataset.deals.iter().for_each(|r| visit(RecordRef::Deal(r))),
-        RecordKind::Order => dataset
-            .orders
-            .iter()
-            .for_each(|r| visit(RecordRef::Order(r))),
-        RecordKind::Subscription => dataset
-            .subscriptions
-            .iter()
-            .for_each(|r| visit(RecordRef::Subscription(r))),
-        RecordKind::Activity => dataset
-            .activities
-            .iter()
-            .for_each(|r| visit(RecordRef::Activity(r))),
-        RecordKind::Ticket => dataset
-            .tickets
-            .iter()
-            .for_each(|r| visit(RecordRef::Ticket(r))),
-        RecordKind::SurveyResponse => dataset
-            .survey_responses
-            .iter()
-            .for_each(|r| visit(RecordRef::SurveyResponse(r))),
-        RecordKind::Cost => dataset.costs.iter().for_each(|r| visit(RecordRef::Cost(r))),
-        RecordKind::EngagementEvent => dataset
-            .engagement_events
-            .iter()
-            .for_each(|r| visit(RecordRef::EngagementEvent(r))),
-        RecordKind::CrmUser => dataset
-            .crm_users
-            .iter()
-            .for_each(|r| visit(RecordRef::CrmUser(r))),
-        RecordKind::UserEvent => dataset
-            .user_events
-            .iter()
-            .for_each(|r| visit(RecordRef::UserEvent(r))),
-        RecordKind::Quota => dataset
-            .quotas
-            .iter()
-            .for_each(|r| visit(RecordRef::Quota(r))),
-        RecordKind::ExchangeRate => dataset
-            .exchange_rates
-            .iter()
-            .for_each(|r| visit(RecordRef::ExchangeRate(r))),
-    }
+/// Calls `visit` with every record of `kind` in `view`.
+pub fn for_each_of_kind<'a>(view: &View<'a>, kind: RecordKind, visit: impl FnMut(RecordRef<'a>)) {
+    view.for_each_of_kind(kind, visit);
 }
 
 /// Indexes over one dataset, built once per query, for following soft references.
@@ -138,22 +86,22 @@ pub struct Lookup<'a> {
 }
 
 impl<'a> Lookup<'a> {
-    /// Indexes `dataset`.
-    pub fn new(dataset: &'a Dataset) -> Lookup<'a> {
+    /// Indexes `view`.
+    pub fn new(view: &View<'a>) -> Lookup<'a> {
         let mut lookup = Lookup {
-            customers: dataset
+            customers: view
                 .customers
                 .iter()
-                .map(|c| (c.meta.id.as_str(), c))
+                .map(|c| (c.meta.id.as_str(), *c))
                 .collect(),
-            leads: dataset
+            leads: view
                 .leads
                 .iter()
-                .map(|l| (l.meta.id.as_str(), l))
+                .map(|l| (l.meta.id.as_str(), *l))
                 .collect(),
             ..Lookup::default()
         };
-        for activity in &dataset.activities {
+        for activity in view.activities.iter().copied() {
             if let (Some(lead), ActivityDirection::Outbound) =
                 (&activity.lead_id, activity.direction)
             {

@@ -18,8 +18,9 @@ use chrono_tz::Tz;
 
 use crate::dataset::Dataset;
 use crate::money::{Currency, Money, divide_half_even};
-use crate::records::{ExchangeRate, Timestamp};
+use crate::records::{Cost, Deal, ExchangeRate, Order, Quota, Subscription, Timestamp};
 use crate::value::EvalError;
+use crate::view::{Scratch, View, rewrite};
 
 /// The number of minor-unit digits of a currency (ISO 4217); 2 unless listed.
 pub fn minor_unit_digits(currency: Currency) -> u32 {
@@ -54,7 +55,7 @@ struct Rates {
 }
 
 impl Rates {
-    fn new(rates: &[ExchangeRate]) -> Rates {
+    fn new<'r>(rates: impl Iterator<Item = &'r ExchangeRate>) -> Rates {
         let mut by_currency: BTreeMap<Currency, Vec<(NaiveDate, i128, u32)>> = BTreeMap::new();
         for rate in rates {
             by_currency.entry(rate.currency).or_default().push((
@@ -141,32 +142,136 @@ pub fn convert_dataset(
     time_zone: Tz,
 ) -> Result<(), EvalError> {
     let converter = Converter {
-        rates: Rates::new(&dataset.exchange_rates),
+        rates: Rates::new(dataset.exchange_rates.iter()),
         to,
         time_zone,
     };
-    for deal in &mut dataset.deals {
-        converter.convert(
+    dataset
+        .deals
+        .iter_mut()
+        .try_for_each(|r| converter.deal(r))?;
+    dataset
+        .orders
+        .iter_mut()
+        .try_for_each(|r| converter.order(r))?;
+    for subscription in &mut dataset.subscriptions {
+        converter.subscription(subscription)?;
+    }
+    dataset
+        .costs
+        .iter_mut()
+        .try_for_each(|r| converter.cost(r))?;
+    dataset
+        .quotas
+        .iter_mut()
+        .try_for_each(|r| converter.quota(r))
+}
+
+/// Converts every amount of `view` into `to` like [`convert_dataset`]; a record whose amounts
+/// are already in `to` stays borrowed, the others are converted copies in `scratch`. When
+/// several amounts lack a rate, the error names the earliest date (then the smallest currency),
+/// so it does not depend on the order of the records.
+pub fn convert_view<'a>(
+    view: &mut View<'a>,
+    to: Currency,
+    time_zone: Tz,
+    scratch: &'a Scratch,
+) -> Result<(), EvalError> {
+    let converter = Converter {
+        rates: Rates::new(view.exchange_rates.iter().copied()),
+        to,
+        time_zone,
+    };
+    let first_error = std::cell::RefCell::new(None::<EvalError>);
+    let note = |result: Result<(), EvalError>| {
+        if let Err(error) = result {
+            let mut first = first_error.borrow_mut();
+            if first
+                .as_ref()
+                .is_none_or(|kept| error_order(&error) < error_order(kept))
+            {
+                *first = Some(error);
+            }
+        }
+    };
+    let foreign = |money: &Money| money.currency != to;
+    let keep_all = |_: &_| true;
+    view.deals = rewrite(
+        &view.deals,
+        &scratch.deals,
+        keep_all,
+        |r| foreign(&r.amount),
+        |r| note(converter.deal(r)),
+    );
+    view.orders = rewrite(
+        &view.orders,
+        &scratch.orders,
+        |_| true,
+        |r| foreign(&r.amount) || r.cost.as_ref().is_some_and(foreign),
+        |r| note(converter.order(r)),
+    );
+    view.subscriptions = rewrite(
+        &view.subscriptions,
+        &scratch.subscriptions,
+        |_| true,
+        |r| foreign(&r.mrr),
+        |r| note(converter.subscription(r)),
+    );
+    view.costs = rewrite(
+        &view.costs,
+        &scratch.costs,
+        |_| true,
+        |r| foreign(&r.amount),
+        |r| note(converter.cost(r)),
+    );
+    view.quotas = rewrite(
+        &view.quotas,
+        &scratch.quotas,
+        |_| true,
+        |r| foreign(&r.amount),
+        |r| note(converter.quota(r)),
+    );
+    match first_error.into_inner() {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// Orders conversion errors: missing rates by date, then currency, before any other error.
+fn error_order(error: &EvalError) -> (u8, &str, &str) {
+    match error {
+        EvalError::MissingRate { currency, date } => (0, date.as_str(), currency.as_str()),
+        _ => (1, "", ""),
+    }
+}
+
+impl Converter {
+    fn deal(&self, deal: &mut Deal) -> Result<(), EvalError> {
+        self.convert(
             &mut deal.amount,
             deal.closed_time.unwrap_or(deal.created_time),
-        )?;
+        )
     }
-    for order in &mut dataset.orders {
-        converter.convert(&mut order.amount, order.ordered_time)?;
+
+    fn order(&self, order: &mut Order) -> Result<(), EvalError> {
+        self.convert(&mut order.amount, order.ordered_time)?;
         if let Some(cost) = &mut order.cost {
-            converter.convert(cost, order.ordered_time)?;
+            self.convert(cost, order.ordered_time)?;
         }
+        Ok(())
     }
-    for subscription in &mut dataset.subscriptions {
-        converter.convert(&mut subscription.mrr, subscription.start_time)?;
+
+    fn subscription(&self, subscription: &mut Subscription) -> Result<(), EvalError> {
+        self.convert(&mut subscription.mrr, subscription.start_time)
     }
-    for cost in &mut dataset.costs {
-        converter.convert(&mut cost.amount, cost.incurred_time)?;
+
+    fn cost(&self, cost: &mut Cost) -> Result<(), EvalError> {
+        self.convert(&mut cost.amount, cost.incurred_time)
     }
-    for quota in &mut dataset.quotas {
-        converter.convert(&mut quota.amount, quota.period_start)?;
+
+    fn quota(&self, quota: &mut Quota) -> Result<(), EvalError> {
+        self.convert(&mut quota.amount, quota.period_start)
     }
-    Ok(())
 }
 
 #[cfg(test)]

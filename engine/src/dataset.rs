@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::calendar::Window;
+use crate::context::RecordRef;
 
 use crate::records::{
     Activity, Cost, CostCategory, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead,
@@ -125,6 +126,30 @@ impl TimeField {
     }
 }
 
+impl TimeField {
+    /// The field's value in `record`; `None` when absent or when the record is of another kind.
+    pub fn value_of(self, record: RecordRef<'_>) -> Option<Timestamp> {
+        match (self, record) {
+            (TimeField::CustomerAcquired, RecordRef::Customer(r)) => Some(r.acquired_time),
+            (TimeField::LeadCreated, RecordRef::Lead(r)) => Some(r.created_time),
+            (TimeField::DealCreated, RecordRef::Deal(r)) => Some(r.created_time),
+            (TimeField::DealClosed, RecordRef::Deal(r)) => r.closed_time,
+            (TimeField::OrderOrdered, RecordRef::Order(r)) => Some(r.ordered_time),
+            (TimeField::OrderFulfilled, RecordRef::Order(r)) => r.fulfilled_time,
+            (TimeField::SubscriptionStart, RecordRef::Subscription(r)) => Some(r.start_time),
+            (TimeField::ActivityOccurred, RecordRef::Activity(r)) => Some(r.occurred_time),
+            (TimeField::TicketCreated, RecordRef::Ticket(r)) => Some(r.created_time),
+            (TimeField::TicketResolved, RecordRef::Ticket(r)) => r.resolved_time,
+            (TimeField::SurveyResponded, RecordRef::SurveyResponse(r)) => Some(r.responded_time),
+            (TimeField::CostIncurred, RecordRef::Cost(r)) => Some(r.incurred_time),
+            (TimeField::EngagementOccurred, RecordRef::EngagementEvent(r)) => Some(r.occurred_time),
+            (TimeField::UserEventOccurred, RecordRef::UserEvent(r)) => Some(r.occurred_time),
+            (TimeField::QuotaPeriodStart, RecordRef::Quota(r)) => Some(r.period_start),
+            _ => None,
+        }
+    }
+}
+
 /// Rows whose `field` lies in `[from, until)`; an open side is unbounded. Rows where the field is
 /// absent (NULL) never match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +159,15 @@ pub struct TimeBound {
     pub until: Option<Timestamp>,
 }
 
+impl TimeBound {
+    /// Whether `record` lies in the bound (what storage's range scan selects).
+    pub fn contains(&self, record: RecordRef<'_>) -> bool {
+        self.field.value_of(record).is_some_and(|t| {
+            self.from.is_none_or(|from| t >= from) && self.until.is_none_or(|until| t < until)
+        })
+    }
+}
+
 /// Which rows of one kind to read: every row of the tenant, or the union of some time bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KindRead {
@@ -141,6 +175,17 @@ pub enum KindRead {
     All,
     /// Rows matching at least one bound.
     AnyOf(Vec<TimeBound>),
+}
+
+impl KindRead {
+    /// Whether `record` is among the rows this read selects: the in-memory twin of storage's
+    /// scan, so records kept in memory are filtered exactly as a fresh read would be.
+    pub fn selects(&self, record: RecordRef<'_>) -> bool {
+        match self {
+            KindRead::All => true,
+            KindRead::AnyOf(bounds) => bounds.iter().any(|bound| bound.contains(record)),
+        }
+    }
 }
 
 /// The rows a query needs, per kind. Kinds not named are not read.

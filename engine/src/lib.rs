@@ -18,5 +18,6 @@ pub mod money;
 pub mod query;
 pub mod records;
 pub mod value;
+pub mod view;
 
 pub use chrono_tz::Tz;

@@ -9,11 +9,12 @@ use super::{Family, FoldContext, Period, Route};
 use crate::calendar::Window;
 use crate::catalog::{MetricDefinition, Settings};
 use crate::context::{Lookup, RecordRef, for_each_of_kind};
-use crate::dataset::{Dataset, ReadPlan};
+use crate::dataset::ReadPlan;
 use crate::dimension::Dimension;
 use crate::query::{Filter, MetricQuery, Problem};
 use crate::records::Timestamp;
 use crate::value::{EvalError, MetricResult};
+use crate::view::View;
 
 /// One point of a series.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,10 +94,10 @@ impl Frame {
 pub trait CompiledMetric: Send + Sync {
     fn definition(&self) -> &'static MetricDefinition;
     fn plan(&self, frame: &Frame) -> ReadPlan;
-    fn evaluate(
+    fn evaluate<'a>(
         &self,
-        dataset: &Dataset,
-        lookup: &Lookup<'_>,
+        view: &View<'a>,
+        lookup: &Lookup<'a>,
         frame: &Frame,
     ) -> Result<MetricReport, EvalError>;
 }
@@ -147,13 +148,13 @@ impl<F: Family> CompiledMetric for Compiled<F> {
         self.family.plan(&self.settings, frame.span(), frame.as_of)
     }
 
-    fn evaluate(
+    fn evaluate<'a>(
         &self,
-        dataset: &Dataset,
-        lookup: &Lookup<'_>,
+        view: &View<'a>,
+        lookup: &Lookup<'a>,
         frame: &Frame,
     ) -> Result<MetricReport, EvalError> {
-        evaluate_family(self.family, &self.settings, dataset, lookup, frame)
+        evaluate_family(self.family, &self.settings, view, lookup, frame)
     }
 }
 
@@ -194,7 +195,7 @@ fn targets(route: Route, frame: &Frame, out: &mut Vec<usize>) {
 fn evaluate_family<'a, F: Family>(
     family: &F,
     settings: &Settings,
-    dataset: &'a Dataset,
+    view: &View<'a>,
     lookup: &Lookup<'a>,
     frame: &Frame,
 ) -> Result<MetricReport, EvalError> {
@@ -211,7 +212,7 @@ fn evaluate_family<'a, F: Family>(
     let mut groups: BTreeMap<Vec<Option<&'a str>>, Vec<F::State>> = BTreeMap::new();
     let mut reached = Vec::new();
     for kind in family.definition().primary {
-        for_each_of_kind(dataset, *kind, |record| {
+        for_each_of_kind(view, *kind, |record| {
             if !passes_filters(&frame.filters, record, lookup) {
                 return;
             }

@@ -10,6 +10,7 @@ use crate::metrics;
 use crate::money::Currency;
 use crate::query::{ComputeRequest, Problem};
 use crate::value::EvalError;
+use crate::view::{Scratch, View};
 
 /// The most buckets one series may have.
 pub const MAX_BUCKETS: usize = 1000;
@@ -56,9 +57,20 @@ impl Prepared {
         dataset: &Dataset,
         reporting_currency: Option<Currency>,
     ) -> Result<Vec<MetricReport>, EvalError> {
-        let mut seen = crate::as_of::as_of(dataset, self.frame.as_of);
+        self.evaluate_view(&View::of(dataset), reporting_currency)
+    }
+
+    /// Evaluates every metric over borrowed records, like [`Prepared::evaluate`]; records are
+    /// copied only where the request sees them changed (`as_of`, converted amounts).
+    pub fn evaluate_view(
+        &self,
+        view: &View<'_>,
+        reporting_currency: Option<Currency>,
+    ) -> Result<Vec<MetricReport>, EvalError> {
+        let scratch = Scratch::default();
+        let mut seen = crate::as_of::as_of(view, self.frame.as_of, &scratch);
         if let Some(currency) = reporting_currency {
-            crate::currency::convert_dataset(&mut seen, currency, self.frame.time_zone)?;
+            crate::currency::convert_view(&mut seen, currency, self.frame.time_zone, &scratch)?;
         }
         let lookup = Lookup::new(&seen);
         self.metrics

@@ -6,7 +6,6 @@ use proptest::prelude::*;
 use super::*;
 use crate::calendar::Granularity;
 use crate::context::Lookup;
-use crate::dataset::Dataset;
 use crate::dataset::KindRead;
 use crate::dimension::Dimension;
 use crate::eval::{MetricReport, Period, prepare, state_of};
@@ -14,6 +13,7 @@ use crate::metrics::test_support::*;
 use crate::query::{MetricQuery, ParamValue};
 use crate::records::{Record, StageEntry};
 use crate::value::{DurationStats, Undefined};
+use crate::view::View;
 
 fn ratio(numerator: f64, denominator: f64) -> Result<Value, Undefined> {
     Ok(Value::Ratio(Ratio {
@@ -273,8 +273,8 @@ fn funnel_conversion_requires_stages() {
     }
     // A state finalized without the parameter (engine-internal use) is MISSING_PARAMETER.
     let settings = Settings::defaults(&FUNNEL_CONVERSION);
-    let dataset = Dataset::default();
-    let lookup = Lookup::new(&dataset);
+    let view = View::default();
+    let lookup = Lookup::new(&view);
     let ctx = FoldContext {
         settings: &settings,
         period: Period {

@@ -12,6 +12,7 @@ use crate::eval::{Family, FoldContext, MetricReport, Period, State, prepare, sta
 use crate::money::{Currency, Money};
 use crate::query::{ComputeRequest, MetricQuery};
 use crate::records::*;
+use crate::view::View;
 
 /// 2026-`m`-`d` `h`:00 UTC.
 pub fn at(m: u32, d: u32, h: u32) -> Timestamp {
@@ -181,7 +182,8 @@ pub fn assert_merge_property<F: Family>(
     rotate: usize,
 ) {
     let dataset = Dataset::from_records(records.iter().cloned());
-    let lookup = Lookup::new(&dataset);
+    let view = View::of(&dataset);
+    let lookup = Lookup::new(&view);
     let ctx = FoldContext {
         settings,
         period,
@@ -189,7 +191,7 @@ pub fn assert_merge_property<F: Family>(
     };
     let mut refs: Vec<RecordRef<'_>> = Vec::new();
     for kind in family.definition().primary {
-        for_each_of_kind(&dataset, *kind, |r| refs.push(r));
+        for_each_of_kind(&view, *kind, |r| refs.push(r));
     }
     let split = split % (refs.len() + 1);
     let all = state_of(family, &ctx, &refs);

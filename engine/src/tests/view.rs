@@ -1,0 +1,181 @@
+//! Unit tests of `view`, the `as_of` view over borrowed records, the in-memory read-plan filter
+//! and conversion over a view.
+
+use super::*;
+use crate::currency::convert_view;
+use crate::dataset::{KindRead, TimeBound, TimeField};
+use crate::metrics::test_support::{customer, deal, lead, order, ymd};
+use crate::money::{Currency, Money};
+use crate::records::{DealStatus, Record, StageEntry};
+use crate::value::EvalError;
+
+fn dataset(records: Vec<Record>) -> Dataset {
+    Dataset::from_records(records)
+}
+
+#[test]
+fn as_of_borrows_unchanged_records_and_copies_only_changed_ones() {
+    // d1 closed 03-05 (before as_of 03-10): unchanged, borrowed. d2 closed 03-20 (after): open
+    // at as_of, a changed copy. d3 created 03-15: does not exist yet.
+    let data = dataset(vec![
+        deal(
+            "d1",
+            DealStatus::Won,
+            ymd(2026, 3, 1),
+            Some(ymd(2026, 3, 5)),
+            100,
+        ),
+        deal(
+            "d2",
+            DealStatus::Lost,
+            ymd(2026, 3, 1),
+            Some(ymd(2026, 3, 20)),
+            100,
+        ),
+        deal("d3", DealStatus::Open, ymd(2026, 3, 15), None, 100),
+    ]);
+    let view = View::of(&data);
+    let scratch = Scratch::default();
+    let seen = crate::as_of::as_of(&view, ymd(2026, 3, 10), &scratch);
+    assert_eq!(seen.deals.len(), 2);
+    assert!(std::ptr::eq(seen.deals[0], &data.deals[0]));
+    assert!(!std::ptr::eq(seen.deals[1], &data.deals[1]));
+    assert_eq!(seen.deals[1].status, DealStatus::Open);
+    assert_eq!(seen.deals[1].closed_time, None);
+    // The stored record is untouched.
+    assert_eq!(data.deals[1].status, DealStatus::Lost);
+}
+
+#[test]
+fn as_of_rewrites_what_the_instant_hides() {
+    // A deal's stage follows its last entry at as_of (here also when no entry was dropped but
+    // the stored stage differs); a lead not converted by as_of loses its customer; a customer
+    // churned later is active.
+    let mut with_history = deal("d", DealStatus::Open, ymd(2026, 3, 1), None, 1);
+    if let Record::Deal(d) = &mut with_history {
+        d.stage = "negotiation".into();
+        d.stage_history = vec![
+            StageEntry {
+                stage: "qualify".into(),
+                entered_time: ymd(2026, 3, 1),
+            },
+            StageEntry {
+                stage: "negotiation".into(),
+                entered_time: ymd(2026, 3, 20),
+            },
+        ];
+    }
+    let mut stale_stage = deal("e", DealStatus::Open, ymd(2026, 3, 1), None, 1);
+    if let Record::Deal(d) = &mut stale_stage {
+        d.stage = "won_stage".into();
+        d.stage_history = vec![StageEntry {
+            stage: "qualify".into(),
+            entered_time: ymd(2026, 3, 1),
+        }];
+    }
+    let mut unconverted = lead("l", ymd(2026, 3, 1));
+    if let Record::Lead(l) = &mut unconverted {
+        l.customer_id = Some("c".into());
+    }
+    let data = dataset(vec![
+        with_history,
+        stale_stage,
+        unconverted,
+        customer("c", ymd(2026, 1, 1), Some(ymd(2026, 4, 1))),
+    ]);
+    let view = View::of(&data);
+    let scratch = Scratch::default();
+    let seen = crate::as_of::as_of(&view, ymd(2026, 3, 10), &scratch);
+    assert_eq!(seen.deals[0].stage, "qualify");
+    assert_eq!(seen.deals[0].stage_history.len(), 1);
+    assert_eq!(seen.deals[1].stage, "qualify");
+    assert_eq!(seen.leads[0].customer_id, None);
+    assert_eq!(seen.customers[0].churned_time, None);
+}
+
+#[test]
+fn kind_read_selects_like_the_storage_scan() {
+    // [from, until): from inclusive, until exclusive; an absent field never matches, even with
+    // both sides open.
+    let data = dataset(vec![
+        deal(
+            "a",
+            DealStatus::Won,
+            ymd(2026, 1, 1),
+            Some(ymd(2026, 3, 1)),
+            1,
+        ),
+        deal(
+            "b",
+            DealStatus::Won,
+            ymd(2026, 1, 1),
+            Some(ymd(2026, 4, 1)),
+            1,
+        ),
+        deal("c", DealStatus::Open, ymd(2026, 1, 1), None, 1),
+    ]);
+    let closed = |from, until| {
+        KindRead::AnyOf(vec![TimeBound {
+            field: TimeField::DealClosed,
+            from,
+            until,
+        }])
+    };
+    let selected = |read: &KindRead| -> Vec<&str> {
+        data.deals
+            .iter()
+            .filter(|d| read.selects(RecordRef::Deal(d)))
+            .map(|d| d.meta.id.as_str())
+            .collect()
+    };
+    let q1 = closed(Some(ymd(2026, 3, 1)), Some(ymd(2026, 4, 1)));
+    assert_eq!(selected(&q1), vec!["a"]);
+    assert_eq!(selected(&closed(None, None)), vec!["a", "b"]);
+    assert_eq!(selected(&KindRead::All), vec!["a", "b", "c"]);
+    assert_eq!(selected(&KindRead::AnyOf(Vec::new())), Vec::<&str>::new());
+    // A bound of another kind's field selects nothing.
+    let other = KindRead::AnyOf(vec![TimeBound {
+        field: TimeField::OrderOrdered,
+        from: None,
+        until: None,
+    }]);
+    assert_eq!(selected(&other), Vec::<&str>::new());
+}
+
+#[test]
+fn conversion_over_a_view_names_the_earliest_missing_rate_whatever_the_order() {
+    // No rates at all: a GBP order on 03-20 and a JPY order on 03-05 both lack one; the error
+    // names 2026-03-05 JPY in either order. A USD order needs no conversion and stays borrowed.
+    let usd = Currency::parse("USD").unwrap();
+    let with_currency = |record: Record, code: &str| match record {
+        Record::Order(mut o) => {
+            o.amount = Money::new(Currency::parse(code).unwrap(), 100);
+            Record::Order(o)
+        }
+        other => other,
+    };
+    let gbp = with_currency(order("g", "c", ymd(2026, 3, 20), 100), "GBP");
+    let jpy = with_currency(order("j", "c", ymd(2026, 3, 5), 100), "JPY");
+    let plain = order("u", "c", ymd(2026, 3, 1), 100);
+    for records in [
+        vec![gbp.clone(), jpy.clone(), plain.clone()],
+        vec![plain.clone(), jpy.clone(), gbp.clone()],
+    ] {
+        let data = dataset(records);
+        let scratch = Scratch::default();
+        let mut view = View::of(&data);
+        let error = convert_view(&mut view, usd, chrono_tz::UTC, &scratch).unwrap_err();
+        assert_eq!(
+            error,
+            EvalError::MissingRate {
+                currency: "JPY".into(),
+                date: "2026-03-05".into()
+            }
+        );
+    }
+    let data = dataset(vec![plain]);
+    let scratch = Scratch::default();
+    let mut view = View::of(&data);
+    convert_view(&mut view, usd, chrono_tz::UTC, &scratch).unwrap();
+    assert!(std::ptr::eq(view.orders[0], &data.orders[0]));
+}
