@@ -69,6 +69,12 @@ pub struct Config {
     )]
     pub max_concurrent_requests: usize,
 
+    /// Memory for tenant snapshots (records kept decoded in memory so queries need not read
+    /// them from the database), in MiB; the least recently used tenant-kinds are evicted past
+    /// it. 0 keeps none: every query reads its rows from the database.
+    #[arg(long, env = "CRM_METRICS_SNAPSHOT_MEMORY_MIB", default_value_t = 1024)]
+    pub snapshot_memory_mib: usize,
+
     /// Seconds in-flight calls get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "CRM_METRICS_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
@@ -104,6 +110,11 @@ impl Config {
         }
     }
 
+    /// The tenant snapshots' memory budget in bytes.
+    pub fn snapshot_budget_bytes(&self) -> usize {
+        self.snapshot_memory_mib.saturating_mul(1024 * 1024)
+    }
+
     /// A configuration for tests and embedding: everything default, listening on `listen`.
     pub fn for_database(database_url: String, listen: SocketAddr) -> Config {
         Config {
@@ -114,6 +125,7 @@ impl Config {
             max_batch_records: 10_000,
             max_message_bytes: 16 * 1024 * 1024,
             max_concurrent_requests: 256,
+            snapshot_memory_mib: 64,
             shutdown_grace_seconds: 5,
             reporting_currency: None,
             tenant_currencies: Vec::new(),

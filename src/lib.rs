@@ -10,6 +10,7 @@ pub mod demo;
 pub mod grpc;
 pub mod load;
 pub mod shutdown;
+pub mod snapshot;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -92,7 +92,7 @@ impl Application {
                     address: config.listen,
                     source,
                 })?;
-        let app = App::new(store, config.limits())
+        let app = App::new(store, config.limits(), config.snapshot_budget_bytes())
             .with_default_reporting_currency(reporting_currency)
             .with_tenant_currencies(tenant_currencies);
         Ok(Application {
@@ -101,6 +101,11 @@ impl Application {
             app,
             embedded,
         })
+    }
+
+    /// The application the server runs (tests read its snapshot counters).
+    pub fn app(&self) -> &App {
+        &self.app
     }
 
     /// The address the server listens on (useful with port 0).

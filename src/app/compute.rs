@@ -8,6 +8,8 @@ use crm_metrics_engine::query::ComputeRequest;
 
 use super::ingest::validate_tenant;
 use super::{App, AppError};
+use crate::snapshot::TenantData;
+use crate::storage::parse_token;
 
 /// Reports for every metric of a request.
 #[derive(Debug, Clone)]
@@ -28,20 +30,30 @@ impl App {
         min_consistency_token: Option<&str>,
     ) -> Result<ComputeOutcome, AppError> {
         validate_tenant(tenant_id)?;
-        if let Some(token) = min_consistency_token {
-            // Reads go to the primary after every acknowledged commit, so a well-formed token is
-            // always satisfied; a malformed one is a caller error, not something to ignore.
-            if !is_consistency_token(token) {
-                return Err(AppError::invalid(
+        let required_seq = match min_consistency_token {
+            None => None,
+            Some(token) => Some(parse_token(token).ok_or_else(|| {
+                AppError::invalid(
                     "min_consistency_token",
                     "not a token returned by IngestRecords, StreamRecords or DeleteRecords",
-                ));
-            }
-        }
+                )
+            })?),
+        };
         let prepared = prepare(request).map_err(AppError::Invalid)?;
-        let dataset = self.store.load(tenant_id, &prepared.plan()).await?;
+        let data = self.snapshots.read(tenant_id, &prepared.plan()).await?;
+        if let Some(required) = required_seq
+            && required > data.change_seq
+        {
+            // Every acknowledged write of the tenant is visible to the next read, so a token
+            // ahead of the tenant's sequence was not issued for this tenant.
+            return Err(AppError::FailedPrecondition(format!(
+                "min_consistency_token seq:{required} is ahead of tenant {tenant_id:?}, which is \
+                 at seq:{}; tokens are issued per tenant",
+                data.change_seq
+            )));
+        }
         let currency = reporting_currency.or_else(|| self.reporting_currency_of(tenant_id));
-        let outcome = evaluate(prepared, dataset, currency).await?;
+        let outcome = evaluate_kept(prepared, data, currency).await?;
         tracing::debug!(
             tenant_id,
             records_read = outcome.records_read,
@@ -73,33 +85,40 @@ async fn evaluate(
     dataset: Dataset,
     reporting_currency: Option<Currency>,
 ) -> Result<ComputeOutcome, AppError> {
-    let records_read = dataset.len();
-    let reports =
-        tokio::task::spawn_blocking(move || prepared.evaluate(&dataset, reporting_currency))
-            .await
-            .map_err(|join| AppError::Internal(format!("evaluation task failed: {join}")))??;
-    Ok(ComputeOutcome {
-        reports,
-        records_read,
+    on_blocking_thread(move || {
+        let records_read = dataset.len();
+        let reports = prepared.evaluate(&dataset, reporting_currency)?;
+        Ok(ComputeOutcome {
+            reports,
+            records_read,
+        })
     })
+    .await
 }
 
-/// Whether `token` has the form storage issues (`xid:<transaction id>`).
-fn is_consistency_token(token: &str) -> bool {
-    token
-        .strip_prefix("xid:")
-        .is_some_and(|xid| !xid.is_empty() && xid.bytes().all(|b| b.is_ascii_digit()))
+/// Evaluates a prepared request over a tenant's records (kept in memory or just read) on a
+/// blocking thread.
+async fn evaluate_kept(
+    prepared: Prepared,
+    data: TenantData,
+    reporting_currency: Option<Currency>,
+) -> Result<ComputeOutcome, AppError> {
+    on_blocking_thread(move || {
+        let view = data.view();
+        let records_read = view.len();
+        let reports = prepared.evaluate_view(&view, reporting_currency)?;
+        Ok(ComputeOutcome {
+            reports,
+            records_read,
+        })
+    })
+    .await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::is_consistency_token;
-
-    #[test]
-    fn consistency_tokens_have_the_issued_form() {
-        assert!(is_consistency_token("xid:1234"));
-        assert!(!is_consistency_token("xid:"));
-        assert!(!is_consistency_token("1234"));
-        assert!(!is_consistency_token("xid:12a"));
-    }
+async fn on_blocking_thread(
+    work: impl FnOnce() -> Result<ComputeOutcome, AppError> + Send + 'static,
+) -> Result<ComputeOutcome, AppError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|join| AppError::Internal(format!("evaluation task failed: {join}")))?
 }

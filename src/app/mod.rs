@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crm_metrics_engine::money::Currency;
 
+use crate::snapshot::Snapshots;
 use crate::storage::Store;
 
 /// Limits applied to every request.
@@ -39,15 +40,18 @@ impl Default for Limits {
 #[derive(Clone)]
 pub struct App {
     store: Store,
+    snapshots: Snapshots,
     limits: Limits,
     default_reporting_currency: Option<Currency>,
     tenant_currencies: Arc<BTreeMap<String, Currency>>,
 }
 
 impl App {
-    /// An application over `store`.
-    pub fn new(store: Store, limits: Limits) -> App {
+    /// An application over `store`, keeping tenant snapshots in at most about
+    /// `snapshot_budget_bytes` of memory (0: none).
+    pub fn new(store: Store, limits: Limits, snapshot_budget_bytes: usize) -> App {
         App {
+            snapshots: Snapshots::new(store.clone(), snapshot_budget_bytes),
             store,
             limits,
             default_reporting_currency: None,
@@ -83,5 +87,10 @@ impl App {
     /// The storage handle (health checks).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The tenant snapshots (their counters show what they did).
+    pub fn snapshots(&self) -> &Snapshots {
+        &self.snapshots
     }
 }

@@ -2,7 +2,7 @@
 //! events, and of the CRM-usage tables: CRM users and their events.
 
 use crm_metrics_engine::records::{
-    Activity, CrmUser, EngagementEvent, Meta, SurveyResponse, Ticket, UserEvent,
+    Activity, CrmUser, EngagementEvent, Meta, RecordKind, SurveyResponse, Ticket, UserEvent,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -13,6 +13,7 @@ use super::table::{Columns, Table, get_u32};
 
 impl Table for Activity {
     const TABLE: &'static str = "activities";
+    const KIND: RecordKind = RecordKind::Activity;
     const COLUMNS: &'static [&'static str] = &[
         "activity_type",
         "direction",
@@ -56,6 +57,7 @@ impl Table for Activity {
 
 impl Table for Ticket {
     const TABLE: &'static str = "tickets";
+    const KIND: RecordKind = RecordKind::Ticket;
     const COLUMNS: &'static [&'static str] = &[
         "customer_id",
         "created_time",
@@ -99,6 +101,7 @@ impl Table for Ticket {
 
 impl Table for SurveyResponse {
     const TABLE: &'static str = "survey_responses";
+    const KIND: RecordKind = RecordKind::SurveyResponse;
     const COLUMNS: &'static [&'static str] = &[
         "survey_type",
         "score",
@@ -148,6 +151,7 @@ impl Table for SurveyResponse {
 
 impl Table for EngagementEvent {
     const TABLE: &'static str = "engagement_events";
+    const KIND: RecordKind = RecordKind::EngagementEvent;
     const COLUMNS: &'static [&'static str] = &["customer_id", "event_type", "occurred_time"];
 
     fn meta(&self) -> &Meta {
@@ -172,6 +176,7 @@ impl Table for EngagementEvent {
 
 impl Table for CrmUser {
     const TABLE: &'static str = "crm_users";
+    const KIND: RecordKind = RecordKind::CrmUser;
     const COLUMNS: &'static [&'static str] = &[
         "role",
         "team",
@@ -206,6 +211,7 @@ impl Table for CrmUser {
 
 impl Table for UserEvent {
     const TABLE: &'static str = "user_events";
+    const KIND: RecordKind = RecordKind::UserEvent;
     const COLUMNS: &'static [&'static str] = &["user_id", "kind", "feature", "occurred_time"];
 
     fn meta(&self) -> &Meta {

@@ -6,6 +6,7 @@
 //! tenant + time-range index scans inside one REPEATABLE READ snapshot. This is the only module
 //! that names SQL rows; everything it returns is an engine type.
 
+mod changes;
 mod computations;
 mod contact;
 mod copy_text;
@@ -13,6 +14,7 @@ pub mod embedded;
 mod enums;
 mod error;
 mod raw;
+mod read;
 mod revenue;
 mod sales;
 mod table;
@@ -30,11 +32,13 @@ use crm_metrics_engine::records::{
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
+pub use changes::{parse_token, token};
 pub use computations::{Computation, ComputationSource};
 pub use error::StorageError;
 pub use raw::RawMethod;
+pub use read::TenantRead;
 
-use table::{Pending, Table, load, upsert};
+use table::{Pending, Table, upsert};
 
 /// How long a request waits for a pooled connection before the database counts as unavailable.
 /// Short, so a dead database turns into fast UNAVAILABLE answers instead of piled-up requests.
@@ -125,27 +129,29 @@ impl Store {
         }
         let batch = Batch::split(records);
         let mut tx = self.pool.begin().await?;
-        // Kinds go in a fixed order so concurrent batches lock rows in the same order.
         let conn: &mut PgConnection = &mut tx;
-        upsert(conn, tenant_id, &batch.customers, &mut outcomes).await?;
-        upsert(conn, tenant_id, &batch.leads, &mut outcomes).await?;
-        let deals = upsert(conn, tenant_id, &batch.deals, &mut outcomes).await?;
-        sales::write_stage_history(conn, tenant_id, &deals).await?;
-        upsert(conn, tenant_id, &batch.orders, &mut outcomes).await?;
-        upsert(conn, tenant_id, &batch.subscriptions, &mut outcomes).await?;
-        upsert(conn, tenant_id, &batch.activities, &mut outcomes).await?;
-        upsert(conn, tenant_id, &batch.tickets, &mut outcomes).await?;
-        upsert(conn, tenant_id, &batch.survey_responses, &mut outcomes).await?;
-        upsert(conn, tenant_id, &batch.costs, &mut outcomes).await?;
-        upsert(conn, tenant_id, &batch.engagement_events, &mut outcomes).await?;
-        upsert(conn, tenant_id, &batch.crm_users, &mut outcomes).await?;
-        upsert(conn, tenant_id, &batch.user_events, &mut outcomes).await?;
-        upsert(conn, tenant_id, &batch.quotas, &mut outcomes).await?;
-        upsert(conn, tenant_id, &batch.exchange_rates, &mut outcomes).await?;
-        let token = consistency_token(conn).await?;
+        // First: the tenant's change lock orders this batch among the tenant's writes.
+        let seq = changes::advance(conn, tenant_id).await?;
+        let o = &mut outcomes;
+        let t = tenant_id;
+        upsert(conn, t, seq, &batch.customers, o).await?;
+        upsert(conn, t, seq, &batch.leads, o).await?;
+        let deals = upsert(conn, t, seq, &batch.deals, o).await?;
+        sales::write_stage_history(conn, t, &deals).await?;
+        upsert(conn, t, seq, &batch.orders, o).await?;
+        upsert(conn, t, seq, &batch.subscriptions, o).await?;
+        upsert(conn, t, seq, &batch.activities, o).await?;
+        upsert(conn, t, seq, &batch.tickets, o).await?;
+        upsert(conn, t, seq, &batch.survey_responses, o).await?;
+        upsert(conn, t, seq, &batch.costs, o).await?;
+        upsert(conn, t, seq, &batch.engagement_events, o).await?;
+        upsert(conn, t, seq, &batch.crm_users, o).await?;
+        upsert(conn, t, seq, &batch.user_events, o).await?;
+        upsert(conn, t, seq, &batch.quotas, o).await?;
+        upsert(conn, t, seq, &batch.exchange_rates, o).await?;
         tx.commit().await?;
         tracing::debug!(tenant_id, records = records.len(), "upserted batch");
-        Ok((outcomes, token))
+        Ok((outcomes, changes::token(seq)))
     }
 
     /// Deletes records of one kind by id (a deal's stage entries with it), atomically. Returns
@@ -160,6 +166,7 @@ impl Store {
             return Ok((0, String::new()));
         }
         let mut tx = self.pool.begin().await?;
+        let seq = changes::advance(&mut tx, tenant_id).await?;
         if kind == RecordKind::Deal {
             sqlx::query(
                 "DELETE FROM deal_stage_entries WHERE tenant_id = $1 AND deal_id = ANY($2)",
@@ -169,20 +176,28 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        // Each deleted record leaves a tombstone with its last version, so a replay of that
+        // version (or an older one) is STALE rather than bringing the record back.
         let sql = format!(
-            "DELETE FROM {} WHERE tenant_id = $1 AND id = ANY($2)",
+            "WITH deleted AS (\
+                 DELETE FROM {} WHERE tenant_id = $1 AND id = ANY($2) RETURNING id, version) \
+             INSERT INTO tombstones (tenant_id, kind, id, version, change_seq) \
+             SELECT $1, $3, id, version, $4 FROM deleted \
+             ON CONFLICT (tenant_id, kind, id) DO UPDATE \
+             SET version = EXCLUDED.version, change_seq = EXCLUDED.change_seq",
             table_name(kind)
         );
         let deleted = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(ids)
+            .bind(kind.name())
+            .bind(seq)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let token = consistency_token(&mut tx).await?;
         tx.commit().await?;
         tracing::debug!(tenant_id, kind = kind.name(), deleted, "deleted records");
-        Ok((deleted, token))
+        Ok((deleted, changes::token(seq)))
     }
 
     /// Removes one customer's personal data (customer and lead contact fields, survey comments),
@@ -193,30 +208,34 @@ impl Store {
         customer_id: &str,
     ) -> Result<ErasureCounts, StorageError> {
         let mut tx = self.pool.begin().await?;
+        let seq = changes::advance(&mut tx, tenant_id).await?;
         let customers = sqlx::query(
-            "UPDATE customers SET name = NULL, email = NULL, phone = NULL, updated_at = now() \
-             WHERE tenant_id = $1 AND id = $2",
+            "UPDATE customers SET name = NULL, email = NULL, phone = NULL, updated_at = now(), \
+             change_seq = $3 WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
         .bind(customer_id)
+        .bind(seq)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         let leads = sqlx::query(
-            "UPDATE leads SET name = NULL, email = NULL, phone = NULL, updated_at = now() \
-             WHERE tenant_id = $1 AND customer_id = $2",
+            "UPDATE leads SET name = NULL, email = NULL, phone = NULL, updated_at = now(), \
+             change_seq = $3 WHERE tenant_id = $1 AND customer_id = $2",
         )
         .bind(tenant_id)
         .bind(customer_id)
+        .bind(seq)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         let survey_responses = sqlx::query(
-            "UPDATE survey_responses SET comment = NULL, updated_at = now() \
-             WHERE tenant_id = $1 AND customer_id = $2",
+            "UPDATE survey_responses SET comment = NULL, updated_at = now(), \
+             change_seq = $3 WHERE tenant_id = $1 AND customer_id = $2",
         )
         .bind(tenant_id)
         .bind(customer_id)
+        .bind(seq)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -242,40 +261,11 @@ impl Store {
         if plan.kinds.is_empty() {
             return Ok(dataset);
         }
-        // One snapshot for every kind: all metrics of a request see the same data.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?;
-        let conn: &mut PgConnection = &mut tx;
-        for (kind, read) in &plan.kinds {
-            let t = tenant_id;
-            match kind {
-                RecordKind::Customer => dataset.customers = load(conn, t, read).await?,
-                RecordKind::Lead => dataset.leads = load(conn, t, read).await?,
-                RecordKind::Deal => {
-                    let mut deals = load(conn, t, read).await?;
-                    sales::load_stage_history(conn, t, &mut deals).await?;
-                    dataset.deals = deals;
-                }
-                RecordKind::Order => dataset.orders = load(conn, t, read).await?,
-                RecordKind::Subscription => dataset.subscriptions = load(conn, t, read).await?,
-                RecordKind::Activity => dataset.activities = load(conn, t, read).await?,
-                RecordKind::Ticket => dataset.tickets = load(conn, t, read).await?,
-                RecordKind::SurveyResponse => {
-                    dataset.survey_responses = load(conn, t, read).await?
-                }
-                RecordKind::Cost => dataset.costs = load(conn, t, read).await?,
-                RecordKind::EngagementEvent => {
-                    dataset.engagement_events = load(conn, t, read).await?
-                }
-                RecordKind::CrmUser => dataset.crm_users = load(conn, t, read).await?,
-                RecordKind::UserEvent => dataset.user_events = load(conn, t, read).await?,
-                RecordKind::Quota => dataset.quotas = load(conn, t, read).await?,
-                RecordKind::ExchangeRate => dataset.exchange_rates = load(conn, t, read).await?,
-            }
+        let mut read = self.begin_read(tenant_id).await?;
+        for (kind, rows) in &plan.kinds {
+            read.rows(*kind, rows, &mut dataset).await?;
         }
-        tx.commit().await?;
+        read.finish().await?;
         tracing::debug!(tenant_id, records = dataset.len(), "loaded dataset");
         Ok(dataset)
     }
@@ -353,14 +343,4 @@ impl<'a> Batch<'a> {
         }
         batch
     }
-}
-
-/// The token of the writing transaction: its transaction id. Reads go to the primary after the
-/// commit, so any later read sees the write; the token lets a caller (or a future read replica)
-/// check that.
-async fn consistency_token(conn: &mut PgConnection) -> Result<String, StorageError> {
-    let xid: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
-        .fetch_one(conn)
-        .await?;
-    Ok(format!("xid:{xid}"))
 }

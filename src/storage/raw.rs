@@ -10,7 +10,7 @@ use crm_metrics_engine::records::Record;
 use sqlx::{AssertSqlSafe, PgConnection};
 
 use super::table::{Pending, Table, copy_statement, plain_upsert};
-use super::{Batch, StorageError, Store, sales};
+use super::{Batch, StorageError, Store, changes, sales};
 
 /// How a raw batch is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,26 +33,29 @@ impl Store {
         let batch = Batch::split(records);
         let mut tx = self.pool.begin().await?;
         let conn: &mut PgConnection = &mut tx;
+        // Raw rows are stamped with a change like the service's, so in-memory copies of the
+        // tenant stay exact over them too.
+        let seq = changes::advance(conn, tenant_id).await?;
         let mut rows = 0;
-        rows += write(conn, tenant_id, &batch.customers, method).await?;
-        rows += write(conn, tenant_id, &batch.leads, method).await?;
-        rows += write(conn, tenant_id, &batch.deals, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.customers, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.leads, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.deals, method).await?;
         let deals: Vec<_> = batch.deals.iter().map(|item| item.record).collect();
         match method {
             RawMethod::Copy => sales::copy_stage_entries(conn, tenant_id, &deals).await?,
             RawMethod::Unnest => sales::insert_stage_entries(conn, tenant_id, &deals).await?,
         }
-        rows += write(conn, tenant_id, &batch.orders, method).await?;
-        rows += write(conn, tenant_id, &batch.subscriptions, method).await?;
-        rows += write(conn, tenant_id, &batch.activities, method).await?;
-        rows += write(conn, tenant_id, &batch.tickets, method).await?;
-        rows += write(conn, tenant_id, &batch.survey_responses, method).await?;
-        rows += write(conn, tenant_id, &batch.costs, method).await?;
-        rows += write(conn, tenant_id, &batch.engagement_events, method).await?;
-        rows += write(conn, tenant_id, &batch.crm_users, method).await?;
-        rows += write(conn, tenant_id, &batch.user_events, method).await?;
-        rows += write(conn, tenant_id, &batch.quotas, method).await?;
-        rows += write(conn, tenant_id, &batch.exchange_rates, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.orders, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.subscriptions, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.activities, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.tickets, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.survey_responses, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.costs, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.engagement_events, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.crm_users, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.user_events, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.quotas, method).await?;
+        rows += write(conn, tenant_id, seq, &batch.exchange_rates, method).await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -62,6 +65,7 @@ impl Store {
 async fn write<T: Table>(
     conn: &mut PgConnection,
     tenant_id: &str,
+    change_seq: i64,
     items: &[Pending<'_, T>],
     method: RawMethod,
 ) -> Result<u64, StorageError> {
@@ -71,11 +75,11 @@ async fn write<T: Table>(
     let items: Vec<&Pending<'_, T>> = items.iter().collect();
     match method {
         RawMethod::Copy => {
-            let (statement, data) = copy_statement(tenant_id, &items)?;
+            let (statement, data) = copy_statement(tenant_id, change_seq, &items)?;
             copy_in(conn, &statement, data).await
         }
         RawMethod::Unnest => {
-            let (sql, arguments) = plain_upsert(tenant_id, &items)?;
+            let (sql, arguments) = plain_upsert(tenant_id, change_seq, &items)?;
             Ok(sqlx::query_with(AssertSqlSafe(sql), arguments)
                 .execute(&mut *conn)
                 .await?

@@ -1,6 +1,8 @@
 //! Columns of the money tables: orders, subscriptions, costs, quotas and exchange rates.
 
-use crm_metrics_engine::records::{Cost, ExchangeRate, Meta, Order, Quota, Subscription};
+use crm_metrics_engine::records::{
+    Cost, ExchangeRate, Meta, Order, Quota, RecordKind, Subscription,
+};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -10,6 +12,7 @@ use super::table::{Columns, Table, get_u32, money, opt_money, parse_currency};
 
 impl Table for Order {
     const TABLE: &'static str = "orders";
+    const KIND: RecordKind = RecordKind::Order;
     const COLUMNS: &'static [&'static str] = &[
         "customer_id",
         "amount_minor",
@@ -49,6 +52,7 @@ impl Table for Order {
 
 impl Table for Subscription {
     const TABLE: &'static str = "subscriptions";
+    const KIND: RecordKind = RecordKind::Subscription;
     const COLUMNS: &'static [&'static str] = &[
         "customer_id",
         "mrr_minor",
@@ -92,6 +96,7 @@ impl Table for Subscription {
 
 impl Table for Cost {
     const TABLE: &'static str = "costs";
+    const KIND: RecordKind = RecordKind::Cost;
     const COLUMNS: &'static [&'static str] = &[
         "category",
         "channel",
@@ -124,6 +129,7 @@ impl Table for Cost {
 
 impl Table for Quota {
     const TABLE: &'static str = "quotas";
+    const KIND: RecordKind = RecordKind::Quota;
     const COLUMNS: &'static [&'static str] = &[
         "owner_id",
         "period_start",
@@ -156,6 +162,7 @@ impl Table for Quota {
 
 impl Table for ExchangeRate {
     const TABLE: &'static str = "exchange_rates";
+    const KIND: RecordKind = RecordKind::ExchangeRate;
     const COLUMNS: &'static [&'static str] = &["currency", "date", "rate_units", "rate_scale"];
 
     fn meta(&self) -> &Meta {

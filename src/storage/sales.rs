@@ -2,17 +2,18 @@
 
 use std::collections::HashMap;
 
-use crm_metrics_engine::records::{Customer, Deal, Lead, Meta, StageEntry, Timestamp};
+use crm_metrics_engine::records::{Customer, Deal, Lead, Meta, RecordKind, StageEntry, Timestamp};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-use super::StorageError;
 use super::enums::{SqlText, get_enum};
 use super::raw::copy_in;
 use super::table::{Columns, CopyText, Table, money};
+use super::{StorageError, UpsertOutcome};
 
 impl Table for Customer {
     const TABLE: &'static str = "customers";
+    const KIND: RecordKind = RecordKind::Customer;
     const COLUMNS: &'static [&'static str] = &[
         "name",
         "email",
@@ -52,6 +53,7 @@ impl Table for Customer {
 
 impl Table for Lead {
     const TABLE: &'static str = "leads";
+    const KIND: RecordKind = RecordKind::Lead;
     const COLUMNS: &'static [&'static str] = &[
         "created_time",
         "source",
@@ -104,6 +106,7 @@ impl Table for Lead {
 
 impl Table for Deal {
     const TABLE: &'static str = "deals";
+    const KIND: RecordKind = RecordKind::Deal;
     const COLUMNS: &'static [&'static str] = &[
         "created_time",
         "owner_id",
@@ -165,22 +168,32 @@ impl Table for Deal {
     }
 }
 
-/// Replaces the stage entries of the given (just written) deals: one DELETE, one UNNEST INSERT.
+/// Brings the stage entries of just-written deals in line: a created deal's entries are
+/// inserted, an updated deal's replaced, and a deal whose content did not change (only its
+/// version rose) keeps its entries untouched.
 pub(crate) async fn write_stage_history(
     conn: &mut PgConnection,
     tenant_id: &str,
-    deals: &[&Deal],
+    deals: &[(&Deal, UpsertOutcome)],
 ) -> Result<(), StorageError> {
-    if deals.is_empty() {
-        return Ok(());
+    let updated: Vec<&str> = deals
+        .iter()
+        .filter(|(_, outcome)| *outcome == UpsertOutcome::Updated)
+        .map(|(deal, _)| deal.meta.id.as_str())
+        .collect();
+    if !updated.is_empty() {
+        sqlx::query("DELETE FROM deal_stage_entries WHERE tenant_id = $1 AND deal_id = ANY($2)")
+            .bind(tenant_id)
+            .bind(&updated)
+            .execute(&mut *conn)
+            .await?;
     }
-    let ids: Vec<&str> = deals.iter().map(|deal| deal.meta.id.as_str()).collect();
-    sqlx::query("DELETE FROM deal_stage_entries WHERE tenant_id = $1 AND deal_id = ANY($2)")
-        .bind(tenant_id)
-        .bind(&ids)
-        .execute(&mut *conn)
-        .await?;
-    insert_stage_entries(conn, tenant_id, deals).await
+    let changed: Vec<&Deal> = deals
+        .iter()
+        .filter(|(_, outcome)| matches!(outcome, UpsertOutcome::Created | UpsertOutcome::Updated))
+        .map(|(deal, _)| *deal)
+        .collect();
+    insert_stage_entries(conn, tenant_id, &changed).await
 }
 
 /// The stage entries of `deals`, column by column, in order.

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use crm_metrics_engine::dataset::{KindRead, TimeBound, TimeField};
 use crm_metrics_engine::money::{Currency, Money};
-use crm_metrics_engine::records::{Attributes, Meta};
+use crm_metrics_engine::records::{Attributes, Meta, RecordKind};
 use sqlx::postgres::{PgArguments, PgHasArrayType, PgRow};
 use sqlx::{Arguments, AssertSqlSafe, Encode, PgConnection, Postgres, Row, Type, TypeInfo};
 
@@ -20,6 +20,8 @@ use super::{StorageError, UpsertOutcome};
 pub(crate) trait Table: Sized {
     /// The table name.
     const TABLE: &'static str;
+    /// The record kind stored in the table.
+    const KIND: RecordKind;
     /// The kind's own columns (tenant_id, id, version, content_fingerprint and attributes are
     /// common), in the order [`Table::write_columns`] pushes them.
     const COLUMNS: &'static [&'static str];
@@ -116,14 +118,28 @@ pub(crate) struct Pending<'a, T> {
     pub(crate) fingerprint: i64,
 }
 
-/// Upserts one kind's records of a batch inside the caller's transaction and records each one's
-/// outcome. Returns the records actually written (for child tables such as stage entries).
+/// What the stored side says about an id: its row, or the tombstone a deletion left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stored {
+    /// The row's version and content fingerprint.
+    Row { version: i64, fingerprint: i64 },
+    /// Deleted at this version.
+    Tombstone { version: i64 },
+}
+
+/// Upserts one kind's records of a batch inside the caller's transaction, stamping written rows
+/// with the transaction's `change_seq`, and records each one's outcome. Returns the records
+/// actually written with their outcomes (for child tables such as stage entries).
+///
+/// The caller holds the tenant's change lock ([`super::changes::advance`]), so no other writer of
+/// the tenant runs between the read of the stored versions and the write.
 pub(crate) async fn upsert<'a, T: Table>(
     conn: &mut PgConnection,
     tenant_id: &str,
+    change_seq: i64,
     items: &[Pending<'a, T>],
     outcomes: &mut [UpsertOutcome],
-) -> Result<Vec<&'a T>, StorageError> {
+) -> Result<Vec<(&'a T, UpsertOutcome)>, StorageError> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
@@ -134,43 +150,59 @@ pub(crate) async fn upsert<'a, T: Table>(
     ids.sort_unstable();
     ids.dedup();
 
-    // Lock the existing rows in id order: concurrent batches touching the same ids then queue
-    // instead of deadlocking, and nobody can change a row between this read and our write.
     let sql = format!(
-        "SELECT id, version, content_fingerprint FROM {} \
-         WHERE tenant_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
+        "SELECT id, version, content_fingerprint, false AS deleted FROM {} \
+         WHERE tenant_id = $1 AND id = ANY($2) \
+         UNION ALL \
+         SELECT id, version, 0, true FROM tombstones \
+         WHERE tenant_id = $1 AND kind = $3 AND id = ANY($2)",
         T::TABLE
     );
-    let stored: HashMap<String, (i64, i64)> = sqlx::query(AssertSqlSafe(sql))
+    let mut stored: HashMap<String, Stored> = HashMap::new();
+    for row in sqlx::query(AssertSqlSafe(sql))
         .bind(tenant_id)
         .bind(&ids)
+        .bind(T::KIND.name())
         .fetch_all(&mut *conn)
         .await?
-        .into_iter()
-        .map(|row| {
-            Ok((
-                row.try_get("id")?,
-                (row.try_get("version")?, row.try_get("content_fingerprint")?),
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
+    {
+        let id: String = row.try_get(0)?;
+        let version: i64 = row.try_get(1)?;
+        let side = if row.try_get::<bool, _>(3)? {
+            Stored::Tombstone { version }
+        } else {
+            Stored::Row {
+                version,
+                fingerprint: row.try_get(2)?,
+            }
+        };
+        // A live row wins over a tombstone of the same id (none should coexist).
+        match side {
+            Stored::Row { .. } => {
+                stored.insert(id, side);
+            }
+            Stored::Tombstone { .. } => {
+                stored.entry(id).or_insert(side);
+            }
+        }
+    }
 
     let (writes, duplicates) = classify(items, &stored, outcomes);
     if writes.is_empty() {
+        mark_duplicates(items, &duplicates, outcomes);
         return Ok(Vec::new());
     }
 
     let mut ordered: Vec<&Pending<'a, T>> = writes.iter().map(|&i| &items[i]).collect();
     ordered.sort_by(|a, b| a.record.meta().id.cmp(&b.record.meta().id));
-    let rows: Vec<&T> = ordered.iter().map(|item| item.record).collect();
 
-    let columns = bound_columns(tenant_id, &ordered)?;
+    let columns = bound_columns(tenant_id, change_seq, &ordered)?;
     let written: HashSet<String> =
         sqlx::query_with(AssertSqlSafe(upsert_sql::<T>(&columns)), columns.arguments)
             .fetch_all(&mut *conn)
             .await?
             .into_iter()
-            .map(|row| row.try_get("id"))
+            .map(|row| row.try_get(0))
             .collect::<Result<_, sqlx::Error>>()?;
 
     // A row the guard refused was raised to a higher version by a concurrent insert of a new id.
@@ -179,21 +211,48 @@ pub(crate) async fn upsert<'a, T: Table>(
             outcomes[item.index] = UpsertOutcome::Stale;
         }
     }
-    for (duplicate, first) in duplicates {
+    // Recreated records: their tombstones go.
+    let recreated: Vec<&str> = ordered
+        .iter()
+        .map(|item| item.record.meta().id.as_str())
+        .filter(|id| {
+            written.contains(*id) && matches!(stored.get(*id), Some(Stored::Tombstone { .. }))
+        })
+        .collect();
+    if !recreated.is_empty() {
+        sqlx::query("DELETE FROM tombstones WHERE tenant_id = $1 AND kind = $2 AND id = ANY($3)")
+            .bind(tenant_id)
+            .bind(T::KIND.name())
+            .bind(&recreated)
+            .execute(&mut *conn)
+            .await?;
+    }
+    mark_duplicates(items, &duplicates, outcomes);
+    Ok(ordered
+        .into_iter()
+        .filter(|item| written.contains(&item.record.meta().id))
+        .map(|item| (item.record, outcomes[item.index]))
+        .collect())
+}
+
+/// Repeated ids of a batch share the first copy's fate: STALE, else UNCHANGED.
+fn mark_duplicates<T>(
+    items: &[Pending<'_, T>],
+    duplicates: &[(usize, usize)],
+    outcomes: &mut [UpsertOutcome],
+) {
+    for &(duplicate, first) in duplicates {
         outcomes[items[duplicate].index] = match outcomes[items[first].index] {
             UpsertOutcome::Stale => UpsertOutcome::Stale,
             _ => UpsertOutcome::Unchanged,
         };
     }
-    Ok(rows
-        .into_iter()
-        .filter(|record| written.contains(&record.meta().id))
-        .collect())
 }
 
 /// Binds every column of `items` (common ones first) as arrays after `$1 = tenant_id`.
 fn bound_columns<T: Table>(
     tenant_id: &str,
+    change_seq: i64,
     items: &[&Pending<'_, T>],
 ) -> Result<Columns, StorageError> {
     let mut columns = Columns::new();
@@ -201,16 +260,18 @@ fn bound_columns<T: Table>(
         .arguments
         .add(tenant_id)
         .map_err(|e| StorageError::Other(sqlx::Error::Encode(e)))?;
-    push_all_columns(&mut columns, items)?;
+    push_all_columns(&mut columns, change_seq, items)?;
     Ok(columns)
 }
 
-/// Pushes the common columns (id, version, fingerprint, attributes), then the kind's own.
+/// Pushes the common columns (id, version, fingerprint, change, attributes), then the kind's own.
 fn push_all_columns<T: Table>(
     columns: &mut Columns,
+    change_seq: i64,
     items: &[&Pending<'_, T>],
 ) -> Result<(), StorageError> {
     columns.push("id", items, |item| item.record.meta().id.as_str())?;
+    columns.push("change_seq", items, |_| change_seq)?;
     columns.push("version", items, |item| item.record.meta().version)?;
     columns.push("content_fingerprint", items, |item| item.fingerprint)?;
     columns.push("attributes", items, |item| {
@@ -223,10 +284,11 @@ fn push_all_columns<T: Table>(
 /// `COPY <table> (tenant_id, ...) FROM STDIN` and its text-format data for `items`.
 pub(crate) fn copy_statement<T: Table>(
     tenant_id: &str,
+    change_seq: i64,
     items: &[&Pending<'_, T>],
 ) -> Result<(String, String), StorageError> {
     let mut columns = Columns::for_copy(tenant_id, items.len());
-    push_all_columns(&mut columns, items)?;
+    push_all_columns(&mut columns, change_seq, items)?;
     let statement = format!(
         "COPY {} (tenant_id, {}) FROM STDIN",
         T::TABLE,
@@ -244,9 +306,10 @@ pub(crate) fn copy_statement<T: Table>(
 /// database's own floor for an upsert of the same rows.
 pub(crate) fn plain_upsert<T: Table>(
     tenant_id: &str,
+    change_seq: i64,
     items: &[&Pending<'_, T>],
 ) -> Result<(String, PgArguments), StorageError> {
-    let columns = bound_columns(tenant_id, items)?;
+    let columns = bound_columns(tenant_id, change_seq, items)?;
     Ok((upsert_sql::<T>(&columns), columns.arguments))
 }
 
@@ -254,7 +317,7 @@ pub(crate) fn plain_upsert<T: Table>(
 /// `items` to write and, for repeated ids, (duplicate position, first position).
 fn classify<T: Table>(
     items: &[Pending<'_, T>],
-    stored: &HashMap<String, (i64, i64)>,
+    stored: &HashMap<String, Stored>,
     outcomes: &mut [UpsertOutcome],
 ) -> (Vec<usize>, Vec<(usize, usize)>) {
     let mut writes = Vec::new();
@@ -270,13 +333,23 @@ fn classify<T: Table>(
         first_seen.insert(meta.id.as_str(), position);
         let (outcome, write) = match stored.get(&meta.id) {
             None => (UpsertOutcome::Created, true),
-            Some(&(version, _)) if meta.version < version => (UpsertOutcome::Stale, false),
+            // A replay of the deleted version or an older one must not bring the record back.
+            Some(&Stored::Tombstone { version }) if meta.version <= version => {
+                (UpsertOutcome::Stale, false)
+            }
+            Some(Stored::Tombstone { .. }) => (UpsertOutcome::Created, true),
+            Some(&Stored::Row { version, .. }) if meta.version < version => {
+                (UpsertOutcome::Stale, false)
+            }
             // Same content: still store a higher version so later lower versions become stale;
             // at the same version the write would change nothing.
-            Some(&(version, fingerprint)) if fingerprint == item.fingerprint => {
+            Some(&Stored::Row {
+                version,
+                fingerprint,
+            }) if fingerprint == item.fingerprint => {
                 (UpsertOutcome::Unchanged, meta.version > version)
             }
-            Some(_) => (UpsertOutcome::Updated, true),
+            Some(Stored::Row { .. }) => (UpsertOutcome::Updated, true),
         };
         outcomes[item.index] = outcome;
         if write {
@@ -314,25 +387,38 @@ fn upsert_sql<T: Table>(columns: &Columns) -> String {
     )
 }
 
-/// Reads the tenant's rows of one kind that `read` selects.
+/// Which rows of a kind to read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RowFilter<'a> {
+    /// The rows a read plan selects.
+    Plan(&'a KindRead),
+    /// The rows written by changes after this sequence.
+    ChangedSince(i64),
+}
+
+/// Reads the tenant's rows of one kind that `filter` selects, ordered by id.
 pub(crate) async fn load<T: Table>(
     conn: &mut PgConnection,
     tenant_id: &str,
-    read: &KindRead,
+    filter: RowFilter<'_>,
 ) -> Result<Vec<T>, StorageError> {
     let mut arguments = PgArguments::default();
     let encode = |e| StorageError::Other(sqlx::Error::Encode(e));
     arguments.add(tenant_id).map_err(encode)?;
-    let filter = match read {
-        KindRead::All => String::new(),
+    let filter = match filter {
+        RowFilter::Plan(KindRead::All) => String::new(),
         // No bound: no row can match, so skip the round trip.
-        KindRead::AnyOf(bounds) if bounds.is_empty() => return Ok(Vec::new()),
-        KindRead::AnyOf(bounds) => {
+        RowFilter::Plan(KindRead::AnyOf(bounds)) if bounds.is_empty() => return Ok(Vec::new()),
+        RowFilter::Plan(KindRead::AnyOf(bounds)) => {
             let mut clauses = Vec::with_capacity(bounds.len());
             for bound in bounds {
                 clauses.push(bound_clause::<T>(bound, &mut arguments)?);
             }
             format!(" AND ({})", clauses.join(" OR "))
+        }
+        RowFilter::ChangedSince(seq) => {
+            arguments.add(seq).map_err(encode)?;
+            " AND change_seq > $2".to_owned()
         }
     };
     let sql = format!(

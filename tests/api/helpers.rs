@@ -8,6 +8,7 @@ use crm_metrics::config::Config;
 use crm_metrics::grpc::pb;
 use crm_metrics::grpc::pb::ingest_service_client::IngestServiceClient;
 use crm_metrics::grpc::pb::metrics_service_client::MetricsServiceClient;
+use crm_metrics::snapshot::Snapshots;
 use crm_metrics::startup::Application;
 use crm_metrics::storage::embedded::EmbeddedPostgres;
 use sqlx::Connection;
@@ -110,6 +111,8 @@ pub struct TestApp {
     pub tenant: String,
     /// The service's address, `http://127.0.0.1:<port>`.
     pub address: String,
+    /// The service's tenant snapshots (counters of hits, loads, evictions).
+    pub snapshots: Snapshots,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -131,11 +134,13 @@ impl TestApp {
         TestApp::spawn_on(fresh_database().await, configure).await
     }
 
-    async fn spawn_on(url: String, configure: impl FnOnce(&mut Config)) -> TestApp {
+    /// Starts the service on the database at `url` after `configure` adjusts the configuration.
+    pub async fn spawn_on(url: String, configure: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = Config::for_database(url, "127.0.0.1:0".parse().expect("address"));
         configure(&mut config);
         let application = Application::build(config).await.expect("service builds");
         let address = application.local_addr();
+        let snapshots = application.app().snapshots().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             application
@@ -157,6 +162,7 @@ impl TestApp {
             channel,
             tenant: "acme".to_owned(),
             address,
+            snapshots,
             stop: Some(stop),
             server: Some(server),
         }
