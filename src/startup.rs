@@ -173,8 +173,9 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         let mut stop_for_server = stop_rx.clone();
+        let exporting = config.otlp_endpoint.is_some();
         let server = Server::builder()
-            .trace_fn(crate::telemetry::request_span)
+            .trace_fn(move |request| crate::telemetry::request_span(request, exporting))
             // A backstop over every call (computations are bounded by `admission` in the
             // handler): tonic answers tower's `Overloaded` with RESOURCE_EXHAUSTED.
             .layer(tower::ServiceBuilder::new().load_shed().layer(
