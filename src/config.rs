@@ -2,9 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::admission::default_max_concurrent_computations;
 use crate::app::Limits;
 
 /// How logs are written.
@@ -75,6 +77,20 @@ pub struct Config {
     #[arg(long, env = "CRM_METRICS_SNAPSHOT_MEMORY_MIB", default_value_t = 1024)]
     pub snapshot_memory_mib: usize,
 
+    /// Most ComputeMetrics/ComputeOnRecords calls computing at once; a call beyond it is refused
+    /// with RESOURCE_EXHAUSTED and a retry delay instead of queueing. Default: twice the CPUs.
+    #[arg(
+        long,
+        env = "CRM_METRICS_MAX_CONCURRENT_COMPUTATIONS",
+        default_value_t = default_max_concurrent_computations()
+    )]
+    pub max_concurrent_computations: usize,
+
+    /// Milliseconds a computation may wait for a free slot before it is refused; 0: refused at
+    /// once.
+    #[arg(long, env = "CRM_METRICS_ADMISSION_WAIT_MS", default_value_t = 0)]
+    pub admission_wait_ms: u64,
+
     /// Seconds in-flight calls get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "CRM_METRICS_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
@@ -115,6 +131,11 @@ impl Config {
         self.snapshot_memory_mib.saturating_mul(1024 * 1024)
     }
 
+    /// How long a computation may wait for a free slot.
+    pub fn admission_wait(&self) -> Duration {
+        Duration::from_millis(self.admission_wait_ms)
+    }
+
     /// A configuration for tests and embedding: everything default, listening on `listen`.
     pub fn for_database(database_url: String, listen: SocketAddr) -> Config {
         Config {
@@ -126,6 +147,8 @@ impl Config {
             max_message_bytes: 16 * 1024 * 1024,
             max_concurrent_requests: 256,
             snapshot_memory_mib: 64,
+            max_concurrent_computations: default_max_concurrent_computations(),
+            admission_wait_ms: 0,
             shutdown_grace_seconds: 5,
             reporting_currency: None,
             tenant_currencies: Vec::new(),

@@ -4,6 +4,7 @@
 //! Layers (see ARCHITECTURE.md): [`grpc`] (protobuf edge) → [`app`] (use cases, clock) →
 //! [`storage`] (PostgreSQL) and the engine crate (formulas).
 
+pub mod admission;
 pub mod app;
 pub mod config;
 pub mod demo;

@@ -1,5 +1,6 @@
 //! Building and running the server: database (given or embedded), migrations, the gRPC services
-//! with health and reflection, load shedding, and a bounded graceful drain.
+//! with health and reflection, load shedding (admission control of computations and a global
+//! request limit), and a bounded graceful drain.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -18,6 +19,7 @@ use tonic_health::server::HealthReporter;
 
 use crm_metrics_engine::money::Currency;
 
+use crate::admission::AdmissionGate;
 use crate::app::App;
 use crate::config::Config;
 use crate::grpc::pb::ingest_service_server::IngestServiceServer;
@@ -53,6 +55,7 @@ pub struct Application {
     config: Config,
     listener: TcpListener,
     app: App,
+    admission: AdmissionGate,
     embedded: Option<EmbeddedPostgres>,
 }
 
@@ -68,6 +71,9 @@ impl Application {
             })?),
         };
         let tenant_currencies = parse_tenant_currencies(&config.tenant_currencies)?;
+        let admission =
+            AdmissionGate::new(config.max_concurrent_computations, config.admission_wait())
+                .map_err(|e| StartupError::Config(format!("--max-concurrent-computations {e}")))?;
         let (database_url, embedded) = match &config.database_url {
             Some(url) => (url.clone(), None),
             None => {
@@ -99,6 +105,7 @@ impl Application {
             config,
             listener,
             app,
+            admission,
             embedded,
         })
     }
@@ -123,6 +130,7 @@ impl Application {
             config,
             listener,
             app,
+            admission,
             embedded,
         } = self;
         let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -153,7 +161,7 @@ impl Application {
             .accept_compressed(CompressionEncoding::Gzip)
             .accept_compressed(CompressionEncoding::Zstd)
             .send_compressed(CompressionEncoding::Gzip);
-        let metrics = MetricsServiceServer::new(MetricsHandler::new(app.clone()))
+        let metrics = MetricsServiceServer::new(MetricsHandler::new(app.clone(), admission))
             .max_decoding_message_size(decode_limit)
             .accept_compressed(CompressionEncoding::Gzip)
             .accept_compressed(CompressionEncoding::Zstd)
@@ -170,8 +178,11 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         let mut stop_for_server = stop_rx.clone();
+        let exporting = config.otlp_endpoint.is_some();
         let server = Server::builder()
-            .trace_fn(crate::telemetry::request_span)
+            .trace_fn(move |request| crate::telemetry::request_span(request, exporting))
+            // A backstop over every call (computations are bounded by `admission` in the
+            // handler): tonic answers tower's `Overloaded` with RESOURCE_EXHAUSTED.
             .layer(tower::ServiceBuilder::new().load_shed().layer(
                 tower::limit::GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests),
             ))
@@ -182,7 +193,12 @@ impl Application {
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
                 let _ = stop_for_server.wait_for(|stop| *stop).await;
             });
-        tracing::info!(address = %config.listen, "serving");
+        tracing::info!(
+            address = %config.listen,
+            max_concurrent_computations = config.max_concurrent_computations,
+            admission_wait_ms = config.admission_wait_ms,
+            "serving"
+        );
         let grace = Duration::from_secs(config.shutdown_grace_seconds);
         let mut stop_for_grace = stop_rx;
         let result = tokio::select! {

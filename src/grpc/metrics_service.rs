@@ -14,6 +14,7 @@ use super::convert::{
 use super::pb;
 use super::pb::metrics_service_server::MetricsService;
 use super::status::invalid_argument;
+use crate::admission::AdmissionGate;
 use crate::app::{App, AppError, ComputeOutcome};
 use crate::storage::ComputationSource;
 
@@ -21,12 +22,13 @@ use crate::storage::ComputationSource;
 #[derive(Clone)]
 pub struct MetricsHandler {
     app: App,
+    admission: AdmissionGate,
 }
 
 impl MetricsHandler {
-    /// A handler over `app`.
-    pub fn new(app: App) -> MetricsHandler {
-        MetricsHandler { app }
+    /// A handler over `app`; `admission` bounds the computations running at once.
+    pub fn new(app: App, admission: AdmissionGate) -> MetricsHandler {
+        MetricsHandler { app, admission }
     }
 }
 
@@ -82,6 +84,8 @@ impl MetricsService for MetricsHandler {
         request: Request<pb::ComputeMetricsRequest>,
     ) -> Result<Response<pb::ComputeMetricsResponse>, Status> {
         let receive_time = Utc::now();
+        // Held to the end of the call: the read, the evaluation and keeping the result.
+        let _admitted = self.admission.admit().await?;
         let request = request.into_inner();
         let encoded_request = request.save.then(|| request.encode_to_vec());
         let converted =
@@ -118,6 +122,8 @@ impl MetricsService for MetricsHandler {
         request: Request<pb::ComputeOnRecordsRequest>,
     ) -> Result<Response<pb::ComputeOnRecordsResponse>, Status> {
         let receive_time = Utc::now();
+        // Held to the end of the call: the evaluation and keeping the result.
+        let _admitted = self.admission.admit().await?;
         let request = request.into_inner();
         let encoded_request = request.encode_to_vec();
         let pb::ComputeOnRecordsRequest { query, records } = request;

@@ -1,11 +1,13 @@
 //! The one exhaustive mapping from [`AppError`] to `tonic::Status`. Invalid input carries a
 //! `google.rpc.BadRequest` with one field violation per problem; internal details are logged,
-//! never sent.
+//! never sent. A computation refused at capacity is `RESOURCE_EXHAUSTED` with a
+//! `google.rpc.RetryInfo`.
 
 use crm_metrics_engine::query::Problem;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::admission::AtCapacity;
 use crate::app::AppError;
 
 /// An INVALID_ARGUMENT status with a BadRequest detail listing every problem.
@@ -37,5 +39,15 @@ impl From<AppError> for Status {
                 Status::internal("internal error")
             }
         }
+    }
+}
+
+impl From<AtCapacity> for Status {
+    fn from(refusal: AtCapacity) -> Self {
+        Status::with_error_details(
+            Code::ResourceExhausted,
+            refusal.to_string(),
+            ErrorDetails::with_retry_info(Some(refusal.retry_after)),
+        )
     }
 }

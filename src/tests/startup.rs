@@ -12,3 +12,19 @@ fn tenant_currencies_are_pairs_of_tenant_and_code() {
         assert!(parse_tenant_currencies(&[bad.to_owned()]).is_err(), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn the_global_request_limit_sheds_with_resource_exhausted() {
+    use tower::{Service, ServiceExt};
+    // The same stack as the server's layer, around a call that never finishes.
+    let mut service = tower::ServiceBuilder::new()
+        .load_shed()
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(1))
+        .service_fn(|()| std::future::pending::<Result<(), tower::BoxError>>());
+    let held = service.ready().await.unwrap().call(());
+    let shed = service.ready().await.unwrap().call(()).await.unwrap_err();
+    // The conversion tonic's server applies to an error of a layer.
+    let status = tonic::Status::from_error(shed);
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+    drop(held);
+}

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod admission;
 mod catalog_metrics;
 mod computations;
 mod compute_queries;
