@@ -129,6 +129,15 @@ impl TestApp {
         (TestApp::spawn_on(url.clone(), |_| {}).await, url)
     }
 
+    /// Starts the service after `configure` adjusts the configuration, and also returns the URL
+    /// of its database.
+    pub async fn spawn_with_database_configured(
+        configure: impl FnOnce(&mut Config),
+    ) -> (TestApp, String) {
+        let url = fresh_database().await;
+        (TestApp::spawn_on(url.clone(), configure).await, url)
+    }
+
     /// Starts the service after `configure` adjusts the configuration.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         TestApp::spawn_on(fresh_database().await, configure).await

@@ -12,5 +12,6 @@ mod ingestion;
 mod load_generator;
 mod sales_metrics;
 mod service;
+mod snapshots;
 mod survey_metrics;
 mod value_metrics;
