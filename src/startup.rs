@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 use tonic::server::NamedService;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -190,9 +190,12 @@ impl Application {
             .add_service(reflection)
             .add_service(ingest)
             .add_service(metrics)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-                let _ = stop_for_server.wait_for(|stop| *stop).await;
-            });
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                async move {
+                    let _ = stop_for_server.wait_for(|stop| *stop).await;
+                },
+            );
         tracing::info!(
             address = %config.listen,
             max_concurrent_computations = config.max_concurrent_computations,

@@ -244,3 +244,7 @@ impl Hasher for ByteCounter {
     fn write_usize(&mut self, _: usize) {}
     fn write_isize(&mut self, _: isize) {}
 }
+
+#[cfg(test)]
+#[path = "tests/kind.rs"]
+mod tests;

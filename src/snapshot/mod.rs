@@ -156,7 +156,50 @@ impl Snapshots {
     }
 
     /// The rows `plan` asks for, exact at the tenant's latest committed change.
+    ///
+    /// Fast path: one primary-key read of the tenant's sequence; when every kind the plan needs
+    /// is kept at exactly that sequence, nothing else touches the database. Otherwise one
+    /// REPEATABLE READ transaction reads the sequence again and brings every kind to it.
     pub async fn read(&self, tenant_id: &str, plan: &ReadPlan) -> Result<TenantData, StorageError> {
+        if self.inner.budget > 0 && !plan.kinds.is_empty() {
+            let seq = self.inner.store.change_seq(tenant_id).await?;
+            if let Some(kept) = self.all_kept_at(tenant_id, plan, seq) {
+                self.inner
+                    .hits
+                    .fetch_add(kept.len() as u64, Ordering::Relaxed);
+                return Ok(TenantData {
+                    owned: Dataset::default(),
+                    kept,
+                    change_seq: seq,
+                });
+            }
+        }
+        self.read_in_transaction(tenant_id, plan).await
+    }
+
+    /// Every kind of `plan` from memory when all are kept at exactly `seq`.
+    fn all_kept_at(
+        &self,
+        tenant_id: &str,
+        plan: &ReadPlan,
+        seq: i64,
+    ) -> Option<Vec<(KindRead, Arc<dyn AnySnapshot>)>> {
+        let mut kept = Vec::with_capacity(plan.kinds.len());
+        for (&kind, rows) in &plan.kinds {
+            let snapshot = self.inner.touch(tenant_id, kind)?;
+            if snapshot.change_seq() != seq {
+                return None;
+            }
+            kept.push((rows.clone(), snapshot));
+        }
+        Some(kept)
+    }
+
+    async fn read_in_transaction(
+        &self,
+        tenant_id: &str,
+        plan: &ReadPlan,
+    ) -> Result<TenantData, StorageError> {
         let mut read = self.inner.store.begin_read(tenant_id).await?;
         let seq = read.change_seq();
         let mut data = TenantData {

@@ -17,6 +17,13 @@ pub struct TenantRead {
 }
 
 impl Store {
+    /// The tenant's latest committed change sequence (0 before its first write): one
+    /// primary-key read.
+    pub async fn change_seq(&self, tenant_id: &str) -> Result<i64, StorageError> {
+        let mut conn = self.pool.acquire().await?;
+        changes::current(&mut conn, tenant_id).await
+    }
+
     /// Opens a snapshot of `tenant_id` and reads its change sequence in it.
     pub async fn begin_read(&self, tenant_id: &str) -> Result<TenantRead, StorageError> {
         let mut tx = self

@@ -1,0 +1,84 @@
+//! Unit tests of one kind's snapshot: advancing replaces, removes and adds records, shares the
+//! chunks nothing touched, and keeps its byte count equal to a fresh build's.
+
+use chrono::{TimeZone, Utc};
+use crm_metrics_engine::money::{Currency, Money};
+use crm_metrics_engine::records::{Meta, Order, OrderKind};
+
+use super::*;
+
+fn order(id: usize, amount: i64) -> Order {
+    Order {
+        meta: Meta {
+            id: format!("o{id:05}"),
+            version: 1,
+            attributes: Default::default(),
+        },
+        customer_id: format!("c{}", id % 7),
+        amount: Money::new(Currency::parse("USD").unwrap(), amount),
+        cost: None,
+        ordered_time: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
+        fulfilled_time: None,
+        kind: OrderKind::New,
+    }
+}
+
+fn ids_and_amounts(snapshot: &dyn AnySnapshot) -> Vec<(String, i64)> {
+    let mut view = View::default();
+    snapshot.select(&KindRead::All, &mut view);
+    let mut out: Vec<(String, i64)> = view
+        .orders
+        .iter()
+        .map(|o| (o.meta.id.clone(), o.amount.minor_units))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn advancing_replaces_removes_and_adds_and_shares_untouched_chunks() {
+    // 3,000 orders: three chunks (1,024 + 1,024 + 952). Change o00005 (chunk 0), delete
+    // o02500 (chunk 2), add o09999; chunk 1 is untouched and must be shared, not copied.
+    let base = KindSnapshot::new((0..3000).map(|i| order(i, 100)).collect(), 4);
+    assert_eq!(base.chunks.len(), 3);
+    let mut rows = Dataset::default();
+    rows.orders = vec![order(5, 777), order(9999, 1)];
+    let next = base.advance(&mut rows, &["o02500".to_owned()], 6);
+    assert_eq!(next.change_seq(), 6);
+    assert_eq!(next.record_count(), 3000);
+    let seen = ids_and_amounts(next.as_ref());
+    assert!(seen.contains(&("o00005".to_owned(), 777)));
+    assert!(seen.contains(&("o09999".to_owned(), 1)));
+    assert!(!seen.iter().any(|(id, _)| id == "o02500"));
+    // The old version is untouched (requests reading it see what they started with).
+    assert!(ids_and_amounts(&base).contains(&("o00005".to_owned(), 100)));
+    // Bytes equal those of the same records built from scratch.
+    let mut expected: Vec<Order> = (0..3000)
+        .filter(|&i| i != 2500)
+        .map(|i| order(i, if i == 5 { 777 } else { 100 }))
+        .collect();
+    expected.push(order(9999, 1));
+    let fresh = KindSnapshot::new(expected, 6);
+    assert_eq!(next.bytes(), fresh.bytes());
+    // Only the untouched middle chunk is shared.
+    let mut view = View::default();
+    next.select(&KindRead::All, &mut view);
+    let middle = &base.chunks[1].records[0];
+    assert!(view.orders.iter().any(|o| std::ptr::eq(*o, middle)));
+    let first = &base.chunks[0].records[0];
+    assert!(!view.orders.iter().any(|o| std::ptr::eq(*o, first)));
+}
+
+#[test]
+fn record_sizes_count_strings_and_attributes() {
+    // A longer id and an attribute add at least their bytes to the estimate.
+    let plain = order(1, 100);
+    let mut rich = plain.clone();
+    rich.meta.id = "x".repeat(500);
+    rich.meta
+        .attributes
+        .insert("region".to_owned(), "y".repeat(1000));
+    let (a, b) = (approximate_bytes(&plain), approximate_bytes(&rich));
+    assert!(b >= a + 1500, "{a} {b}");
+    assert!(a >= std::mem::size_of::<Order>());
+}
