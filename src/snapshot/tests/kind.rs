@@ -41,8 +41,10 @@ fn advancing_replaces_removes_and_adds_and_shares_untouched_chunks() {
     // o02500 (chunk 2), add o09999; chunk 1 is untouched and must be shared, not copied.
     let base = KindSnapshot::new((0..3000).map(|i| order(i, 100)).collect(), 4);
     assert_eq!(base.chunks.len(), 3);
-    let mut rows = Dataset::default();
-    rows.orders = vec![order(5, 777), order(9999, 1)];
+    let mut rows = Dataset {
+        orders: vec![order(5, 777), order(9999, 1)],
+        ..Dataset::default()
+    };
     let next = base.advance(&mut rows, &["o02500".to_owned()], 6);
     assert_eq!(next.change_seq(), 6);
     assert_eq!(next.record_count(), 3000);
