@@ -9,7 +9,7 @@ use crm_metrics_engine::query::ComputeRequest;
 use super::ingest::validate_tenant;
 use super::{App, AppError};
 use crate::snapshot::TenantData;
-use crate::storage::parse_token;
+use crate::storage::{parse_token, token};
 
 /// Reports for every metric of a request.
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ impl App {
         min_consistency_token: Option<&str>,
     ) -> Result<ComputeOutcome, AppError> {
         validate_tenant(tenant_id)?;
-        let required_seq = match min_consistency_token {
+        let required_change = match min_consistency_token {
             None => None,
             Some(token) => Some(parse_token(token).ok_or_else(|| {
                 AppError::invalid(
@@ -41,15 +41,16 @@ impl App {
         };
         let prepared = prepare(request).map_err(AppError::Invalid)?;
         let data = self.snapshots.read(tenant_id, &prepared.plan()).await?;
-        if let Some(required) = required_seq
-            && required > data.change_seq
+        if let Some(required) = required_change
+            && !data.position.contains(required)
         {
             // Every acknowledged write of the tenant is visible to the next read, so a token
-            // ahead of the tenant's sequence was not issued for this tenant.
+            // ahead of the tenant's changes was not issued for this tenant.
             return Err(AppError::FailedPrecondition(format!(
-                "min_consistency_token seq:{required} is ahead of tenant {tenant_id:?}, which is \
-                 at seq:{}; tokens are issued per tenant",
-                data.change_seq
+                "min_consistency_token {} is ahead of tenant {tenant_id:?}, whose change lanes \
+                 are at {}; tokens are issued per tenant",
+                token(required),
+                data.position
             )));
         }
         let currency = reporting_currency.or_else(|| self.reporting_currency_of(tenant_id));

@@ -17,6 +17,8 @@ use crm_metrics_engine::records::{
 };
 use crm_metrics_engine::view::View;
 
+use crate::storage::Position;
+
 /// Records per chunk: small enough that a change copies little, large enough to keep the chunk
 /// list short.
 const CHUNK_RECORDS: usize = 1024;
@@ -45,13 +47,16 @@ macro_rules! kept {
             }
         })*
 
-        /// An empty snapshot of `kind` at change `seq`, filled from the records of that kind in
-        /// `rows`.
-        pub fn snapshot_of(kind: RecordKind, rows: &mut Dataset, seq: i64) -> Arc<dyn AnySnapshot> {
+        /// A snapshot of `kind` at `position`, holding the records of that kind in `rows`.
+        pub fn snapshot_of(
+            kind: RecordKind,
+            rows: &mut Dataset,
+            position: Position,
+        ) -> Arc<dyn AnySnapshot> {
             match kind {
                 $(RecordKind::$kind => Arc::new(KindSnapshot::<$kind>::new(
                     std::mem::take(&mut rows.$field),
-                    seq,
+                    position,
                 )),)*
             }
         }
@@ -77,17 +82,23 @@ kept! {
 
 /// A snapshot of any kind, as the cache holds it.
 pub trait AnySnapshot: Send + Sync {
-    /// The change sequence the snapshot is exact at.
-    fn change_seq(&self) -> i64;
+    /// The tenant's changes the snapshot is exact at.
+    fn position(&self) -> Position;
     /// The approximate memory the snapshot's records take, in bytes.
     fn bytes(&self) -> usize;
     /// How many records.
     fn record_count(&self) -> usize;
     /// Adds the records `read` selects to `view`.
     fn select<'a>(&'a self, read: &KindRead, view: &mut View<'a>);
-    /// The snapshot at change `seq`: this one with `rows` (written after this snapshot's
-    /// sequence) replacing or adding records, and the records with `deleted` ids removed.
-    fn advance(&self, rows: &mut Dataset, deleted: &[String], seq: i64) -> Arc<dyn AnySnapshot>;
+    /// The snapshot at `position`: this one with `rows` (written by the changes since this
+    /// snapshot's position) replacing or adding records, and the records with `deleted` ids
+    /// removed.
+    fn advance(
+        &self,
+        rows: &mut Dataset,
+        deleted: &[String],
+        position: Position,
+    ) -> Arc<dyn AnySnapshot>;
 }
 
 /// Up to [`CHUNK_RECORDS`] records and the memory they take.
@@ -106,17 +117,17 @@ impl<T: Kept> Chunk<T> {
 /// The records of one kind at one change sequence.
 pub struct KindSnapshot<T: Kept> {
     chunks: Vec<Arc<Chunk<T>>>,
-    change_seq: i64,
+    position: Position,
     bytes: usize,
     len: usize,
 }
 
 impl<T: Kept> KindSnapshot<T> {
-    /// A snapshot holding `records`, exact at change `seq`.
-    pub fn new(records: Vec<T>, seq: i64) -> KindSnapshot<T> {
+    /// A snapshot holding `records`, exact at `position`.
+    pub fn new(records: Vec<T>, position: Position) -> KindSnapshot<T> {
         let mut snapshot = KindSnapshot {
             chunks: Vec::new(),
-            change_seq: seq,
+            position,
             bytes: 0,
             len: 0,
         };
@@ -142,8 +153,8 @@ impl<T: Kept> KindSnapshot<T> {
 }
 
 impl<T: Kept> AnySnapshot for KindSnapshot<T> {
-    fn change_seq(&self) -> i64 {
-        self.change_seq
+    fn position(&self) -> Position {
+        self.position
     }
 
     fn bytes(&self) -> usize {
@@ -165,14 +176,19 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
         }
     }
 
-    fn advance(&self, rows: &mut Dataset, deleted: &[String], seq: i64) -> Arc<dyn AnySnapshot> {
+    fn advance(
+        &self,
+        rows: &mut Dataset,
+        deleted: &[String],
+        position: Position,
+    ) -> Arc<dyn AnySnapshot> {
         let written = std::mem::take(T::list(rows));
         let mut replacements: HashMap<&str, &T> =
             written.iter().map(|record| (record.id(), record)).collect();
         let removed: HashSet<&str> = deleted.iter().map(String::as_str).collect();
         let mut next = KindSnapshot::<T> {
             chunks: Vec::with_capacity(self.chunks.len() + 1),
-            change_seq: seq,
+            position,
             bytes: 0,
             len: 0,
         };

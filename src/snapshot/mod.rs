@@ -1,14 +1,15 @@
 //! Tenant snapshots in memory: each tenant's records per kind, decoded once, shared read-only
 //! between requests and brought up to date copy-on-write — never stale.
 //!
-//! **Freshness.** Every write transaction advances the tenant's change sequence under the
-//! tenant's row lock, stamps the rows it writes and leaves tombstones for what it deletes
-//! (`storage::changes`). A request opens one REPEATABLE READ snapshot and reads the tenant's
-//! sequence `S` in it. A kept snapshot at `S` is used as is; one at `C < S` is advanced by the
-//! rows and tombstones with `C < change_seq ≤ S`, read in the same database snapshot; a kind not
-//! in memory (or kept at a sequence newer than the request's snapshot) is read from the database
-//! exactly as the plan asks. Every kind a request reads is therefore exact at the same `S`, which
-//! includes every write acknowledged before the request began, on any replica.
+//! **Freshness.** Every write transaction advances one of the tenant's change lanes under that
+//! lane's row lock, stamps the rows it writes and leaves tombstones for what it deletes
+//! (`storage::changes`); the sequences of the tenant's change lanes together are its position.
+//! A request reads the tenant's position `S`. A kept snapshot at `S` is used as is; one at an
+//! earlier `C` is advanced, in one REPEATABLE READ database snapshot whose position is `S`, by
+//! the rows and tombstones of the changes in `S` but not in `C`; a kind not in memory (or kept at
+//! a position later than the request's snapshot) is read from the database exactly as the plan
+//! asks. Every kind a request reads is therefore exact at the same `S`, which includes every
+//! write acknowledged before the request began, on any replica.
 //!
 //! **Memory.** Snapshots are counted in approximate bytes against a budget; past it, the least
 //! recently used tenant-kinds are evicted. A kind missing from memory is answered from the
@@ -28,20 +29,20 @@ use tokio::sync::Semaphore;
 
 pub use kind::{AnySnapshot, approximate_bytes};
 
-use crate::storage::{StorageError, Store, TenantRead};
+use crate::storage::{Position, StorageError, Store, TenantRead};
 
 /// How many whole-kind loads run at once in the background.
 const CONCURRENT_LOADS: usize = 2;
 
 /// The records one request reads: kinds taken from memory plus kinds read from the database,
-/// all exact at one change sequence.
+/// all exact at one position of the tenant's changes.
 pub struct TenantData {
     /// Rows read from the database for kinds not in memory.
     owned: Dataset,
     /// Kinds taken from memory, with the rows the plan selects from them.
     kept: Vec<(KindRead, Arc<dyn AnySnapshot>)>,
-    /// The tenant's change sequence the data is exact at.
-    pub change_seq: i64,
+    /// The tenant's changes the data is exact at.
+    pub position: Position,
 }
 
 impl TenantData {
@@ -157,37 +158,37 @@ impl Snapshots {
 
     /// The rows `plan` asks for, exact at the tenant's latest committed change.
     ///
-    /// Fast path: one primary-key read of the tenant's sequence; when every kind the plan needs
-    /// is kept at exactly that sequence, nothing else touches the database. Otherwise one
-    /// REPEATABLE READ transaction reads the sequence again and brings every kind to it.
+    /// Fast path: one index read of the tenant's position; when every kind the plan needs is
+    /// kept at exactly that position, nothing else touches the database. Otherwise one
+    /// REPEATABLE READ transaction reads the position again and brings every kind to it.
     pub async fn read(&self, tenant_id: &str, plan: &ReadPlan) -> Result<TenantData, StorageError> {
         if self.inner.budget > 0 && !plan.kinds.is_empty() {
-            let seq = self.inner.store.change_seq(tenant_id).await?;
-            if let Some(kept) = self.all_kept_at(tenant_id, plan, seq) {
+            let position = self.inner.store.change_position(tenant_id).await?;
+            if let Some(kept) = self.all_kept_at(tenant_id, plan, &position) {
                 self.inner
                     .hits
                     .fetch_add(kept.len() as u64, Ordering::Relaxed);
                 return Ok(TenantData {
                     owned: Dataset::default(),
                     kept,
-                    change_seq: seq,
+                    position,
                 });
             }
         }
         self.read_in_transaction(tenant_id, plan).await
     }
 
-    /// Every kind of `plan` from memory when all are kept at exactly `seq`.
+    /// Every kind of `plan` from memory when all are kept at exactly `position`.
     fn all_kept_at(
         &self,
         tenant_id: &str,
         plan: &ReadPlan,
-        seq: i64,
+        position: &Position,
     ) -> Option<Vec<(KindRead, Arc<dyn AnySnapshot>)>> {
         let mut kept = Vec::with_capacity(plan.kinds.len());
         for (&kind, rows) in &plan.kinds {
             let snapshot = self.inner.touch(tenant_id, kind)?;
-            if snapshot.change_seq() != seq {
+            if snapshot.position() != *position {
                 return None;
             }
             kept.push((rows.clone(), snapshot));
@@ -201,15 +202,15 @@ impl Snapshots {
         plan: &ReadPlan,
     ) -> Result<TenantData, StorageError> {
         let mut read = self.inner.store.begin_read(tenant_id).await?;
-        let seq = read.change_seq();
+        let position = read.position();
         let mut data = TenantData {
             owned: Dataset::default(),
             kept: Vec::with_capacity(plan.kinds.len()),
-            change_seq: seq,
+            position,
         };
         let mut missing = Vec::new();
         for (&kind, rows) in &plan.kinds {
-            match self.kind_at(&mut read, tenant_id, kind, seq).await? {
+            match self.kind_at(&mut read, tenant_id, kind, &position).await? {
                 Some(snapshot) => data.kept.push((rows.clone(), snapshot)),
                 None => {
                     self.inner.misses.fetch_add(1, Ordering::Relaxed);
@@ -225,30 +226,30 @@ impl Snapshots {
         Ok(data)
     }
 
-    /// The kept snapshot of `kind` brought to `seq` inside `read`'s database snapshot, or `None`
-    /// when nothing usable is in memory.
+    /// The kept snapshot of `kind` brought to `position` inside `read`'s database snapshot, or
+    /// `None` when nothing usable is in memory.
     async fn kind_at(
         &self,
         read: &mut TenantRead,
         tenant_id: &str,
         kind: RecordKind,
-        seq: i64,
+        position: &Position,
     ) -> Result<Option<Arc<dyn AnySnapshot>>, StorageError> {
         let Some(snapshot) = self.inner.touch(tenant_id, kind) else {
             return Ok(None);
         };
-        let kept_at = snapshot.change_seq();
-        if kept_at == seq {
+        let kept_at = snapshot.position();
+        if kept_at == *position {
             self.inner.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Some(snapshot));
         }
-        if kept_at > seq {
+        if !kept_at.precedes(position) {
             // Newer than this request's database snapshot: mixing would break consistency.
             return Ok(None);
         }
         let mut rows = Dataset::default();
-        let deleted = read.changed_since(kind, kept_at, &mut rows).await?;
-        let next = snapshot.advance(&mut rows, &deleted, seq);
+        let deleted = read.changed_since(kind, &kept_at, &mut rows).await?;
+        let next = snapshot.advance(&mut rows, &deleted, *position);
         self.inner.advances.fetch_add(1, Ordering::Relaxed);
         self.inner.install(tenant_id, kind, Arc::clone(&next));
         Ok(Some(next))
@@ -316,15 +317,16 @@ impl Inner {
         let mut read = self.store.begin_read(tenant_id).await?;
         let mut rows = Dataset::default();
         read.rows(kind, &KindRead::All, &mut rows).await?;
-        let seq = read.change_seq();
+        let position = read.position();
         read.finish().await?;
-        let built = tokio::task::spawn_blocking(move || kind::snapshot_of(kind, &mut rows, seq));
+        let built =
+            tokio::task::spawn_blocking(move || kind::snapshot_of(kind, &mut rows, position));
         built
             .await
             .map_err(|join| StorageError::Corrupt(format!("snapshot build failed: {join}")))
     }
 
-    /// Keeps `snapshot` unless a newer one is kept already, then evicts the least recently used
+    /// Keeps `snapshot` unless one at the same or a later position is kept already, then evicts the least recently used
     /// tenant-kinds until the budget holds. A snapshot larger than the whole budget is not kept.
     fn install(&self, tenant_id: &str, kind: RecordKind, snapshot: Arc<dyn AnySnapshot>) {
         let key = (tenant_id.to_owned(), kind);
@@ -342,7 +344,7 @@ impl Inner {
         if slot
             .snapshot
             .as_ref()
-            .is_some_and(|kept| kept.change_seq() >= snapshot.change_seq())
+            .is_some_and(|kept| snapshot.position().precedes(&kept.position()))
         {
             return;
         }

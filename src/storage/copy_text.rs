@@ -48,7 +48,7 @@ macro_rules! copy_text_by_display {
         }
     )+};
 }
-copy_text_by_display!(i32, i64, bool, chrono::NaiveDate);
+copy_text_by_display!(i16, i32, i64, bool, chrono::NaiveDate);
 
 impl CopyText for chrono::DateTime<chrono::Utc> {
     fn copy_text(&self, line: &mut String) {

@@ -32,7 +32,7 @@ use crm_metrics_engine::records::{
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
-pub use changes::{parse_token, token};
+pub use changes::{Change, LANES, Position, parse_token, token};
 pub use computations::{Computation, ComputationSource};
 pub use error::StorageError;
 pub use raw::RawMethod;
@@ -130,28 +130,28 @@ impl Store {
         let batch = Batch::split(records);
         let mut tx = self.pool.begin().await?;
         let conn: &mut PgConnection = &mut tx;
-        // First: the tenant's change lock orders this batch among the tenant's writes.
-        let seq = changes::advance(conn, tenant_id).await?;
+        // First: the change lane's lock orders this batch among the lane's writes.
+        let change = changes::advance(conn, tenant_id).await?;
         let o = &mut outcomes;
         let t = tenant_id;
-        upsert(conn, t, seq, &batch.customers, o).await?;
-        upsert(conn, t, seq, &batch.leads, o).await?;
-        let deals = upsert(conn, t, seq, &batch.deals, o).await?;
+        upsert(conn, t, change, &batch.customers, o).await?;
+        upsert(conn, t, change, &batch.leads, o).await?;
+        let deals = upsert(conn, t, change, &batch.deals, o).await?;
         sales::write_stage_history(conn, t, &deals).await?;
-        upsert(conn, t, seq, &batch.orders, o).await?;
-        upsert(conn, t, seq, &batch.subscriptions, o).await?;
-        upsert(conn, t, seq, &batch.activities, o).await?;
-        upsert(conn, t, seq, &batch.tickets, o).await?;
-        upsert(conn, t, seq, &batch.survey_responses, o).await?;
-        upsert(conn, t, seq, &batch.costs, o).await?;
-        upsert(conn, t, seq, &batch.engagement_events, o).await?;
-        upsert(conn, t, seq, &batch.crm_users, o).await?;
-        upsert(conn, t, seq, &batch.user_events, o).await?;
-        upsert(conn, t, seq, &batch.quotas, o).await?;
-        upsert(conn, t, seq, &batch.exchange_rates, o).await?;
+        upsert(conn, t, change, &batch.orders, o).await?;
+        upsert(conn, t, change, &batch.subscriptions, o).await?;
+        upsert(conn, t, change, &batch.activities, o).await?;
+        upsert(conn, t, change, &batch.tickets, o).await?;
+        upsert(conn, t, change, &batch.survey_responses, o).await?;
+        upsert(conn, t, change, &batch.costs, o).await?;
+        upsert(conn, t, change, &batch.engagement_events, o).await?;
+        upsert(conn, t, change, &batch.crm_users, o).await?;
+        upsert(conn, t, change, &batch.user_events, o).await?;
+        upsert(conn, t, change, &batch.quotas, o).await?;
+        upsert(conn, t, change, &batch.exchange_rates, o).await?;
         tx.commit().await?;
         tracing::debug!(tenant_id, records = records.len(), "upserted batch");
-        Ok((outcomes, changes::token(seq)))
+        Ok((outcomes, changes::token(change)))
     }
 
     /// Deletes records of one kind by id (a deal's stage entries with it), atomically. Returns
@@ -166,7 +166,7 @@ impl Store {
             return Ok((0, String::new()));
         }
         let mut tx = self.pool.begin().await?;
-        let seq = changes::advance(&mut tx, tenant_id).await?;
+        let change = changes::advance(&mut tx, tenant_id).await?;
         if kind == RecordKind::Deal {
             sqlx::query(
                 "DELETE FROM deal_stage_entries WHERE tenant_id = $1 AND deal_id = ANY($2)",
@@ -181,23 +181,25 @@ impl Store {
         let sql = format!(
             "WITH deleted AS (\
                  DELETE FROM {} WHERE tenant_id = $1 AND id = ANY($2) RETURNING id, version) \
-             INSERT INTO tombstones (tenant_id, kind, id, version, change_seq) \
-             SELECT $1, $3, id, version, $4 FROM deleted \
+             INSERT INTO tombstones (tenant_id, kind, id, version, change_lane, change_seq) \
+             SELECT $1, $3, id, version, $4, $5 FROM deleted \
              ON CONFLICT (tenant_id, kind, id) DO UPDATE \
-             SET version = EXCLUDED.version, change_seq = EXCLUDED.change_seq",
+             SET version = EXCLUDED.version, change_lane = EXCLUDED.change_lane, \
+                 change_seq = EXCLUDED.change_seq",
             table_name(kind)
         );
         let deleted = sqlx::query(AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(ids)
             .bind(kind.name())
-            .bind(seq)
+            .bind(change.lane)
+            .bind(change.seq)
             .execute(&mut *tx)
             .await?
             .rows_affected();
         tx.commit().await?;
         tracing::debug!(tenant_id, kind = kind.name(), deleted, "deleted records");
-        Ok((deleted, changes::token(seq)))
+        Ok((deleted, changes::token(change)))
     }
 
     /// Removes one customer's personal data (customer and lead contact fields, survey comments),
@@ -208,34 +210,37 @@ impl Store {
         customer_id: &str,
     ) -> Result<ErasureCounts, StorageError> {
         let mut tx = self.pool.begin().await?;
-        let seq = changes::advance(&mut tx, tenant_id).await?;
+        let change = changes::advance(&mut tx, tenant_id).await?;
         let customers = sqlx::query(
             "UPDATE customers SET name = NULL, email = NULL, phone = NULL, updated_at = now(), \
-             change_seq = $3 WHERE tenant_id = $1 AND id = $2",
+             change_lane = $3, change_seq = $4 WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
         .bind(customer_id)
-        .bind(seq)
+        .bind(change.lane)
+        .bind(change.seq)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         let leads = sqlx::query(
             "UPDATE leads SET name = NULL, email = NULL, phone = NULL, updated_at = now(), \
-             change_seq = $3 WHERE tenant_id = $1 AND customer_id = $2",
+             change_lane = $3, change_seq = $4 WHERE tenant_id = $1 AND customer_id = $2",
         )
         .bind(tenant_id)
         .bind(customer_id)
-        .bind(seq)
+        .bind(change.lane)
+        .bind(change.seq)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         let survey_responses = sqlx::query(
             "UPDATE survey_responses SET comment = NULL, updated_at = now(), \
-             change_seq = $3 WHERE tenant_id = $1 AND customer_id = $2",
+             change_lane = $3, change_seq = $4 WHERE tenant_id = $1 AND customer_id = $2",
         )
         .bind(tenant_id)
         .bind(customer_id)
-        .bind(seq)
+        .bind(change.lane)
+        .bind(change.seq)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -35,27 +35,27 @@ impl Store {
         let conn: &mut PgConnection = &mut tx;
         // Raw rows are stamped with a change like the service's, so in-memory copies of the
         // tenant stay exact over them too.
-        let seq = changes::advance(conn, tenant_id).await?;
+        let change = changes::advance(conn, tenant_id).await?;
         let mut rows = 0;
-        rows += write(conn, tenant_id, seq, &batch.customers, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.leads, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.deals, method).await?;
+        rows += write(conn, tenant_id, change, &batch.customers, method).await?;
+        rows += write(conn, tenant_id, change, &batch.leads, method).await?;
+        rows += write(conn, tenant_id, change, &batch.deals, method).await?;
         let deals: Vec<_> = batch.deals.iter().map(|item| item.record).collect();
         match method {
             RawMethod::Copy => sales::copy_stage_entries(conn, tenant_id, &deals).await?,
             RawMethod::Unnest => sales::insert_stage_entries(conn, tenant_id, &deals).await?,
         }
-        rows += write(conn, tenant_id, seq, &batch.orders, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.subscriptions, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.activities, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.tickets, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.survey_responses, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.costs, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.engagement_events, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.crm_users, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.user_events, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.quotas, method).await?;
-        rows += write(conn, tenant_id, seq, &batch.exchange_rates, method).await?;
+        rows += write(conn, tenant_id, change, &batch.orders, method).await?;
+        rows += write(conn, tenant_id, change, &batch.subscriptions, method).await?;
+        rows += write(conn, tenant_id, change, &batch.activities, method).await?;
+        rows += write(conn, tenant_id, change, &batch.tickets, method).await?;
+        rows += write(conn, tenant_id, change, &batch.survey_responses, method).await?;
+        rows += write(conn, tenant_id, change, &batch.costs, method).await?;
+        rows += write(conn, tenant_id, change, &batch.engagement_events, method).await?;
+        rows += write(conn, tenant_id, change, &batch.crm_users, method).await?;
+        rows += write(conn, tenant_id, change, &batch.user_events, method).await?;
+        rows += write(conn, tenant_id, change, &batch.quotas, method).await?;
+        rows += write(conn, tenant_id, change, &batch.exchange_rates, method).await?;
         tx.commit().await?;
         Ok(rows)
     }
@@ -65,7 +65,7 @@ impl Store {
 async fn write<T: Table>(
     conn: &mut PgConnection,
     tenant_id: &str,
-    change_seq: i64,
+    change: changes::Change,
     items: &[Pending<'_, T>],
     method: RawMethod,
 ) -> Result<u64, StorageError> {
@@ -75,11 +75,11 @@ async fn write<T: Table>(
     let items: Vec<&Pending<'_, T>> = items.iter().collect();
     match method {
         RawMethod::Copy => {
-            let (statement, data) = copy_statement(tenant_id, change_seq, &items)?;
+            let (statement, data) = copy_statement(tenant_id, change, &items)?;
             copy_in(conn, &statement, data).await
         }
         RawMethod::Unnest => {
-            let (sql, arguments) = plain_upsert(tenant_id, change_seq, &items)?;
+            let (sql, arguments) = plain_upsert(tenant_id, change, &items)?;
             Ok(sqlx::query_with(AssertSqlSafe(sql), arguments)
                 .execute(&mut *conn)
                 .await?

@@ -3,23 +3,23 @@
 
 use crm_metrics_engine::dataset::{Dataset, KindRead};
 use crm_metrics_engine::records::RecordKind;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, Postgres, Transaction};
 
-use super::table::{RowFilter, load};
+use super::changes::Position;
+use super::table::{RowFilter, changed_since_clause, load};
 use super::{StorageError, Store, changes, sales};
 
 /// A read-only REPEATABLE READ transaction on one tenant: every read sees the same snapshot,
-/// whose change sequence is [`TenantRead::change_seq`].
+/// whose changes are [`TenantRead::position`].
 pub struct TenantRead {
     tx: Transaction<'static, Postgres>,
     tenant_id: String,
-    change_seq: i64,
+    position: Position,
 }
 
 impl Store {
-    /// The tenant's latest committed change sequence (0 before its first write): one
-    /// primary-key read.
-    pub async fn change_seq(&self, tenant_id: &str) -> Result<i64, StorageError> {
+    /// The tenant's latest committed position: one index read of its change lanes.
+    pub async fn change_position(&self, tenant_id: &str) -> Result<Position, StorageError> {
         let mut conn = self.pool.acquire().await?;
         changes::current(&mut conn, tenant_id).await
     }
@@ -30,20 +30,19 @@ impl Store {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await?;
-        let change_seq = changes::current(&mut tx, tenant_id).await?;
+        let position = changes::current(&mut tx, tenant_id).await?;
         Ok(TenantRead {
             tx,
             tenant_id: tenant_id.to_owned(),
-            change_seq,
+            position,
         })
     }
 }
 
 impl TenantRead {
-    /// The tenant's change sequence in this snapshot: every change up to it is visible, none
-    /// after it.
-    pub fn change_seq(&self) -> i64 {
-        self.change_seq
+    /// The tenant's changes in this snapshot: exactly these are visible.
+    pub fn position(&self) -> Position {
+        self.position
     }
 
     /// Adds the rows of `kind` that `read` selects to `into`.
@@ -63,24 +62,26 @@ impl TenantRead {
         .await
     }
 
-    /// Adds the rows of `kind` written after change `since` to `into`, and returns the ids of
-    /// records of `kind` deleted after it (and not written again).
+    /// Adds the rows of `kind` written by changes `since` does not contain to `into`, and
+    /// returns the ids of records of `kind` deleted by such changes (and not written again).
     pub async fn changed_since(
         &mut self,
         kind: RecordKind,
-        since: i64,
+        since: &Position,
         into: &mut Dataset,
     ) -> Result<Vec<String>, StorageError> {
         let filter = RowFilter::ChangedSince(since);
         load_kind(&mut self.tx, &self.tenant_id, kind, filter, into).await?;
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM tombstones WHERE tenant_id = $1 AND kind = $2 AND change_seq > $3",
-        )
-        .bind(&self.tenant_id)
-        .bind(kind.name())
-        .bind(since)
-        .fetch_all(&mut *self.tx)
-        .await?)
+        let sql = format!(
+            "SELECT id FROM tombstones WHERE tenant_id = $1 AND kind = $2 AND ({})",
+            changed_since_clause("$3")
+        );
+        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(&self.tenant_id)
+            .bind(kind.name())
+            .bind(since.0.to_vec())
+            .fetch_all(&mut *self.tx)
+            .await?)
     }
 
     /// Ends the snapshot.

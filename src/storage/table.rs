@@ -13,6 +13,7 @@ use crm_metrics_engine::records::{Attributes, Meta, RecordKind};
 use sqlx::postgres::{PgArguments, PgHasArrayType, PgRow};
 use sqlx::{Arguments, AssertSqlSafe, Encode, PgConnection, Postgres, Row, Type, TypeInfo};
 
+use super::changes::{Change, LANES, Position};
 pub(crate) use super::copy_text::CopyText;
 use super::{StorageError, UpsertOutcome};
 
@@ -128,15 +129,15 @@ pub(crate) enum Stored {
 }
 
 /// Upserts one kind's records of a batch inside the caller's transaction, stamping written rows
-/// with the transaction's `change_seq`, and records each one's outcome. Returns the records
+/// with the transaction's `change`, and records each one's outcome. Returns the records
 /// actually written with their outcomes (for child tables such as stage entries).
 ///
-/// The caller holds the tenant's change lock ([`super::changes::advance`]), so no other writer of
-/// the tenant runs between the read of the stored versions and the write.
+/// Writers of one tenant on other change lanes may run concurrently: the version guard of the
+/// write keeps them convergent, and a record the guard refused is reported STALE.
 pub(crate) async fn upsert<'a, T: Table>(
     conn: &mut PgConnection,
     tenant_id: &str,
-    change_seq: i64,
+    change: Change,
     items: &[Pending<'a, T>],
     outcomes: &mut [UpsertOutcome],
 ) -> Result<Vec<(&'a T, UpsertOutcome)>, StorageError> {
@@ -196,7 +197,7 @@ pub(crate) async fn upsert<'a, T: Table>(
     let mut ordered: Vec<&Pending<'a, T>> = writes.iter().map(|&i| &items[i]).collect();
     ordered.sort_by(|a, b| a.record.meta().id.cmp(&b.record.meta().id));
 
-    let columns = bound_columns(tenant_id, change_seq, &ordered)?;
+    let columns = bound_columns(tenant_id, change, &ordered)?;
     let written: HashSet<String> =
         sqlx::query_with(AssertSqlSafe(upsert_sql::<T>(&columns)), columns.arguments)
             .fetch_all(&mut *conn)
@@ -252,7 +253,7 @@ fn mark_duplicates<T>(
 /// Binds every column of `items` (common ones first) as arrays after `$1 = tenant_id`.
 fn bound_columns<T: Table>(
     tenant_id: &str,
-    change_seq: i64,
+    change: Change,
     items: &[&Pending<'_, T>],
 ) -> Result<Columns, StorageError> {
     let mut columns = Columns::new();
@@ -260,18 +261,19 @@ fn bound_columns<T: Table>(
         .arguments
         .add(tenant_id)
         .map_err(|e| StorageError::Other(sqlx::Error::Encode(e)))?;
-    push_all_columns(&mut columns, change_seq, items)?;
+    push_all_columns(&mut columns, change, items)?;
     Ok(columns)
 }
 
 /// Pushes the common columns (id, version, fingerprint, change, attributes), then the kind's own.
 fn push_all_columns<T: Table>(
     columns: &mut Columns,
-    change_seq: i64,
+    change: Change,
     items: &[&Pending<'_, T>],
 ) -> Result<(), StorageError> {
     columns.push("id", items, |item| item.record.meta().id.as_str())?;
-    columns.push("change_seq", items, |_| change_seq)?;
+    columns.push("change_lane", items, |_| change.lane)?;
+    columns.push("change_seq", items, |_| change.seq)?;
     columns.push("version", items, |item| item.record.meta().version)?;
     columns.push("content_fingerprint", items, |item| item.fingerprint)?;
     columns.push("attributes", items, |item| {
@@ -284,11 +286,11 @@ fn push_all_columns<T: Table>(
 /// `COPY <table> (tenant_id, ...) FROM STDIN` and its text-format data for `items`.
 pub(crate) fn copy_statement<T: Table>(
     tenant_id: &str,
-    change_seq: i64,
+    change: Change,
     items: &[&Pending<'_, T>],
 ) -> Result<(String, String), StorageError> {
     let mut columns = Columns::for_copy(tenant_id, items.len());
-    push_all_columns(&mut columns, change_seq, items)?;
+    push_all_columns(&mut columns, change, items)?;
     let statement = format!(
         "COPY {} (tenant_id, {}) FROM STDIN",
         T::TABLE,
@@ -306,10 +308,10 @@ pub(crate) fn copy_statement<T: Table>(
 /// database's own floor for an upsert of the same rows.
 pub(crate) fn plain_upsert<T: Table>(
     tenant_id: &str,
-    change_seq: i64,
+    change: Change,
     items: &[&Pending<'_, T>],
 ) -> Result<(String, PgArguments), StorageError> {
-    let columns = bound_columns(tenant_id, change_seq, items)?;
+    let columns = bound_columns(tenant_id, change, items)?;
     Ok((upsert_sql::<T>(&columns), columns.arguments))
 }
 
@@ -392,8 +394,8 @@ fn upsert_sql<T: Table>(columns: &Columns) -> String {
 pub(crate) enum RowFilter<'a> {
     /// The rows a read plan selects.
     Plan(&'a KindRead),
-    /// The rows written by changes after this sequence.
-    ChangedSince(i64),
+    /// The rows written by changes that `Position` does not contain.
+    ChangedSince(&'a Position),
 }
 
 /// Reads the tenant's rows of one kind that `filter` selects, ordered by id.
@@ -416,9 +418,9 @@ pub(crate) async fn load<T: Table>(
             }
             format!(" AND ({})", clauses.join(" OR "))
         }
-        RowFilter::ChangedSince(seq) => {
-            arguments.add(seq).map_err(encode)?;
-            " AND change_seq > $2".to_owned()
+        RowFilter::ChangedSince(position) => {
+            arguments.add(position.0.to_vec()).map_err(encode)?;
+            format!(" AND ({})", changed_since_clause("$2"))
         }
     };
     let sql = format!(
@@ -433,6 +435,20 @@ pub(crate) async fn load<T: Table>(
     rows.iter()
         .map(|row| T::from_row(meta_from_row(row)?, row))
         .collect()
+}
+
+/// Rows whose change is not in the position bound as the `bigint[]` parameter `array` (one
+/// sequence per lane): one index range per lane.
+pub(crate) fn changed_since_clause(array: &str) -> String {
+    (0..LANES)
+        .map(|lane| {
+            format!(
+                "(change_lane = {lane} AND change_seq > {array}[{}])",
+                lane + 1
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
 }
 
 /// `(<col> >= $n AND <col> < $m)` for one bound, binding its open-or-closed sides.

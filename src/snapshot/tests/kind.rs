@@ -23,6 +23,12 @@ fn order(id: usize, amount: i64) -> Order {
     }
 }
 
+fn at(seq: i64) -> Position {
+    let mut position = Position::default();
+    position.0[1] = seq;
+    position
+}
+
 fn ids_and_amounts(snapshot: &dyn AnySnapshot) -> Vec<(String, i64)> {
     let mut view = View::default();
     snapshot.select(&KindRead::All, &mut view);
@@ -39,14 +45,14 @@ fn ids_and_amounts(snapshot: &dyn AnySnapshot) -> Vec<(String, i64)> {
 fn advancing_replaces_removes_and_adds_and_shares_untouched_chunks() {
     // 3,000 orders: three chunks (1,024 + 1,024 + 952). Change o00005 (chunk 0), delete
     // o02500 (chunk 2), add o09999; chunk 1 is untouched and must be shared, not copied.
-    let base = KindSnapshot::new((0..3000).map(|i| order(i, 100)).collect(), 4);
+    let base = KindSnapshot::new((0..3000).map(|i| order(i, 100)).collect(), at(4));
     assert_eq!(base.chunks.len(), 3);
     let mut rows = Dataset {
         orders: vec![order(5, 777), order(9999, 1)],
         ..Dataset::default()
     };
-    let next = base.advance(&mut rows, &["o02500".to_owned()], 6);
-    assert_eq!(next.change_seq(), 6);
+    let next = base.advance(&mut rows, &["o02500".to_owned()], at(6));
+    assert_eq!(next.position(), at(6));
     assert_eq!(next.record_count(), 3000);
     let seen = ids_and_amounts(next.as_ref());
     assert!(seen.contains(&("o00005".to_owned(), 777)));
@@ -60,7 +66,7 @@ fn advancing_replaces_removes_and_adds_and_shares_untouched_chunks() {
         .map(|i| order(i, if i == 5 { 777 } else { 100 }))
         .collect();
     expected.push(order(9999, 1));
-    let fresh = KindSnapshot::new(expected, 6);
+    let fresh = KindSnapshot::new(expected, at(6));
     assert_eq!(next.bytes(), fresh.bytes());
     // Only the untouched middle chunk is shared.
     let mut view = View::default();
