@@ -10,10 +10,10 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use crm_metrics_engine::context::RecordRef;
-use crm_metrics_engine::dataset::{Dataset, KindRead};
+use crm_metrics_engine::dataset::{Dataset, KindRead, TimeBound, TimeField};
 use crm_metrics_engine::records::{
     Activity, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead, Order, Quota,
-    RecordKind, Subscription, SurveyResponse, Ticket, UserEvent,
+    RecordKind, Subscription, SurveyResponse, Ticket, Timestamp, UserEvent,
 };
 use crm_metrics_engine::view::View;
 
@@ -25,6 +25,8 @@ const CHUNK_RECORDS: usize = 1024;
 
 /// A record type that snapshots can hold.
 pub trait Kept: Clone + Hash + Send + Sync + 'static {
+    /// The kind's range-scannable time fields, kept beside the records as packed keys.
+    const TIME_FIELDS: &'static [TimeField];
     /// The caller's id.
     fn id(&self) -> &str;
     /// A borrowed view of the record.
@@ -34,8 +36,9 @@ pub trait Kept: Clone + Hash + Send + Sync + 'static {
 }
 
 macro_rules! kept {
-    ($($kind:ident => $field:ident),* $(,)?) => {
+    ($($kind:ident => $field:ident [$($time:ident),*]),* $(,)?) => {
         $(impl Kept for $kind {
+            const TIME_FIELDS: &'static [TimeField] = &[$(TimeField::$time),*];
             fn id(&self) -> &str {
                 &self.meta.id
             }
@@ -64,20 +67,20 @@ macro_rules! kept {
 }
 
 kept! {
-    Customer => customers,
-    Lead => leads,
-    Deal => deals,
-    Order => orders,
-    Subscription => subscriptions,
-    Activity => activities,
-    Ticket => tickets,
-    SurveyResponse => survey_responses,
-    Cost => costs,
-    EngagementEvent => engagement_events,
-    CrmUser => crm_users,
-    UserEvent => user_events,
-    Quota => quotas,
-    ExchangeRate => exchange_rates,
+    Customer => customers [CustomerAcquired],
+    Lead => leads [LeadCreated],
+    Deal => deals [DealCreated, DealClosed],
+    Order => orders [OrderOrdered, OrderFulfilled],
+    Subscription => subscriptions [SubscriptionStart],
+    Activity => activities [ActivityOccurred],
+    Ticket => tickets [TicketCreated, TicketResolved],
+    SurveyResponse => survey_responses [SurveyResponded],
+    Cost => costs [CostIncurred],
+    EngagementEvent => engagement_events [EngagementOccurred],
+    CrmUser => crm_users [],
+    UserEvent => user_events [UserEventOccurred],
+    Quota => quotas [QuotaPeriodStart],
+    ExchangeRate => exchange_rates [],
 }
 
 /// A snapshot of any kind, as the cache holds it.
@@ -101,16 +104,80 @@ pub trait AnySnapshot: Send + Sync {
     ) -> Arc<dyn AnySnapshot>;
 }
 
-/// Up to [`CHUNK_RECORDS`] records and the memory they take.
+/// Up to [`CHUNK_RECORDS`] records, the memory they take, and their time keys: for record `i`,
+/// `keys[i * F + f]` is the value of `T::TIME_FIELDS[f]` in microseconds ([`ABSENT`] when the
+/// record has none), so a read plan's time bounds are tested on packed integers without touching
+/// the records.
 struct Chunk<T> {
     records: Vec<T>,
+    keys: Vec<i64>,
     bytes: usize,
 }
+
+/// The key of an absent time field: below every bound.
+const ABSENT: i64 = i64::MIN;
 
 impl<T: Kept> Chunk<T> {
     fn new(records: Vec<T>) -> Chunk<T> {
         let bytes = records.iter().map(approximate_bytes).sum();
-        Chunk { records, bytes }
+        let mut keys = Vec::with_capacity(records.len() * T::TIME_FIELDS.len());
+        for record in &records {
+            for field in T::TIME_FIELDS {
+                keys.push(
+                    field
+                        .value_of(record.as_record())
+                        .map_or(ABSENT, |t| t.timestamp_micros()),
+                );
+            }
+        }
+        Chunk {
+            records,
+            keys,
+            bytes,
+        }
+    }
+}
+
+/// One time bound of a read plan as packed keys: the field's position among the kind's time
+/// fields and the half-open range `[from, until)` in microseconds.
+struct KeyBound {
+    field: usize,
+    from: i64,
+    until: i64,
+}
+
+impl KeyBound {
+    /// The bounds of `bounds` that can match records with `fields`; a bound on another kind's
+    /// field matches nothing and is left out.
+    fn of(bounds: &[TimeBound], fields: &[TimeField]) -> Vec<KeyBound> {
+        bounds
+            .iter()
+            .filter_map(|bound| {
+                let field = fields.iter().position(|f| *f == bound.field)?;
+                Some(KeyBound {
+                    field,
+                    // Stored times have microsecond precision: t >= from exactly when t's
+                    // microseconds are at least from rounded up, and likewise for until.
+                    from: bound.from.map_or(ABSENT + 1, micros_ceil),
+                    until: bound.until.map_or(i64::MAX, micros_ceil),
+                })
+            })
+            .collect()
+    }
+
+    fn contains(&self, keys: &[i64]) -> bool {
+        let key = keys[self.field];
+        key >= self.from && key < self.until
+    }
+}
+
+/// `t` in microseconds, rounded up.
+fn micros_ceil(t: Timestamp) -> i64 {
+    let floor = t.timestamp_micros();
+    if t.timestamp_subsec_nanos() % 1000 == 0 {
+        floor
+    } else {
+        floor.saturating_add(1)
     }
 }
 
@@ -166,11 +233,23 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
     }
 
     fn select<'a>(&'a self, read: &KindRead, view: &mut View<'a>) {
+        let bounds = match read {
+            KindRead::All => {
+                for chunk in &self.chunks {
+                    chunk.records.iter().for_each(|r| view.push(r.as_record()));
+                }
+                return;
+            }
+            KindRead::AnyOf(bounds) => KeyBound::of(bounds, T::TIME_FIELDS),
+        };
+        let width = T::TIME_FIELDS.len();
+        if bounds.is_empty() || width == 0 {
+            return;
+        }
         for chunk in &self.chunks {
-            for record in &chunk.records {
-                let record = record.as_record();
-                if read.selects(record) {
-                    view.push(record);
+            for (record, keys) in chunk.records.iter().zip(chunk.keys.chunks_exact(width)) {
+                if bounds.iter().any(|bound| bound.contains(keys)) {
+                    view.push(record.as_record());
                 }
             }
         }

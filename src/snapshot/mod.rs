@@ -46,6 +46,17 @@ pub struct TenantData {
 }
 
 impl TenantData {
+    /// How many records the view can hold at most: the rows read plus every record of the kinds
+    /// taken from memory.
+    pub fn records_at_most(&self) -> usize {
+        self.owned.len()
+            + self
+                .kept
+                .iter()
+                .map(|(_, snapshot)| snapshot.record_count())
+                .sum::<usize>()
+    }
+
     /// The records as the engine reads them.
     pub fn view(&self) -> View<'_> {
         let mut view = View::of(&self.owned);

@@ -90,3 +90,70 @@ fn record_sizes_count_strings_and_attributes() {
     assert!(b >= a + 1500, "{a} {b}");
     assert!(a >= std::mem::size_of::<Order>());
 }
+
+#[test]
+fn packed_time_keys_select_exactly_what_the_read_plan_selects() {
+    // Orders on a grid of instants, half of them fulfilled; bounds with open sides, with
+    // sub-microsecond edges, on both fields, and on another kind's field.
+    use crm_metrics_engine::dataset::TimeBound;
+    let t = |minutes: i64| {
+        Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(minutes)
+    };
+    let records: Vec<Order> = (0..300)
+        .map(|i| {
+            let mut o = order(i, 1);
+            o.ordered_time = t(i as i64 * 7);
+            o.fulfilled_time = (i % 2 == 0).then(|| t(i as i64 * 7 + 90));
+            o
+        })
+        .collect();
+    let snapshot = KindSnapshot::new(records.clone(), at(1));
+    let nanos = chrono::Duration::nanoseconds(500);
+    let reads = [
+        KindRead::AnyOf(vec![TimeBound {
+            field: TimeField::OrderOrdered,
+            from: Some(t(70)),
+            until: Some(t(700)),
+        }]),
+        KindRead::AnyOf(vec![TimeBound {
+            field: TimeField::OrderOrdered,
+            from: Some(t(70) + nanos),
+            until: Some(t(700) + nanos),
+        }]),
+        KindRead::AnyOf(vec![TimeBound {
+            field: TimeField::OrderFulfilled,
+            from: None,
+            until: None,
+        }]),
+        KindRead::AnyOf(vec![
+            TimeBound {
+                field: TimeField::OrderFulfilled,
+                from: Some(t(1000)),
+                until: None,
+            },
+            TimeBound {
+                field: TimeField::OrderOrdered,
+                from: None,
+                until: Some(t(35)),
+            },
+        ]),
+        KindRead::AnyOf(vec![TimeBound {
+            field: TimeField::DealClosed,
+            from: None,
+            until: None,
+        }]),
+        KindRead::All,
+    ];
+    for read in &reads {
+        let mut view = View::default();
+        snapshot.select(read, &mut view);
+        let mut got: Vec<&str> = view.orders.iter().map(|o| o.meta.id.as_str()).collect();
+        got.sort_unstable();
+        let expected: Vec<&str> = records
+            .iter()
+            .filter(|o| read.selects(RecordRef::Order(o)))
+            .map(|o| o.meta.id.as_str())
+            .collect();
+        assert_eq!(got, expected, "{read:?}");
+    }
+}
