@@ -174,7 +174,7 @@ impl KeyBound {
 /// `t` in microseconds, rounded up.
 fn micros_ceil(t: Timestamp) -> i64 {
     let floor = t.timestamp_micros();
-    if t.timestamp_subsec_nanos() % 1000 == 0 {
+    if t.timestamp_subsec_nanos().is_multiple_of(1000) {
         floor
     } else {
         floor.saturating_add(1)
