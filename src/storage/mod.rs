@@ -21,6 +21,7 @@ mod table;
 #[cfg(test)]
 #[path = "tests/storage.rs"]
 mod tests;
+mod upsert;
 
 use std::time::Duration;
 
@@ -38,7 +39,8 @@ pub use error::StorageError;
 pub use raw::RawMethod;
 pub use read::TenantRead;
 
-use table::{Pending, Table, upsert};
+use table::{Pending, Table};
+use upsert::upsert;
 
 /// How long a request waits for a pooled connection before the database counts as unavailable.
 /// Short, so a dead database turns into fast UNAVAILABLE answers instead of piled-up requests.

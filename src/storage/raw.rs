@@ -9,7 +9,8 @@
 use crm_metrics_engine::records::Record;
 use sqlx::{AssertSqlSafe, PgConnection};
 
-use super::table::{Pending, Table, copy_statement, plain_upsert};
+use super::table::{Pending, Table, copy_statement};
+use super::upsert::plain_upsert;
 use super::{Batch, StorageError, Store, changes, sales};
 
 /// How a raw batch is written.

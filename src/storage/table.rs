@@ -1,11 +1,9 @@
-//! The one shape every record table shares: pre-read + classify + UNNEST write, and the
-//! tenant-scoped, time-bounded read.
+//! The one shape every record table shares: its columns bound as arrays (or COPY text), and the
+//! tenant-scoped, time-bounded read. The write itself is in `upsert.rs`.
 //!
 //! A kind only describes its columns ([`Table::COLUMNS`], [`Table::write_columns`],
 //! [`Table::from_row`]); the SQL around them is generated here. Writes bind one array per column
 //! (never one parameter per value), so a batch of any size is a fixed number of round trips.
-
-use std::collections::{HashMap, HashSet};
 
 use crm_metrics_engine::dataset::{KindRead, TimeBound, TimeField};
 use crm_metrics_engine::money::{Currency, Money};
@@ -13,9 +11,9 @@ use crm_metrics_engine::records::{Attributes, Meta, RecordKind};
 use sqlx::postgres::{PgArguments, PgHasArrayType, PgRow};
 use sqlx::{Arguments, AssertSqlSafe, Encode, PgConnection, Postgres, Row, Type, TypeInfo};
 
+use super::StorageError;
 use super::changes::{Change, LANES, Position};
 pub(crate) use super::copy_text::CopyText;
-use super::{StorageError, UpsertOutcome};
 
 /// A record kind's table.
 pub(crate) trait Table: Sized {
@@ -40,9 +38,9 @@ pub(crate) trait Table: Sized {
 /// Column values of a batch, either bound as arrays for one UNNEST statement (names, SQL array
 /// types and the values) or written as the lines of a `COPY ... FROM STDIN` (text format).
 pub(crate) struct Columns {
-    names: Vec<&'static str>,
-    casts: Vec<String>,
-    arguments: PgArguments,
+    pub(crate) names: Vec<&'static str>,
+    pub(crate) casts: Vec<String>,
+    pub(crate) arguments: PgArguments,
     /// In COPY mode: one text line per row, growing by one tab-separated field per column.
     copy_lines: Option<Vec<String>>,
 }
@@ -119,139 +117,8 @@ pub(crate) struct Pending<'a, T> {
     pub(crate) fingerprint: i64,
 }
 
-/// What the stored side says about an id: its row, or the tombstone a deletion left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stored {
-    /// The row's version and content fingerprint.
-    Row { version: i64, fingerprint: i64 },
-    /// Deleted at this version.
-    Tombstone { version: i64 },
-}
-
-/// Upserts one kind's records of a batch inside the caller's transaction, stamping written rows
-/// with the transaction's `change`, and records each one's outcome. Returns the records
-/// actually written with their outcomes (for child tables such as stage entries).
-///
-/// Writers of one tenant on other change lanes may run concurrently: the version guard of the
-/// write keeps them convergent, and a record the guard refused is reported STALE.
-pub(crate) async fn upsert<'a, T: Table>(
-    conn: &mut PgConnection,
-    tenant_id: &str,
-    change: Change,
-    items: &[Pending<'a, T>],
-    outcomes: &mut [UpsertOutcome],
-) -> Result<Vec<(&'a T, UpsertOutcome)>, StorageError> {
-    if items.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut ids: Vec<&str> = items
-        .iter()
-        .map(|item| item.record.meta().id.as_str())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-
-    let sql = format!(
-        "SELECT id, version, content_fingerprint, false AS deleted FROM {} \
-         WHERE tenant_id = $1 AND id = ANY($2) \
-         UNION ALL \
-         SELECT id, version, 0, true FROM tombstones \
-         WHERE tenant_id = $1 AND kind = $3 AND id = ANY($2)",
-        T::TABLE
-    );
-    let mut stored: HashMap<String, Stored> = HashMap::new();
-    for row in sqlx::query(AssertSqlSafe(sql))
-        .bind(tenant_id)
-        .bind(&ids)
-        .bind(T::KIND.name())
-        .fetch_all(&mut *conn)
-        .await?
-    {
-        let id: String = row.try_get(0)?;
-        let version: i64 = row.try_get(1)?;
-        let side = if row.try_get::<bool, _>(3)? {
-            Stored::Tombstone { version }
-        } else {
-            Stored::Row {
-                version,
-                fingerprint: row.try_get(2)?,
-            }
-        };
-        // A live row wins over a tombstone of the same id (none should coexist).
-        match side {
-            Stored::Row { .. } => {
-                stored.insert(id, side);
-            }
-            Stored::Tombstone { .. } => {
-                stored.entry(id).or_insert(side);
-            }
-        }
-    }
-
-    let (writes, duplicates) = classify(items, &stored, outcomes);
-    if writes.is_empty() {
-        mark_duplicates(items, &duplicates, outcomes);
-        return Ok(Vec::new());
-    }
-
-    let mut ordered: Vec<&Pending<'a, T>> = writes.iter().map(|&i| &items[i]).collect();
-    ordered.sort_by(|a, b| a.record.meta().id.cmp(&b.record.meta().id));
-
-    let columns = bound_columns(tenant_id, change, &ordered)?;
-    let written: HashSet<String> =
-        sqlx::query_with(AssertSqlSafe(upsert_sql::<T>(&columns)), columns.arguments)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|row| row.try_get(0))
-            .collect::<Result<_, sqlx::Error>>()?;
-
-    // A row the guard refused was raised to a higher version by a concurrent insert of a new id.
-    for item in &ordered {
-        if !written.contains(&item.record.meta().id) {
-            outcomes[item.index] = UpsertOutcome::Stale;
-        }
-    }
-    // Recreated records: their tombstones go.
-    let recreated: Vec<&str> = ordered
-        .iter()
-        .map(|item| item.record.meta().id.as_str())
-        .filter(|id| {
-            written.contains(*id) && matches!(stored.get(*id), Some(Stored::Tombstone { .. }))
-        })
-        .collect();
-    if !recreated.is_empty() {
-        sqlx::query("DELETE FROM tombstones WHERE tenant_id = $1 AND kind = $2 AND id = ANY($3)")
-            .bind(tenant_id)
-            .bind(T::KIND.name())
-            .bind(&recreated)
-            .execute(&mut *conn)
-            .await?;
-    }
-    mark_duplicates(items, &duplicates, outcomes);
-    Ok(ordered
-        .into_iter()
-        .filter(|item| written.contains(&item.record.meta().id))
-        .map(|item| (item.record, outcomes[item.index]))
-        .collect())
-}
-
-/// Repeated ids of a batch share the first copy's fate: STALE, else UNCHANGED.
-fn mark_duplicates<T>(
-    items: &[Pending<'_, T>],
-    duplicates: &[(usize, usize)],
-    outcomes: &mut [UpsertOutcome],
-) {
-    for &(duplicate, first) in duplicates {
-        outcomes[items[duplicate].index] = match outcomes[items[first].index] {
-            UpsertOutcome::Stale => UpsertOutcome::Stale,
-            _ => UpsertOutcome::Unchanged,
-        };
-    }
-}
-
 /// Binds every column of `items` (common ones first) as arrays after `$1 = tenant_id`.
-fn bound_columns<T: Table>(
+pub(crate) fn bound_columns<T: Table>(
     tenant_id: &str,
     change: Change,
     items: &[&Pending<'_, T>],
@@ -302,91 +169,6 @@ pub(crate) fn copy_statement<T: Table>(
         data.push('\n');
     }
     Ok((statement, data))
-}
-
-/// `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT ...` for `items` with no pre-read: the
-/// database's own floor for an upsert of the same rows.
-pub(crate) fn plain_upsert<T: Table>(
-    tenant_id: &str,
-    change: Change,
-    items: &[&Pending<'_, T>],
-) -> Result<(String, PgArguments), StorageError> {
-    let columns = bound_columns(tenant_id, change, items)?;
-    Ok((upsert_sql::<T>(&columns), columns.arguments))
-}
-
-/// Decides each item's outcome from the stored (version, fingerprint). Returns the positions in
-/// `items` to write and, for repeated ids, (duplicate position, first position).
-fn classify<T: Table>(
-    items: &[Pending<'_, T>],
-    stored: &HashMap<String, Stored>,
-    outcomes: &mut [UpsertOutcome],
-) -> (Vec<usize>, Vec<(usize, usize)>) {
-    let mut writes = Vec::new();
-    let mut duplicates = Vec::new();
-    let mut first_seen: HashMap<&str, usize> = HashMap::new();
-    for (position, item) in items.iter().enumerate() {
-        let meta = item.record.meta();
-        if let Some(&first) = first_seen.get(meta.id.as_str()) {
-            // The API layer guarantees repeated ids carry identical content: write once.
-            duplicates.push((position, first));
-            continue;
-        }
-        first_seen.insert(meta.id.as_str(), position);
-        let (outcome, write) = match stored.get(&meta.id) {
-            None => (UpsertOutcome::Created, true),
-            // A replay of the deleted version or an older one must not bring the record back.
-            Some(&Stored::Tombstone { version }) if meta.version <= version => {
-                (UpsertOutcome::Stale, false)
-            }
-            Some(Stored::Tombstone { .. }) => (UpsertOutcome::Created, true),
-            Some(&Stored::Row { version, .. }) if meta.version < version => {
-                (UpsertOutcome::Stale, false)
-            }
-            // Same content: still store a higher version so later lower versions become stale;
-            // at the same version the write would change nothing.
-            Some(&Stored::Row {
-                version,
-                fingerprint,
-            }) if fingerprint == item.fingerprint => {
-                (UpsertOutcome::Unchanged, meta.version > version)
-            }
-            Some(Stored::Row { .. }) => (UpsertOutcome::Updated, true),
-        };
-        outcomes[item.index] = outcome;
-        if write {
-            writes.push(position);
-        }
-    }
-    (writes, duplicates)
-}
-
-/// `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE ... WHERE version <= new RETURNING id`.
-fn upsert_sql<T: Table>(columns: &Columns) -> String {
-    let names = columns.names.join(", ");
-    let arrays: Vec<String> = columns
-        .casts
-        .iter()
-        .enumerate()
-        .map(|(i, cast)| format!("${}::{cast}", i + 2))
-        .collect();
-    let updates: Vec<String> = columns
-        .names
-        .iter()
-        .filter(|name| **name != "id")
-        .map(|name| format!("{name} = EXCLUDED.{name}"))
-        .collect();
-    // The version guard keeps concurrent writers convergent even where no row was locked yet.
-    format!(
-        "INSERT INTO {table} AS t (tenant_id, {names}) \
-         SELECT $1, u.* FROM UNNEST({arrays}) AS u({names}) \
-         ON CONFLICT (tenant_id, id) DO UPDATE SET {updates}, updated_at = now() \
-         WHERE t.version <= EXCLUDED.version \
-         RETURNING id",
-        table = T::TABLE,
-        arrays = arrays.join(", "),
-        updates = updates.join(", "),
-    )
 }
 
 /// Which rows of a kind to read.
