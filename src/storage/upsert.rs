@@ -125,7 +125,10 @@ fn classify<T: Table>(item: &Pending<'_, T>, stored: Option<Stored>) -> (UpsertO
 }
 
 /// One statement: the incoming rows (arrays bound after `$1 = tenant_id`), what is stored for
-/// their ids (read before the write, in the statement's snapshot), the write of the rows
+/// their ids (read before the write, in the statement's snapshot, by one primary-key probe per
+/// id: the `LATERAL … OFFSET 0` fence keeps the planner from joining against a scan of the
+/// tenant's whole table, which it chooses on a young table whose statistics are still missing;
+/// a `LIMIT 1` there would instead tempt it into scanning another `tenant_id` index), the write of the rows
 /// [`classify`] says to write (guarded by version against concurrent writers), the removal of
 /// the tombstones of recreated records, and per id: stored version, fingerprint, tombstone
 /// version and whether it was written.
@@ -140,8 +143,12 @@ fn classify_and_write_sql<T: Table>(columns: &Columns) -> String {
              SELECT i.id, s.version AS row_version, s.content_fingerprint AS row_fingerprint, \
                     tb.version AS tomb_version \
              FROM incoming i \
-             LEFT JOIN {table} s ON s.tenant_id = $1 AND s.id = i.id \
-             LEFT JOIN tombstones tb ON tb.tenant_id = $1 AND tb.kind = '{kind}' AND tb.id = i.id), \
+             LEFT JOIN LATERAL ( \
+                 SELECT version, content_fingerprint FROM {table} \
+                 WHERE tenant_id = $1 AND id = i.id OFFSET 0) s ON true \
+             LEFT JOIN LATERAL ( \
+                 SELECT version FROM tombstones \
+                 WHERE tenant_id = $1 AND kind = '{kind}' AND id = i.id OFFSET 0) tb ON true), \
          written AS ( \
              INSERT INTO {table} AS t (tenant_id, {names}) \
              SELECT $1, i.* FROM incoming i JOIN prior p ON p.id = i.id \
@@ -155,8 +162,9 @@ fn classify_and_write_sql<T: Table>(columns: &Columns) -> String {
              WHERE t.version <= EXCLUDED.version \
              RETURNING t.id), \
          revived AS ( \
-             DELETE FROM tombstones tb USING written w \
-             WHERE tb.tenant_id = $1 AND tb.kind = '{kind}' AND tb.id = w.id) \
+             DELETE FROM tombstones \
+             WHERE tenant_id = $1 AND kind = '{kind}' \
+               AND id = ANY(ARRAY(SELECT id FROM written))) \
          SELECT p.id, p.row_version, p.row_fingerprint, p.tomb_version, w.id IS NOT NULL \
          FROM prior p LEFT JOIN written w ON w.id = p.id",
         table = T::TABLE,
