@@ -1,9 +1,10 @@
-//! Writing one kind's records of a batch: a single statement reads what is stored for the
-//! batch's ids (row version and fingerprint, or tombstone), writes what should be written, and
-//! reports both, so each record's outcome (CREATED / UPDATED / UNCHANGED / STALE) is known
-//! after one round trip.
+//! Writing one kind's records of a batch. First one statement inserts every record whose id is
+//! new (nothing stored, no tombstone at its version or later): those are CREATED, and a first
+//! load needs nothing more. The rest, if any, go through a second statement that reads what is
+//! stored for their ids (row version and fingerprint, or tombstone), writes what should be
+//! written and reports both, so each record's outcome (UPDATED / UNCHANGED / STALE) is known.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::postgres::PgArguments;
 use sqlx::{AssertSqlSafe, PgConnection, Row};
@@ -53,8 +54,50 @@ pub(crate) async fn upsert<'a, T: Table>(
     // Rows are written in id order, so concurrent writers lock them in the same order.
     ordered.sort_by(|a, b| a.record.meta().id.cmp(&b.record.meta().id));
 
+    // New ids, the whole of a first load, are inserted without reading anything first.
     let columns = bound_columns(tenant_id, change, &ordered)?;
-    let mut seen: HashMap<String, (Option<Stored>, bool)> = HashMap::with_capacity(ordered.len());
+    let created: HashSet<String> = sqlx::query_scalar_with(
+        AssertSqlSafe(insert_new_sql::<T>(&columns)),
+        columns.arguments,
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let mut written = Vec::with_capacity(ordered.len());
+    let mut existing = Vec::new();
+    for item in ordered {
+        if created.contains(&item.record.meta().id) {
+            outcomes[item.index] = UpsertOutcome::Created;
+            written.push((item.record, UpsertOutcome::Created));
+        } else {
+            existing.push(item);
+        }
+    }
+    if !existing.is_empty() {
+        classify_and_write(conn, tenant_id, change, existing, outcomes, &mut written).await?;
+    }
+    for (duplicate, first) in duplicates {
+        outcomes[items[duplicate].index] = match outcomes[items[first].index] {
+            UpsertOutcome::Stale => UpsertOutcome::Stale,
+            _ => UpsertOutcome::Unchanged,
+        };
+    }
+    Ok(written)
+}
+
+/// Classifies and writes the items whose ids are stored (or tombstoned), appending the written
+/// ones to `written`.
+async fn classify_and_write<'a, T: Table>(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+    change: Change,
+    items: Vec<&Pending<'a, T>>,
+    outcomes: &mut [UpsertOutcome],
+    written: &mut Vec<(&'a T, UpsertOutcome)>,
+) -> Result<(), StorageError> {
+    let columns = bound_columns(tenant_id, change, &items)?;
+    let mut seen: HashMap<String, (Option<Stored>, bool)> = HashMap::with_capacity(items.len());
     for row in sqlx::query_with(
         AssertSqlSafe(classify_and_write_sql::<T>(&columns)),
         columns.arguments,
@@ -75,8 +118,7 @@ pub(crate) async fn upsert<'a, T: Table>(
         seen.insert(row.try_get(0)?, (stored, row.try_get(4)?));
     }
 
-    let mut written = Vec::new();
-    for item in ordered {
+    for item in items {
         let (stored, was_written) = seen
             .get(&item.record.meta().id)
             .copied()
@@ -93,13 +135,7 @@ pub(crate) async fn upsert<'a, T: Table>(
             written.push((item.record, outcome));
         }
     }
-    for (duplicate, first) in duplicates {
-        outcomes[items[duplicate].index] = match outcomes[items[first].index] {
-            UpsertOutcome::Stale => UpsertOutcome::Stale,
-            _ => UpsertOutcome::Unchanged,
-        };
-    }
-    Ok(written)
+    Ok(())
 }
 
 /// An item's outcome given what is stored, and whether it is written. The statement writes
@@ -167,6 +203,34 @@ fn classify_and_write_sql<T: Table>(columns: &Columns) -> String {
                AND id = ANY(ARRAY(SELECT id FROM written))) \
          SELECT p.id, p.row_version, p.row_fingerprint, p.tomb_version, w.id IS NOT NULL \
          FROM prior p LEFT JOIN written w ON w.id = p.id",
+        table = T::TABLE,
+        kind = T::KIND.name(),
+    )
+}
+
+/// Inserts the incoming rows whose ids are neither stored nor tombstoned at their version or a
+/// later one (`ON CONFLICT DO NOTHING`), removes the tombstones of the ids it recreated, and
+/// returns the inserted ids: they are CREATED, every other id goes through
+/// [`classify_and_write_sql`].
+fn insert_new_sql<T: Table>(columns: &Columns) -> String {
+    let names = columns.names.join(", ");
+    let arrays = array_parameters(columns);
+    format!(
+        "WITH written AS ( \
+             INSERT INTO {table} AS t (tenant_id, {names}) \
+             SELECT $1, i.* FROM UNNEST({arrays}) AS i({names}) \
+             WHERE NOT EXISTS ( \
+                 SELECT 1 FROM tombstones tb \
+                 WHERE tb.tenant_id = $1 AND tb.kind = '{kind}' AND tb.id = i.id \
+                   AND tb.version >= i.version) \
+             ORDER BY i.id \
+             ON CONFLICT (tenant_id, id) DO NOTHING \
+             RETURNING t.id), \
+         revived AS ( \
+             DELETE FROM tombstones \
+             WHERE tenant_id = $1 AND kind = '{kind}' \
+               AND id = ANY(ARRAY(SELECT id FROM written))) \
+         SELECT id FROM written",
         table = T::TABLE,
         kind = T::KIND.name(),
     )
