@@ -286,7 +286,18 @@ impl Snapshots {
             match loaded {
                 Ok(snapshot) => {
                     inner.loaded.fetch_add(1, Ordering::Relaxed);
+                    let (records, bytes) = (snapshot.record_count(), snapshot.bytes());
                     inner.install(&tenant_id, kind, snapshot);
+                    let kept_bytes = inner.lock().used;
+                    tracing::info!(
+                        tenant_id,
+                        kind = kind.name(),
+                        records,
+                        bytes,
+                        kept_bytes,
+                        budget_bytes = inner.budget,
+                        "snapshot loaded"
+                    );
                 }
                 Err(error) => {
                     tracing::warn!(%error, tenant_id, kind = kind.name(), "snapshot load failed");

@@ -1,6 +1,9 @@
 //! Raw writes of the same rows into the same tables, with none of the service's logic (no
-//! pre-read, no outcome per record, no consistency token): the database's own floor, which the
-//! load generator measures beside the service's ingestion.
+//! classification, no outcome per record, no tombstones, no stage-history replacement): the
+//! database's own floor, which the load generator measures beside the service's ingestion. Like
+//! every write, a raw batch advances one of the tenant's change lanes and stamps its rows, so
+//! the service's in-memory snapshots stay exact over raw rows too (and the floor includes the
+//! same change index the service maintains).
 //!
 //! Two methods: `COPY ... FROM STDIN` (text format) and a plain
 //! `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE`. Both write exactly the columns the
