@@ -84,6 +84,8 @@ pub struct SnapshotStats {
     pub bytes: u64,
     /// Tenant-kinds held now.
     pub kept: u64,
+    /// Whole-kind loads started and not finished (waiting for their turn or running).
+    pub loading: u64,
 }
 
 /// The tenant snapshots of one service instance. Cheap to clone.
@@ -102,6 +104,7 @@ struct Inner {
     misses: AtomicU64,
     loaded: AtomicU64,
     evictions: AtomicU64,
+    loading: AtomicU64,
 }
 
 #[derive(Default)]
@@ -135,6 +138,7 @@ impl Snapshots {
                 misses: AtomicU64::new(0),
                 loaded: AtomicU64::new(0),
                 evictions: AtomicU64::new(0),
+                loading: AtomicU64::new(0),
             }),
         }
     }
@@ -162,6 +166,7 @@ impl Snapshots {
             misses: load(&self.inner.misses),
             loads: load(&self.inner.loaded),
             evictions: load(&self.inner.evictions),
+            loading: load(&self.inner.loading),
             bytes: bytes as u64,
             kept: kept as u64,
         }
@@ -279,15 +284,27 @@ impl Snapshots {
             }
             slot.loading = true;
         }
+        self.inner.loading.fetch_add(1, Ordering::Relaxed);
         let inner = Arc::clone(&self.inner);
         let tenant_id = tenant_id.to_owned();
         tokio::spawn(async move {
             let loaded = inner.load(&tenant_id, kind).await;
-            match loaded {
-                Ok(snapshot) => {
-                    inner.loaded.fetch_add(1, Ordering::Relaxed);
-                    let (records, bytes) = (snapshot.record_count(), snapshot.bytes());
-                    inner.install(&tenant_id, kind, snapshot);
+            let outcome = loaded.map(|snapshot| {
+                inner.loaded.fetch_add(1, Ordering::Relaxed);
+                let sizes = (snapshot.record_count(), snapshot.bytes());
+                inner.install(&tenant_id, kind, snapshot);
+                sizes
+            });
+            if let Some(slot) = inner.lock().slots.get_mut(&(tenant_id.clone(), kind)) {
+                slot.loading = false;
+            }
+            // Logged after the count drops, so a line with loads_pending = 0 means all are done.
+            let loads_pending = inner
+                .loading
+                .fetch_sub(1, Ordering::Relaxed)
+                .saturating_sub(1);
+            match outcome {
+                Ok((records, bytes)) => {
                     let kept_bytes = inner.lock().used;
                     tracing::info!(
                         tenant_id,
@@ -296,15 +313,19 @@ impl Snapshots {
                         bytes,
                         kept_bytes,
                         budget_bytes = inner.budget,
+                        loads_pending,
                         "snapshot loaded"
                     );
                 }
                 Err(error) => {
-                    tracing::warn!(%error, tenant_id, kind = kind.name(), "snapshot load failed");
+                    tracing::warn!(
+                        %error,
+                        tenant_id,
+                        kind = kind.name(),
+                        loads_pending,
+                        "snapshot load failed"
+                    );
                 }
-            }
-            if let Some(slot) = inner.lock().slots.get_mut(&(tenant_id, kind)) {
-                slot.loading = false;
             }
         });
     }

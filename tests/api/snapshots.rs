@@ -139,7 +139,9 @@ async fn every_write_acknowledged_by_one_instance_is_seen_by_the_next_query_to_a
     writer.ingest(vec![closed_march("w0", Won)]).await;
     // The reader keeps the tenant's deals in memory once its first query has missed.
     assert_eq!(wins(&mut reader, "").await, (1.0, 1.0));
-    wait_for(&reader.snapshots, |s| s.kept >= 1).await;
+    // Deals and exchange rates load in the background; none is left pending once both are kept.
+    let loaded = wait_for(&reader.snapshots, |s| s.loads == 2).await;
+    assert_eq!((loaded.kept, loaded.loading), (2, 0), "{loaded:?}");
     for step in 1..=5 {
         let status = if step % 2 == 0 { Won } else { Lost };
         writer
