@@ -261,9 +261,17 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
         deleted: &[String],
         position: Position,
     ) -> Arc<dyn AnySnapshot> {
-        let written = std::mem::take(T::list(rows));
-        let mut replacements: HashMap<&str, &T> =
-            written.iter().map(|record| (record.id(), record)).collect();
+        // Written records move into the new chunks (no copies): each is taken from its slot
+        // once, by the chunk holding its id or, when no chunk does, as a new record.
+        let mut written: Vec<Option<T>> = std::mem::take(T::list(rows))
+            .into_iter()
+            .map(Some)
+            .collect();
+        let slot_of: HashMap<String, usize> = written
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().map(|r| (r.id().to_owned(), i)))
+            .collect();
         let removed: HashSet<&str> = deleted.iter().map(String::as_str).collect();
         let mut next = KindSnapshot::<T> {
             chunks: Vec::with_capacity(self.chunks.len() + 1),
@@ -275,15 +283,17 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
             let touched = chunk
                 .records
                 .iter()
-                .any(|r| replacements.contains_key(r.id()) || removed.contains(r.id()));
+                .any(|r| slot_of.contains_key(r.id()) || removed.contains(r.id()));
             let chunk = if touched {
                 let rebuilt: Vec<T> = chunk
                     .records
                     .iter()
                     .filter(|r| !removed.contains(r.id()))
-                    .map(|r| match replacements.remove(r.id()) {
-                        Some(newer) => newer.clone(),
-                        None => r.clone(),
+                    .map(|r| {
+                        slot_of
+                            .get(r.id())
+                            .and_then(|&slot| written[slot].take())
+                            .unwrap_or_else(|| r.clone())
                     })
                     .collect();
                 Arc::new(Chunk::new(rebuilt))
@@ -293,11 +303,7 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
             next.push(chunk);
         }
         // What is left was not in the snapshot: new records (in the order storage returned).
-        let added: Vec<T> = written
-            .iter()
-            .filter(|r| replacements.contains_key(r.id()))
-            .cloned()
-            .collect();
+        let added: Vec<T> = written.into_iter().flatten().collect();
         next.append(added);
         Arc::new(next)
     }
