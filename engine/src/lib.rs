@@ -6,6 +6,7 @@
 //! into mergeable states ([`eval::Family`]) and finalizes them into typed values.
 
 pub mod as_of;
+pub mod by_id;
 pub mod calendar;
 pub mod catalog;
 pub mod context;

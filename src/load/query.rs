@@ -91,6 +91,9 @@ pub struct QueryArgs {
     /// What to ask.
     #[arg(long, value_enum)]
     pub scenario: Scenario,
+    /// With `catalog-mix`: ask only this metric of the mix (to measure one metric's cost).
+    #[arg(long)]
+    pub metric: Option<String>,
     #[command(flatten)]
     pub tenants: TenantArgs,
     #[command(flatten)]
@@ -140,9 +143,13 @@ pub async fn run_service(args: QueryArgs) -> Result<(), String> {
     let (duration, timeout) = args.pace.durations()?;
     let client = MetricsServiceClient::new(super::connect(&args.address).await?);
     let (scenario, tenants) = (args.scenario, args.tenants.clone());
+    let only = match &args.metric {
+        Some(metric) => Some(scenario.mix_position(metric)?),
+        None => None,
+    };
     let outcome = run(args.pace.pace(), duration, timeout, move |n| {
         let mut client = client.clone();
-        let request = scenario.request(tenants.pick(n), n);
+        let request = scenario.request(tenants.pick(n), only.unwrap_or(n));
         async move {
             client
                 .compute_metrics(request)

@@ -95,6 +95,18 @@ impl Scenario {
         }
     }
 
+    /// The request number `n` whose metric is `metric` (`catalog-mix` only).
+    pub fn mix_position(self, metric: &str) -> Result<u64, String> {
+        match self {
+            Scenario::CatalogMix => CATALOG_MIX
+                .iter()
+                .position(|m| *m == metric)
+                .map(|p| p as u64)
+                .ok_or_else(|| format!("--metric {metric} is not one of {CATALOG_MIX:?}")),
+            _ => Err("--metric applies to catalog-mix only".to_owned()),
+        }
+    }
+
     /// The scenario's `n`-th request, for `tenant`.
     pub fn request(self, tenant: String, n: u64) -> pb::ComputeMetricsRequest {
         let (start, end) = self.window();

@@ -7,7 +7,7 @@
 //! an event and its customer can be folded in any order and in different partial states.
 //! `user_adoption_rate`, `active_users` and `crm_logins` share one reading of user events.
 
-use std::collections::BTreeMap;
+use crate::by_id::ById;
 
 use crate::calendar::Window;
 use crate::catalog::{
@@ -58,23 +58,22 @@ pub struct Member {
 /// Members by id; ids without a counted member only carry events.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MemberMap {
-    members: BTreeMap<String, Member>,
+    members: ById<Member>,
 }
 
 impl State for MemberMap {
     fn merge(&mut self, other: &Self) {
-        for (id, theirs) in &other.members {
-            let ours = self.members.entry(id.clone()).or_default();
+        self.members.merge_with(&other.members, |ours, theirs| {
             ours.counted |= theirs.counted;
             ours.events += theirs.events;
             ours.logins += theirs.logins;
-        }
+        });
     }
 }
 
 impl MemberMap {
     fn member(&mut self, id: &str) -> &mut Member {
-        self.members.entry(id.to_owned()).or_default()
+        self.members.entry(id)
     }
 
     /// Members in the denominator, and those of them with at least `min_events` events.

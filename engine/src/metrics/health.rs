@@ -9,10 +9,9 @@
 //! ticket, an order) is left out and the remaining weights are rescaled. Every record kind is
 //! primary, so group-by `customer_id` yields the per-customer score: the at-risk worklist.
 
-use std::collections::BTreeMap;
-
 use chrono::Duration;
 
+use crate::by_id::ById;
 use crate::calendar::Window;
 use crate::catalog::{
     Direction, MetricDefinition, ParamDefault, ParamKind, ParameterDefinition, Settings, ValueKind,
@@ -110,30 +109,38 @@ impl CustomerSignals {
         self.active |= other.active;
         self.any_event |= other.any_event;
         self.recent_events += other.recent_events;
-        // Latest by (time, id); the whole tuple breaks what remains of a tie, so even two
-        // answers sharing a time and an id give the same result in any order.
-        if let Some(theirs) = &other.latest_survey
-            && self.latest_survey.as_ref().is_none_or(|mine| theirs > mine)
-        {
-            self.latest_survey = Some(theirs.clone());
+        if let Some((time, id, oriented, range)) = &other.latest_survey {
+            self.offer_survey(*time, id, *oriented, *range);
         }
         self.any_ticket |= other.any_ticket;
         self.open_tickets += other.open_tickets;
         self.last_order = self.last_order.max(other.last_order);
+    }
+
+    /// Keeps the answer if it is the latest by (time, id); the whole tuple breaks what remains
+    /// of a tie, so even two answers sharing a time and an id give the same result in any order.
+    /// The id is copied only when the answer is kept.
+    fn offer_survey(&mut self, time: Timestamp, id: &str, oriented: i64, range: i64) {
+        let newer = self
+            .latest_survey
+            .as_ref()
+            .is_none_or(|(t, i, o, r)| (time, id, oriented, range) > (*t, i.as_str(), *o, *r));
+        if newer {
+            self.latest_survey = Some((time, id.to_owned(), oriented, range));
+        }
     }
 }
 
 /// Signals per customer id.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HealthState {
-    customers: BTreeMap<String, CustomerSignals>,
+    customers: ById<CustomerSignals>,
 }
 
 impl State for HealthState {
     fn merge(&mut self, other: &Self) {
-        for (id, signals) in &other.customers {
-            self.customers.entry(id.clone()).or_default().merge(signals);
-        }
+        self.customers
+            .merge_with(&other.customers, CustomerSignals::merge);
     }
 }
 
@@ -209,15 +216,16 @@ impl Family for CustomerHealthScore {
         let Some(customer) = record.customer_id() else {
             return;
         };
-        let mut signals = CustomerSignals::default();
         match record {
             RecordRef::Customer(c) => {
-                signals.active =
+                state.customers.entry(customer).active |=
                     c.acquired_time <= t && c.churned_time.is_none_or(|churned| churned > t);
             }
             RecordRef::EngagementEvent(e) if e.occurred_time <= t => {
+                let signals = state.customers.entry(customer);
                 signals.any_event = true;
-                signals.recent_events = u64::from(e.occurred_time > t - Duration::days(USAGE_DAYS));
+                signals.recent_events +=
+                    u64::from(t - e.occurred_time < Duration::days(USAGE_DAYS));
             }
             RecordRef::SurveyResponse(s) if s.responded_time <= t => {
                 let oriented = match s.direction {
@@ -225,25 +233,24 @@ impl Family for CustomerHealthScore {
                     ScoreDirection::LowerIsBetter => s.scale_max - s.score,
                 };
                 let range = i64::from(s.scale_max - s.scale_min).max(1);
-                signals.latest_survey = Some((
+                state.customers.entry(customer).offer_survey(
                     s.responded_time,
-                    s.meta.id.clone(),
+                    &s.meta.id,
                     i64::from(oriented),
                     range,
-                ));
+                );
             }
             RecordRef::Ticket(k) if k.created_time <= t => {
+                let signals = state.customers.entry(customer);
                 signals.any_ticket = true;
-                signals.open_tickets = u64::from(k.resolved_time.is_none_or(|r| r > t));
+                signals.open_tickets += u64::from(k.resolved_time.is_none_or(|r| r > t));
             }
-            RecordRef::Order(o) if o.ordered_time <= t => signals.last_order = Some(o.ordered_time),
-            _ => return,
+            RecordRef::Order(o) if o.ordered_time <= t => {
+                let signals = state.customers.entry(customer);
+                signals.last_order = signals.last_order.max(Some(o.ordered_time));
+            }
+            _ => {}
         }
-        state
-            .customers
-            .entry(customer.to_owned())
-            .or_default()
-            .merge(&signals);
     }
 
     fn finalize(
@@ -326,6 +333,8 @@ impl Family for CustomerHealthScore {
                 }
             }
         }
+        // Summed in ascending order, so the mean does not depend on the map's order.
+        scores.sort_unstable_by(f64::total_cmp);
         let mean = scores.iter().sum::<f64>() / scores.len() as f64;
         Ok(MetricResult::value(Value::Score(mean), components))
     }

@@ -6,7 +6,7 @@
 //! of P), revenue in P and over each customer's lifetime, the subscriptions (for ARPA at P.end),
 //! and acquisition spend. Money-valued results are rounded half to even to minor units.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::by_id::ById;
 
 use chrono::{Datelike, Months};
 
@@ -142,35 +142,29 @@ struct SubscriptionTerm {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EconomicsState {
     /// customer → (acquired, churned).
-    customers: BTreeMap<String, (Timestamp, Option<Timestamp>)>,
+    customers: ById<(Timestamp, Option<Timestamp>)>,
     revenue_in_period: MoneySum,
-    ordering_customers: BTreeSet<String>,
+    ordering_customers: ById<()>,
     /// customer → revenue over all its orders up to the evaluation instant.
-    lifetime_revenue: BTreeMap<String, MoneySum>,
+    lifetime_revenue: ById<MoneySum>,
     /// Non-trial subscriptions by id.
-    subscriptions: BTreeMap<String, SubscriptionTerm>,
+    subscriptions: ById<SubscriptionTerm>,
     acquisition_spend: MoneySum,
 }
 
 impl State for EconomicsState {
     fn merge(&mut self, other: &Self) {
-        self.customers
-            .extend(other.customers.iter().map(|(k, v)| (k.clone(), *v)));
+        for (id, customer) in other.customers.iter() {
+            self.customers.insert(id, *customer);
+        }
         self.revenue_in_period.merge(&other.revenue_in_period);
         self.ordering_customers
-            .extend(other.ordering_customers.iter().cloned());
-        for (customer, sum) in &other.lifetime_revenue {
-            self.lifetime_revenue
-                .entry(customer.clone())
-                .or_default()
-                .merge(sum);
+            .merge_with(&other.ordering_customers, |_, _| {});
+        self.lifetime_revenue
+            .merge_with(&other.lifetime_revenue, MoneySum::merge);
+        for (id, term) in other.subscriptions.iter() {
+            self.subscriptions.insert(id, term.clone());
         }
-        self.subscriptions.extend(
-            other
-                .subscriptions
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
         self.acquisition_spend.merge(&other.acquisition_spend);
     }
 }
@@ -216,22 +210,18 @@ impl Reading for CustomerEconomics {
             RecordRef::Customer(c) => {
                 state
                     .customers
-                    .insert(c.meta.id.clone(), (c.acquired_time, c.churned_time));
+                    .insert(&c.meta.id, (c.acquired_time, c.churned_time));
             }
             RecordRef::Order(o) if o.ordered_time <= t => {
                 if window.contains(o.ordered_time) {
                     state.revenue_in_period.add(o.amount);
-                    state.ordering_customers.insert(o.customer_id.clone());
+                    state.ordering_customers.entry(&o.customer_id);
                 }
-                state
-                    .lifetime_revenue
-                    .entry(o.customer_id.clone())
-                    .or_default()
-                    .add(o.amount);
+                state.lifetime_revenue.entry(&o.customer_id).add(o.amount);
             }
             RecordRef::Subscription(s) if !s.trial => {
                 state.subscriptions.insert(
-                    s.meta.id.clone(),
+                    &s.meta.id,
                     SubscriptionTerm {
                         customer: s.customer_id.clone(),
                         mrr: s.mrr,

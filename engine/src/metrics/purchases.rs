@@ -18,7 +18,7 @@
 //! `upsell_rate` / `cross_sell_rate` live in the `sales` submodule (customers, orders and deals
 //! are all primary there).
 
-use std::collections::BTreeMap;
+use crate::by_id::ById;
 
 use chrono::Duration;
 
@@ -68,7 +68,7 @@ pub struct OrderHistory {
 /// Orders in the period per customer, with exact revenue and profit.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CustomerOrderState {
-    customers: BTreeMap<String, OrderHistory>,
+    customers: ById<OrderHistory>,
     orders: u64,
     revenue: MoneySum,
     /// `sum(amount − cost)`, a missing cost counting 0.
@@ -78,11 +78,11 @@ pub struct CustomerOrderState {
 
 impl State for CustomerOrderState {
     fn merge(&mut self, other: &Self) {
-        for (customer, history) in &other.customers {
-            let entry = self.customers.entry(customer.clone()).or_default();
-            entry.earlier |= history.earlier;
-            entry.in_period += history.in_period;
-        }
+        self.customers
+            .merge_with(&other.customers, |entry, history| {
+                entry.earlier |= history.earlier;
+                entry.in_period += history.in_period;
+            });
         self.orders += other.orders;
         self.revenue.merge(&other.revenue);
         self.profit.merge(&other.profit);
@@ -92,7 +92,7 @@ impl State for CustomerOrderState {
 
 impl CustomerOrderState {
     fn add(&mut self, order: &Order) {
-        let entry = self.customers.entry(order.customer_id.clone()).or_default();
+        let entry = self.customers.entry(&order.customer_id);
         entry.in_period += 1;
         self.orders += 1;
         self.revenue.add(order.amount);
@@ -155,11 +155,7 @@ impl Reading for CustomerOrders {
         if window.contains(order.ordered_time) {
             state.add(order);
         } else if order.ordered_time < window.start && needs_history(ctx.settings) {
-            let entry = state
-                .customers
-                .entry(order.customer_id.clone())
-                .or_default();
-            entry.earlier = true;
+            state.customers.entry(&order.customer_id).earlier = true;
         }
     }
 }

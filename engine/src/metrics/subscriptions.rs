@@ -30,7 +30,9 @@
 //! - Amounts in several currencies are never added: any mix is `MixedCurrencies` naming them
 //!   (convert with a reporting currency first).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use crate::by_id::ById;
 
 use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
@@ -99,14 +101,14 @@ pub struct MrrSnapshot {
     /// Sum of counted `mrr` per currency; every subscription started by t registers its currency.
     mrr: MoneySum,
     subscriptions: u64,
-    customers: BTreeSet<String>,
+    customers: ById<()>,
 }
 
 impl State for MrrSnapshot {
     fn merge(&mut self, other: &Self) {
         self.mrr.merge(&other.mrr);
         self.subscriptions += other.subscriptions;
-        self.customers.extend(other.customers.iter().cloned());
+        self.customers.merge_with(&other.customers, |_, _| {});
     }
 }
 
@@ -135,7 +137,7 @@ impl Reading for MrrAt {
         if counted_at(s, t) {
             state.mrr.add(s.mrr);
             state.subscriptions += 1;
-            state.customers.insert(s.customer_id.clone());
+            state.customers.entry(&s.customer_id);
         } else {
             // Known but not paying at t: MRR 0 in its currency, not "no data".
             state.mrr.add_minor(s.mrr.currency, 0);
@@ -284,17 +286,16 @@ pub struct CustomerMrr {
 /// Per customer, m0, m1 and "paid before"; merged by adding sums and or-ing flags.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MrrChangesState {
-    customers: BTreeMap<String, CustomerMrr>,
+    customers: ById<CustomerMrr>,
 }
 
 impl State for MrrChangesState {
     fn merge(&mut self, other: &Self) {
-        for (id, theirs) in &other.customers {
-            let ours = self.customers.entry(id.clone()).or_default();
+        self.customers.merge_with(&other.customers, |ours, theirs| {
             ours.m0.merge(&theirs.m0);
             ours.m1.merge(&theirs.m1);
             ours.paid_before |= theirs.paid_before;
-        }
+        });
     }
 }
 
@@ -326,7 +327,7 @@ impl Reading for MrrChanges {
         if s.start_time > t1 {
             return;
         }
-        let entry = state.customers.entry(s.customer_id.clone()).or_default();
+        let entry = state.customers.entry(&s.customer_id);
         let currency = s.mrr.currency;
         let at = |t| i128::from(s.mrr.minor_units) * i128::from(counted_at(s, t));
         entry.m0.add_minor(currency, at(t0));

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::by_id::ById;
 use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, PolicyDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
@@ -91,7 +92,7 @@ static NPS: MetricDefinition = MetricDefinition {
 pub struct NpsState {
     counts: BTreeMap<NpsClass, u64>,
     /// customer → (responded_time, response id, class): the latest wins, ties by id.
-    latest: BTreeMap<String, (Timestamp, String, NpsClass)>,
+    latest: ById<(Timestamp, String, NpsClass)>,
 }
 
 impl State for NpsState {
@@ -99,23 +100,22 @@ impl State for NpsState {
         for (class, n) in &other.counts {
             *self.counts.entry(*class).or_insert(0) += n;
         }
-        for (customer, entry) in &other.latest {
-            keep_latest(&mut self.latest, customer, entry.clone());
+        for (customer, (time, id, class)) in other.latest.iter() {
+            keep_latest(&mut self.latest, customer, (*time, id, *class));
         }
     }
 }
 
+/// Keeps `(time, id, class)` as the customer's answer when it is the latest (ties by id); the id
+/// is copied only when kept.
 fn keep_latest(
-    latest: &mut BTreeMap<String, (Timestamp, String, NpsClass)>,
+    latest: &mut ById<(Timestamp, String, NpsClass)>,
     customer: &str,
-    entry: (Timestamp, String, NpsClass),
+    (time, id, class): (Timestamp, &str, NpsClass),
 ) {
-    match latest.get_mut(customer) {
-        Some(current) if (&current.0, &current.1) >= (&entry.0, &entry.1) => {}
-        Some(current) => *current = entry,
-        None => {
-            latest.insert(customer.to_owned(), entry);
-        }
+    match latest.get(customer) {
+        Some(current) if (current.0, current.1.as_str()) >= (time, id) => {}
+        _ => latest.insert(customer, (time, id.to_owned(), class)),
     }
 }
 
@@ -140,7 +140,7 @@ impl Family for Nps {
         };
         let class = nps_class(response);
         if ctx.settings.policy("dedupe") == "latest_per_customer" {
-            let entry = (response.responded_time, response.meta.id.clone(), class);
+            let entry = (response.responded_time, response.meta.id.as_str(), class);
             keep_latest(&mut state.latest, &response.customer_id, entry);
         } else {
             *state.counts.entry(class).or_insert(0) += 1;

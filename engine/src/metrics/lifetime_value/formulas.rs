@@ -110,7 +110,7 @@ pub(super) fn clv(
             Ok(Ok((currency, arpa * margin / mean, components)))
         }
         "historical" => {
-            let acquired: Vec<&String> = state
+            let acquired: Vec<&str> = state
                 .customers
                 .iter()
                 .filter(|(_, (acquired, _))| period.window.contains(*acquired))
@@ -118,7 +118,7 @@ pub(super) fn clv(
                 .collect();
             let mut total = MoneySum::default();
             for id in &acquired {
-                if let Some(sum) = state.lifetime_revenue.get(*id) {
+                if let Some(sum) = state.lifetime_revenue.get(id) {
                     total.merge(sum);
                 }
             }

@@ -3,7 +3,7 @@
 //! group-by and filter dimensions are those answering all three (`customer_id`, `customer.*`,
 //! `attr.*`). A won deal without a customer cannot count.
 
-use std::collections::BTreeMap;
+use crate::by_id::ById;
 
 use super::bounded;
 use crate::calendar::Window;
@@ -18,16 +18,16 @@ use crate::value::{Component, EvalError, MetricResult};
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SellState {
     /// customer → (active at `P.start`, bought the kind in P).
-    customers: BTreeMap<String, (bool, bool)>,
+    customers: ById<(bool, bool)>,
 }
 
 impl State for SellState {
     fn merge(&mut self, other: &Self) {
-        for (customer, (active, sold)) in &other.customers {
-            let entry = self.customers.entry(customer.clone()).or_default();
-            entry.0 |= active;
-            entry.1 |= sold;
-        }
+        self.customers
+            .merge_with(&other.customers, |entry, (active, sold)| {
+                entry.0 |= active;
+                entry.1 |= sold;
+            });
     }
 }
 
@@ -92,7 +92,7 @@ impl Reading for Sales {
         if !active && !sold {
             return;
         }
-        let entry = state.customers.entry(customer.to_owned()).or_default();
+        let entry = state.customers.entry(customer);
         entry.0 |= active;
         entry.1 |= sold;
     }
