@@ -47,7 +47,7 @@ impl Rng {
 
 fn meta(id: String) -> Meta {
     Meta {
-        id,
+        id: id.into(),
         version: 1,
         attributes: Attributes::new(),
     }
@@ -72,7 +72,7 @@ fn dataset(n: usize) -> Dataset {
             phone: None,
             acquired_time: acquired,
             churned_time: churned,
-            acquisition_channel: Some(["web", "events", "referral"][i % 3].to_owned()),
+            acquisition_channel: Some(["web", "events", "referral"][i % 3].to_owned().into()),
         }));
         let (min, max) = if i % 5 == 0 { (1, 5) } else { (0, 10) };
         records.push(Record::SurveyResponse(SurveyResponse {
@@ -83,7 +83,7 @@ fn dataset(n: usize) -> Dataset {
             scale_max: if i % 3 == 2 { 7 } else { max },
             direction: ScoreDirection::HigherIsBetter,
             responded_time: rng.time(start, 365),
-            customer_id: format!("c{}", rng.below(customers)),
+            customer_id: format!("c{}", rng.below(customers)).into(),
             ticket_id: None,
             channel: None,
             comment: None,
@@ -93,30 +93,30 @@ fn dataset(n: usize) -> Dataset {
         records.push(Record::Deal(Deal {
             meta: meta(format!("d{i}")),
             created_time: created,
-            owner_id: Some(format!("rep{}", i % 12)),
+            owner_id: Some(format!("rep{}", i % 12).into()),
             amount: Money::new(usd, 100_000 + rng.below(5_000_000) as i64),
             status,
             closed_time: (status != DealStatus::Open)
                 .then(|| created + Duration::days(1 + rng.below(60) as i64)),
-            stage: "proposal".to_owned(),
+            stage: "proposal".to_owned().into(),
             stage_history: vec![
                 StageEntry {
-                    stage: "lead".to_owned(),
+                    stage: "lead".to_owned().into(),
                     entered_time: created,
                 },
                 StageEntry {
-                    stage: "proposal".to_owned(),
+                    stage: "proposal".to_owned().into(),
                     entered_time: created + Duration::days(3),
                 },
             ],
             probability_percent: Some(rng.below(101) as u32),
             deal_type: DealType::NewBusiness,
-            lead_id: Some(format!("l{i}")),
-            customer_id: Some(format!("c{}", rng.below(customers))),
+            lead_id: Some(format!("l{i}").into()),
+            customer_id: Some(format!("c{}", rng.below(customers)).into()),
         }));
         records.push(Record::Order(Order {
             meta: meta(format!("o{i}")),
-            customer_id: format!("c{}", rng.below(customers)),
+            customer_id: format!("c{}", rng.below(customers)).into(),
             amount: Money::new(usd, 1_000 + rng.below(500_000) as i64),
             cost: None,
             ordered_time: rng.time(start, 365),
@@ -126,7 +126,7 @@ fn dataset(n: usize) -> Dataset {
         let sub_start = rng.time(start - Duration::days(200), 500);
         records.push(Record::Subscription(Subscription {
             meta: meta(format!("sub{i}")),
-            customer_id: format!("c{i}"),
+            customer_id: format!("c{i}").into(),
             mrr: Money::new(usd, 10_000 + rng.below(100_000) as i64),
             start_time: sub_start,
             end_time: (rng.below(3) == 0)
@@ -139,14 +139,14 @@ fn dataset(n: usize) -> Dataset {
         let ticket_created = rng.time(start, 360);
         records.push(Record::Ticket(Ticket {
             meta: meta(format!("t{i}")),
-            customer_id: Some(format!("c{}", rng.below(customers))),
+            customer_id: Some(format!("c{}", rng.below(customers)).into()),
             created_time: ticket_created,
             first_response_time: (i % 5 != 0)
                 .then(|| ticket_created + Duration::minutes(10 + rng.below(600) as i64)),
             resolved_time: (i % 3 != 0)
                 .then(|| ticket_created + Duration::hours(1 + rng.below(96) as i64)),
-            assignee_id: Some(format!("agent{}", i % 8)),
-            channel: "email".to_owned(),
+            assignee_id: Some(format!("agent{}", i % 8).into()),
+            channel: "email".to_owned().into(),
             contact_count: 1 + (i % 3) as u32,
             reopened: i % 10 == 0,
         }));
@@ -158,7 +158,7 @@ fn dataset(n: usize) -> Dataset {
                 CostCategory::Retention,
                 CostCategory::CrmInvestment,
             ][i % 4],
-            channel: Some(["web", "events", "referral"][i % 3].to_owned()),
+            channel: Some(["web", "events", "referral"][i % 3].to_owned().into()),
             amount: Money::new(usd, 1_000 + rng.below(100_000) as i64),
             incurred_time: rng.time(start, 365),
         }));
@@ -166,7 +166,7 @@ fn dataset(n: usize) -> Dataset {
         records.push(Record::Lead(Lead {
             meta: meta(format!("l{i}")),
             created_time: lead_created,
-            source: Some("web".to_owned()),
+            source: Some("web".to_owned().into()),
             owner_id: None,
             qualified_time: None,
             converted_time: (i % 4 == 0).then(|| lead_created + Duration::days(10)),
@@ -183,14 +183,14 @@ fn dataset(n: usize) -> Dataset {
             direction: ActivityDirection::Outbound,
             occurred_time: lead_created + Duration::hours(3),
             duration_seconds: Some(600),
-            lead_id: Some(format!("l{i}")),
-            deal_id: Some(format!("d{i}")),
+            lead_id: Some(format!("l{i}").into()),
+            deal_id: Some(format!("d{i}").into()),
             customer_id: None,
             owner_id: None,
         }));
         records.push(Record::EngagementEvent(EngagementEvent {
             meta: meta(format!("e{i}")),
-            customer_id: format!("c{}", rng.below(customers)),
+            customer_id: format!("c{}", rng.below(customers)).into(),
             event_type: EngagementType::WebVisit,
             occurred_time: rng.time(start, 365),
         }));

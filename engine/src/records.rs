@@ -17,6 +17,12 @@ mod kind;
 
 pub use kind::RecordKind;
 
+/// A short text (an id, a stage, a channel): kept inline up to 24 bytes, so records hold their
+/// ids without a heap allocation each, clone without allocating, and hash without a pointer
+/// chase. Compares, hashes and orders exactly as the `str` it holds. Personal data (names,
+/// e-mail addresses, phone numbers, comments) stays in `String`s.
+pub type Text = compact_str::CompactString;
+
 /// An instant in time, in UTC, with microsecond precision once stored.
 pub type Timestamp = DateTime<Utc>;
 
@@ -27,7 +33,7 @@ pub type Attributes = BTreeMap<String, String>;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Meta {
     /// The caller's own id, 1–128 characters, unique per tenant and kind.
-    pub id: String,
+    pub id: Text,
     /// Upserts apply only when the incoming version is at least the stored one.
     pub version: i64,
     /// Free-form string attributes, usable as `attr.<key>` in filters and group-by.
@@ -49,7 +55,7 @@ pub struct Customer {
     /// When the customer stopped being a customer, if they did.
     pub churned_time: Option<Timestamp>,
     /// The channel that acquired the customer (e.g. `paid_search`), matched against cost channels.
-    pub acquisition_channel: Option<String>,
+    pub acquisition_channel: Option<Text>,
 }
 
 /// A prospective customer in the sales funnel.
@@ -58,12 +64,12 @@ pub struct Lead {
     pub meta: Meta,
     pub created_time: Timestamp,
     /// Where the lead came from (`web_form`, `referral`, ...).
-    pub source: Option<String>,
-    pub owner_id: Option<String>,
+    pub source: Option<Text>,
+    pub owner_id: Option<Text>,
     pub qualified_time: Option<Timestamp>,
     pub converted_time: Option<Timestamp>,
     /// The customer the lead converted into.
-    pub customer_id: Option<String>,
+    pub customer_id: Option<Text>,
     pub disqualified_time: Option<Timestamp>,
     /// The first response recorded by the CRM itself (activities may record an earlier one).
     pub first_response_time: Option<Timestamp>,
@@ -107,7 +113,7 @@ impl DealType {
 /// One entry of a deal's stage history: the deal entered `stage` at `entered_time`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StageEntry {
-    pub stage: String,
+    pub stage: Text,
     pub entered_time: Timestamp,
 }
 
@@ -116,20 +122,20 @@ pub struct StageEntry {
 pub struct Deal {
     pub meta: Meta,
     pub created_time: Timestamp,
-    pub owner_id: Option<String>,
+    pub owner_id: Option<Text>,
     pub amount: Money,
     pub status: DealStatus,
     /// Required for WON and LOST deals, never before `created_time`.
     pub closed_time: Option<Timestamp>,
     /// The current stage name.
-    pub stage: String,
+    pub stage: Text,
     /// Stage visits, sorted by `entered_time`.
     pub stage_history: Vec<StageEntry>,
     /// Win probability in whole percent, 0–100.
     pub probability_percent: Option<u32>,
     pub deal_type: DealType,
-    pub lead_id: Option<String>,
-    pub customer_id: Option<String>,
+    pub lead_id: Option<Text>,
+    pub customer_id: Option<Text>,
 }
 
 /// What kind of revenue event an order is.
@@ -147,7 +153,7 @@ pub enum OrderKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Order {
     pub meta: Meta,
-    pub customer_id: String,
+    pub customer_id: Text,
     pub amount: Money,
     /// The cost of goods for the order, when known (profit metrics).
     pub cost: Option<Money>,
@@ -168,7 +174,7 @@ pub enum RenewalOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Subscription {
     pub meta: Meta,
-    pub customer_id: String,
+    pub customer_id: Text,
     /// Monthly-normalised recurring amount.
     pub mrr: Money,
     pub start_time: Timestamp,
@@ -222,23 +228,23 @@ pub struct Activity {
     pub direction: ActivityDirection,
     pub occurred_time: Timestamp,
     pub duration_seconds: Option<i64>,
-    pub lead_id: Option<String>,
-    pub deal_id: Option<String>,
-    pub customer_id: Option<String>,
-    pub owner_id: Option<String>,
+    pub lead_id: Option<Text>,
+    pub deal_id: Option<Text>,
+    pub customer_id: Option<Text>,
+    pub owner_id: Option<Text>,
 }
 
 /// A support ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Ticket {
     pub meta: Meta,
-    pub customer_id: Option<String>,
+    pub customer_id: Option<Text>,
     pub created_time: Timestamp,
     pub first_response_time: Option<Timestamp>,
     pub resolved_time: Option<Timestamp>,
-    pub assignee_id: Option<String>,
+    pub assignee_id: Option<Text>,
     /// `email`, `phone`, `chat`, ...
-    pub channel: String,
+    pub channel: Text,
     /// How many contacts the customer needed (1 = resolved on first contact).
     pub contact_count: u32,
     pub reopened: bool,
@@ -269,9 +275,9 @@ pub struct SurveyResponse {
     pub scale_max: i32,
     pub direction: ScoreDirection,
     pub responded_time: Timestamp,
-    pub customer_id: String,
-    pub ticket_id: Option<String>,
-    pub channel: Option<String>,
+    pub customer_id: Text,
+    pub ticket_id: Option<Text>,
+    pub channel: Option<Text>,
     /// Personal data: free-text comment.
     pub comment: Option<String>,
 }
@@ -291,7 +297,7 @@ pub enum CostCategory {
 pub struct Cost {
     pub meta: Meta,
     pub category: CostCategory,
-    pub channel: Option<String>,
+    pub channel: Option<Text>,
     pub amount: Money,
     pub incurred_time: Timestamp,
 }
@@ -311,7 +317,7 @@ pub enum EngagementType {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EngagementEvent {
     pub meta: Meta,
-    pub customer_id: String,
+    pub customer_id: Text,
     pub event_type: EngagementType,
     pub occurred_time: Timestamp,
 }
@@ -331,7 +337,7 @@ pub enum UserRole {
 pub struct CrmUser {
     pub meta: Meta,
     pub role: UserRole,
-    pub team: Option<String>,
+    pub team: Option<Text>,
     pub licensed: bool,
     pub created_time: Timestamp,
     pub deactivated_time: Option<Timestamp>,
@@ -348,9 +354,9 @@ pub enum UserEventKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserEvent {
     pub meta: Meta,
-    pub user_id: String,
+    pub user_id: Text,
     pub kind: UserEventKind,
-    pub feature: Option<String>,
+    pub feature: Option<Text>,
     pub occurred_time: Timestamp,
 }
 
@@ -358,7 +364,7 @@ pub struct UserEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Quota {
     pub meta: Meta,
-    pub owner_id: String,
+    pub owner_id: Text,
     pub period_start: Timestamp,
     pub period_end: Timestamp,
     pub amount: Money,

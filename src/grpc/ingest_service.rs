@@ -80,7 +80,7 @@ fn ingest_response(
         response.results.push(pb::RecordResult {
             index: index as u32,
             kind: super::convert::kind_to_proto(record.kind()),
-            id: record.meta().id.clone(),
+            id: record.meta().id.to_string(),
             outcome: proto_outcome as i32,
         });
     }

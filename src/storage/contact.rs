@@ -9,7 +9,7 @@ use sqlx::postgres::PgRow;
 
 use super::StorageError;
 use super::enums::{SqlText, get_enum};
-use super::table::{Columns, Table, get_u32};
+use super::table::{Columns, Table, get_u32, opt_text, text};
 
 impl Table for Activity {
     const TABLE: &'static str = "activities";
@@ -47,10 +47,10 @@ impl Table for Activity {
             direction: get_enum(row, "direction")?,
             occurred_time: row.try_get("occurred_time")?,
             duration_seconds: row.try_get("duration_seconds")?,
-            lead_id: row.try_get("lead_id")?,
-            deal_id: row.try_get("deal_id")?,
-            customer_id: row.try_get("customer_id")?,
-            owner_id: row.try_get("owner_id")?,
+            lead_id: opt_text(row, "lead_id")?,
+            deal_id: opt_text(row, "deal_id")?,
+            customer_id: opt_text(row, "customer_id")?,
+            owner_id: opt_text(row, "owner_id")?,
         })
     }
 }
@@ -87,12 +87,12 @@ impl Table for Ticket {
     fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError> {
         Ok(Ticket {
             meta,
-            customer_id: row.try_get("customer_id")?,
+            customer_id: opt_text(row, "customer_id")?,
             created_time: row.try_get("created_time")?,
             first_response_time: row.try_get("first_response_time")?,
             resolved_time: row.try_get("resolved_time")?,
-            assignee_id: row.try_get("assignee_id")?,
-            channel: row.try_get("channel")?,
+            assignee_id: opt_text(row, "assignee_id")?,
+            channel: text(row, "channel")?,
             contact_count: get_u32::<i64>(row, "contact_count")?,
             reopened: row.try_get("reopened")?,
         })
@@ -141,9 +141,9 @@ impl Table for SurveyResponse {
             scale_max: row.try_get("scale_max")?,
             direction: get_enum(row, "direction")?,
             responded_time: row.try_get("responded_time")?,
-            customer_id: row.try_get("customer_id")?,
-            ticket_id: row.try_get("ticket_id")?,
-            channel: row.try_get("channel")?,
+            customer_id: text(row, "customer_id")?,
+            ticket_id: opt_text(row, "ticket_id")?,
+            channel: opt_text(row, "channel")?,
             comment: row.try_get("comment")?,
         })
     }
@@ -167,7 +167,7 @@ impl Table for EngagementEvent {
     fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError> {
         Ok(EngagementEvent {
             meta,
-            customer_id: row.try_get("customer_id")?,
+            customer_id: text(row, "customer_id")?,
             event_type: get_enum(row, "event_type")?,
             occurred_time: row.try_get("occurred_time")?,
         })
@@ -201,7 +201,7 @@ impl Table for CrmUser {
         Ok(CrmUser {
             meta,
             role: get_enum(row, "role")?,
-            team: row.try_get("team")?,
+            team: opt_text(row, "team")?,
             licensed: row.try_get("licensed")?,
             created_time: row.try_get("created_time")?,
             deactivated_time: row.try_get("deactivated_time")?,
@@ -228,9 +228,9 @@ impl Table for UserEvent {
     fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError> {
         Ok(UserEvent {
             meta,
-            user_id: row.try_get("user_id")?,
+            user_id: text(row, "user_id")?,
             kind: get_enum(row, "kind")?,
-            feature: row.try_get("feature")?,
+            feature: opt_text(row, "feature")?,
             occurred_time: row.try_get("occurred_time")?,
         })
     }

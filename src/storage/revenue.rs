@@ -8,7 +8,7 @@ use sqlx::postgres::PgRow;
 
 use super::StorageError;
 use super::enums::{SqlText, get_enum, get_opt_enum};
-use super::table::{Columns, Table, get_u32, money, opt_money, parse_currency};
+use super::table::{Columns, Table, get_u32, money, opt_money, opt_text, parse_currency, text};
 
 impl Table for Order {
     const TABLE: &'static str = "orders";
@@ -40,7 +40,7 @@ impl Table for Order {
     fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError> {
         Ok(Order {
             meta,
-            customer_id: row.try_get("customer_id")?,
+            customer_id: text(row, "customer_id")?,
             amount: money(row, "amount_minor", "amount_currency")?,
             cost: opt_money(row, "cost_minor", "cost_currency")?,
             ordered_time: row.try_get("ordered_time")?,
@@ -83,7 +83,7 @@ impl Table for Subscription {
     fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError> {
         Ok(Subscription {
             meta,
-            customer_id: row.try_get("customer_id")?,
+            customer_id: text(row, "customer_id")?,
             mrr: money(row, "mrr_minor", "mrr_currency")?,
             start_time: row.try_get("start_time")?,
             end_time: row.try_get("end_time")?,
@@ -120,7 +120,7 @@ impl Table for Cost {
         Ok(Cost {
             meta,
             category: get_enum(row, "category")?,
-            channel: row.try_get("channel")?,
+            channel: opt_text(row, "channel")?,
             amount: money(row, "amount_minor", "amount_currency")?,
             incurred_time: row.try_get("incurred_time")?,
         })
@@ -152,7 +152,7 @@ impl Table for Quota {
     fn from_row(meta: Meta, row: &PgRow) -> Result<Self, StorageError> {
         Ok(Quota {
             meta,
-            owner_id: row.try_get("owner_id")?,
+            owner_id: text(row, "owner_id")?,
             period_start: row.try_get("period_start")?,
             period_end: row.try_get("period_end")?,
             amount: money(row, "amount_minor", "amount_currency")?,

@@ -8,7 +8,7 @@ use sqlx::{PgConnection, Row};
 
 use super::enums::{SqlText, get_enum};
 use super::raw::copy_in;
-use super::table::{Columns, CopyText, Table, money};
+use super::table::{Columns, CopyText, Table, money, opt_text, text};
 use super::{StorageError, UpsertOutcome};
 
 impl Table for Customer {
@@ -46,7 +46,7 @@ impl Table for Customer {
             phone: row.try_get("phone")?,
             acquired_time: row.try_get("acquired_time")?,
             churned_time: row.try_get("churned_time")?,
-            acquisition_channel: row.try_get("acquisition_channel")?,
+            acquisition_channel: opt_text(row, "acquisition_channel")?,
         })
     }
 }
@@ -90,11 +90,11 @@ impl Table for Lead {
         Ok(Lead {
             meta,
             created_time: row.try_get("created_time")?,
-            source: row.try_get("source")?,
-            owner_id: row.try_get("owner_id")?,
+            source: opt_text(row, "source")?,
+            owner_id: opt_text(row, "owner_id")?,
             qualified_time: row.try_get("qualified_time")?,
             converted_time: row.try_get("converted_time")?,
-            customer_id: row.try_get("customer_id")?,
+            customer_id: opt_text(row, "customer_id")?,
             disqualified_time: row.try_get("disqualified_time")?,
             first_response_time: row.try_get("first_response_time")?,
             name: row.try_get("name")?,
@@ -152,17 +152,17 @@ impl Table for Deal {
             .transpose()?;
         Ok(Deal {
             created_time: row.try_get("created_time")?,
-            owner_id: row.try_get("owner_id")?,
+            owner_id: opt_text(row, "owner_id")?,
             amount: money(row, "amount_minor", "amount_currency")?,
             status: get_enum(row, "status")?,
             closed_time: row.try_get("closed_time")?,
-            stage: row.try_get("stage")?,
+            stage: text(row, "stage")?,
             // Filled from deal_stage_entries by `load_stage_history`.
             stage_history: Vec::new(),
             probability_percent,
             deal_type: get_enum(row, "deal_type")?,
-            lead_id: row.try_get("lead_id")?,
-            customer_id: row.try_get("customer_id")?,
+            lead_id: opt_text(row, "lead_id")?,
+            customer_id: opt_text(row, "customer_id")?,
             meta,
         })
     }
@@ -304,12 +304,12 @@ pub(crate) async fn load_stage_history(
             .entry(row.try_get("deal_id")?)
             .or_default()
             .push(StageEntry {
-                stage: row.try_get("stage")?,
+                stage: text(&row, "stage")?,
                 entered_time: row.try_get("entered_time")?,
             });
     }
     for deal in deals {
-        if let Some(history) = histories.remove(&deal.meta.id) {
+        if let Some(history) = histories.remove(deal.meta.id.as_str()) {
             deal.stage_history = history;
         }
     }

@@ -7,7 +7,7 @@
 
 use crm_metrics_engine::dataset::{KindRead, TimeBound, TimeField};
 use crm_metrics_engine::money::{Currency, Money};
-use crm_metrics_engine::records::{Attributes, Meta, RecordKind};
+use crm_metrics_engine::records::{Attributes, Meta, RecordKind, Text};
 use sqlx::postgres::{PgArguments, PgHasArrayType, PgRow};
 use sqlx::{Arguments, AssertSqlSafe, Encode, PgConnection, Postgres, Row, Type, TypeInfo};
 
@@ -297,8 +297,18 @@ fn attributes_json(attributes: &Attributes) -> serde_json::Value {
     )
 }
 
+/// Reads a text column straight into a record's inline [`Text`].
+pub(crate) fn text(row: &PgRow, column: &str) -> Result<Text, StorageError> {
+    Ok(Text::from(row.try_get::<&str, _>(column)?))
+}
+
+/// Reads a nullable text column into an optional [`Text`].
+pub(crate) fn opt_text(row: &PgRow, column: &str) -> Result<Option<Text>, StorageError> {
+    Ok(row.try_get::<Option<&str>, _>(column)?.map(Text::from))
+}
+
 fn meta_from_row(row: &PgRow) -> Result<Meta, StorageError> {
-    let id: String = row.try_get("id")?;
+    let id = text(row, "id")?;
     let json: serde_json::Value = row.try_get("attributes")?;
     let serde_json::Value::Object(map) = json else {
         return Err(StorageError::Corrupt(format!(

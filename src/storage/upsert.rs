@@ -67,7 +67,7 @@ pub(crate) async fn upsert<'a, T: Table>(
     let mut written = Vec::with_capacity(ordered.len());
     let mut existing = Vec::new();
     for item in ordered {
-        if created.contains(&item.record.meta().id) {
+        if created.contains(item.record.meta().id.as_str()) {
             outcomes[item.index] = UpsertOutcome::Created;
             written.push((item.record, UpsertOutcome::Created));
         } else {
@@ -120,7 +120,7 @@ async fn classify_and_write<'a, T: Table>(
 
     for item in items {
         let (stored, was_written) = seen
-            .get(&item.record.meta().id)
+            .get(item.record.meta().id.as_str())
             .copied()
             .ok_or_else(|| StorageError::Corrupt("an upserted id was not reported".into()))?;
         let (outcome, write) = classify(item, stored);

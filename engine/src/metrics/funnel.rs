@@ -31,7 +31,7 @@ use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Route, State};
 use crate::query::Problem;
-use crate::records::{Deal, DealStatus, RecordKind, Timestamp};
+use crate::records::{Deal, DealStatus, RecordKind, Text, Timestamp};
 use crate::value::{
     BreakdownEntry, Component, DurationSet, EvalError, MetricResult, Ratio, UndefinedReason, Value,
 };
@@ -242,7 +242,7 @@ impl Family for FunnelConversion {
         let mut entered_any = false;
         for (i, stage) in stages.iter().enumerate() {
             let Some(first) = history.iter().position(|e| {
-                &e.stage == stage && window.contains(e.entered_time) && e.entered_time <= as_of
+                e.stage == stage && window.contains(e.entered_time) && e.entered_time <= as_of
             }) else {
                 continue;
             };
@@ -252,7 +252,7 @@ impl Family for FunnelConversion {
             if let Some(next) = stages.get(i + 1) {
                 let advanced = history[first + 1..]
                     .iter()
-                    .any(|e| &e.stage == next && e.entered_time <= as_of);
+                    .any(|e| e.stage == next && e.entered_time <= as_of);
                 counts.advanced += u64::from(advanced);
             }
         }
@@ -331,7 +331,7 @@ static STAGE_DURATION: MetricDefinition = MetricDefinition {
 /// Visit durations per stage name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StageDurationState {
-    stages: BTreeMap<String, DurationSet>,
+    stages: BTreeMap<Text, DurationSet>,
 }
 
 impl State for StageDurationState {
@@ -406,7 +406,7 @@ impl Family for StageDuration {
         for (stage, durations) in &state.stages {
             visits += durations.len();
             entries.push(BreakdownEntry {
-                key: stage.clone(),
+                key: stage.to_string(),
                 value: durations.stats().map(Value::Duration),
                 components: vec![Component::count("visits", durations.len())],
             });

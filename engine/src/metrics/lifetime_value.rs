@@ -19,7 +19,7 @@ use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField, is_acquisition};
 use crate::eval::{Metric, Period, Reading, ReadingMetric, State};
 use crate::money::{Currency, Money, MoneySum};
-use crate::records::{RecordKind, Timestamp};
+use crate::records::{RecordKind, Text, Timestamp};
 use crate::value::{Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value};
 
 mod formulas;
@@ -132,7 +132,7 @@ pub static CAC_PAYBACK_MONTHS_METRIC: ReadingMetric<CustomerEconomics> = Reading
 /// One subscription, as ARPA needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct SubscriptionTerm {
-    customer: String,
+    customer: Text,
     mrr: Money,
     start: Timestamp,
     end: Option<Timestamp>,

@@ -30,7 +30,7 @@ use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Period, Route, State};
 use crate::money::{Money, MoneySum, divide_half_even};
-use crate::records::{Deal, DealStatus, RecordKind, Timestamp, UserRole};
+use crate::records::{Deal, DealStatus, RecordKind, Text, Timestamp, UserRole};
 use crate::value::{Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value};
 use crate::value::{exact_money, single_currency};
 
@@ -249,7 +249,7 @@ static DEALS_WON_PER_REP: MetricDefinition = MetricDefinition {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PerRepState {
     won: u64,
-    reps: BTreeSet<String>,
+    reps: BTreeSet<Text>,
 }
 
 impl State for PerRepState {

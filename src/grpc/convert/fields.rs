@@ -54,8 +54,9 @@ impl<'p> Fields<'p> {
         self.problems.push(Problem::new(field, description));
     }
 
-    /// A required id or reference: 1–128 characters.
-    pub fn id(&mut self, field: &str, value: String) -> Option<String> {
+    /// A required id or reference: 1–128 characters (as a `String`, or as a record's inline
+    /// `Text`).
+    pub fn id<T: From<String>>(&mut self, field: &str, value: String) -> Option<T> {
         let chars = value.chars().count();
         if chars == 0 {
             self.problem(field, "is required");
@@ -67,13 +68,17 @@ impl<'p> Fields<'p> {
             );
             None
         } else {
-            Some(value)
+            Some(value.into())
         }
     }
 
     /// An optional id, reference or label: unset, or 1–128 characters (unset it instead of
     /// sending an empty string).
-    pub fn opt_id(&mut self, field: &str, value: Option<String>) -> Option<Option<String>> {
+    pub fn opt_id<T: From<String>>(
+        &mut self,
+        field: &str,
+        value: Option<String>,
+    ) -> Option<Option<T>> {
         match value {
             None => Some(None),
             Some(v) if v.is_empty() => {
@@ -249,11 +254,14 @@ mod tests {
     fn problems_carry_the_full_path() {
         let mut problems = Vec::new();
         let mut fields = Fields::new("records[2].deal", &mut problems);
-        assert_eq!(fields.id("id", String::new()), None);
+        assert_eq!(fields.id::<String>("id", String::new()), None);
         let long = "x".repeat(129);
-        assert_eq!(fields.opt_id("owner_id", Some(long)), None);
-        assert_eq!(fields.opt_id("lead_id", Some(String::new())), None);
-        assert_eq!(fields.opt_id("customer_id", None), Some(None));
+        assert_eq!(fields.opt_id::<String>("owner_id", Some(long)), None);
+        assert_eq!(
+            fields.opt_id::<String>("lead_id", Some(String::new())),
+            None
+        );
+        assert_eq!(fields.opt_id::<String>("customer_id", None), Some(None));
         let amount = pb::Money {
             currency_code: "usd".into(),
             units_minor: -1,

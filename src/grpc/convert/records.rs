@@ -18,7 +18,7 @@ mod tests;
 use std::collections::HashMap;
 
 use crm_metrics_engine::query::Problem;
-use crm_metrics_engine::records::{Record, RecordKind};
+use crm_metrics_engine::records::{Record, RecordKind, Text};
 
 use super::fields::Fields;
 use super::pb;
@@ -32,7 +32,7 @@ use super::pb;
 pub fn records_from_proto(records: Vec<pb::Record>) -> Result<Vec<Record>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut converted = Vec::with_capacity(records.len());
-    let mut first_index: HashMap<(RecordKind, String), usize> = HashMap::new();
+    let mut first_index: HashMap<(RecordKind, Text), usize> = HashMap::new();
     for (index, record) in records.into_iter().enumerate() {
         let prefix = format!("records[{index}]");
         let pb::Record { kind } = record;

@@ -10,11 +10,11 @@ use super::*;
 fn order(id: usize, amount: i64) -> Order {
     Order {
         meta: Meta {
-            id: format!("o{id:05}"),
+            id: format!("o{id:05}").into(),
             version: 1,
             attributes: Default::default(),
         },
-        customer_id: format!("c{}", id % 7),
+        customer_id: format!("c{}", id % 7).into(),
         amount: Money::new(Currency::parse("USD").unwrap(), amount),
         cost: None,
         ordered_time: Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap(),
@@ -35,7 +35,7 @@ fn ids_and_amounts(snapshot: &dyn AnySnapshot) -> Vec<(String, i64)> {
     let mut out: Vec<(String, i64)> = view
         .orders
         .iter()
-        .map(|o| (o.meta.id.clone(), o.amount.minor_units))
+        .map(|o| (o.meta.id.to_string(), o.amount.minor_units))
         .collect();
     out.sort();
     out
@@ -82,7 +82,7 @@ fn record_sizes_count_strings_and_attributes() {
     // A longer id and an attribute add at least their bytes to the estimate.
     let plain = order(1, 100);
     let mut rich = plain.clone();
-    rich.meta.id = "x".repeat(500);
+    rich.meta.id = "x".repeat(500).into();
     rich.meta
         .attributes
         .insert("region".to_owned(), "y".repeat(1000));

@@ -132,7 +132,9 @@ fn deal(version: i64, amount: i64) -> Deal {
 
 /// One record of every kind, every optional field set.
 pub(super) fn one_of_each() -> Vec<Record> {
-    let some = |s: &str| Some(s.to_owned());
+    fn some<T: From<&'static str>>(s: &'static str) -> Option<T> {
+        Some(T::from(s))
+    }
     vec![
         Record::Customer(Customer {
             meta: meta("c1", 1),
@@ -423,11 +425,11 @@ async fn bounded_reads_erasure_deletion_and_big_batches() {
         .map(|i| {
             Record::Order(Order {
                 meta: Meta {
-                    id: format!("bulk-{i}"),
+                    id: format!("bulk-{i}").into(),
                     version: 1,
                     attributes: BTreeMap::new(),
                 },
-                customer_id: format!("c{}", i % 100),
+                customer_id: format!("c{}", i % 100).into(),
                 amount: usd(i),
                 cost: None,
                 ordered_time: at(i),

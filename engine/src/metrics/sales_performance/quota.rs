@@ -30,7 +30,7 @@ pub struct OwnerQuotas {
 /// Per owner, quotas and wins; matched at finalize since they arrive in any order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct QuotaState {
-    owners: BTreeMap<String, OwnerQuotas>,
+    owners: BTreeMap<Text, OwnerQuotas>,
 }
 
 impl State for QuotaState {

@@ -22,7 +22,7 @@ fn cost(
     Record::Cost(Cost {
         meta: meta(id),
         category,
-        channel: channel.map(str::to_owned),
+        channel: channel.map(Into::into),
         amount: usd(minor),
         incurred_time: t,
     })
@@ -31,7 +31,7 @@ fn cost(
 fn acquired_via(id: &str, t: Timestamp, channel: &str) -> Record {
     let mut record = customer(id, t, None);
     if let Record::Customer(c) = &mut record {
-        c.acquisition_channel = Some(channel.to_owned());
+        c.acquisition_channel = Some(channel.into());
     }
     record
 }

@@ -27,7 +27,7 @@ fn open(id: &str, created: Timestamp) -> Record {
 }
 
 fn owned(record: Record, owner: &str) -> Record {
-    edit_sales_deal(record, |d| d.owner_id = Some(owner.to_owned()))
+    edit_sales_deal(record, |d| d.owner_id = Some(owner.into()))
 }
 
 fn ratio(numerator: f64, denominator: f64) -> Result<Value, crate::value::Undefined> {
@@ -365,7 +365,7 @@ fn arb_deal() -> impl Strategy<Value = Record> {
             edit_sales_deal(
                 deal(&format!("d{id}"), status, created, closed, amount),
                 |d| {
-                    d.lead_id = (lead < 5).then(|| format!("l{lead}"));
+                    d.lead_id = (lead < 5).then(|| format!("l{lead}").into());
                 },
             )
         })

@@ -19,7 +19,7 @@ use crate::value::{DurationStats, Ratio, UndefinedReason};
 fn event(id: &str, customer: &str, t: Timestamp) -> Record {
     Record::EngagementEvent(EngagementEvent {
         meta: meta(id),
-        customer_id: customer.to_owned(),
+        customer_id: customer.into(),
         event_type: EngagementType::WebVisit,
         occurred_time: t,
     })
@@ -39,7 +39,7 @@ fn user(id: &str, licensed: bool, created: Timestamp, deactivated: Option<Timest
 fn user_event(id: &str, user: &str, kind: UserEventKind, t: Timestamp) -> Record {
     Record::UserEvent(UserEvent {
         meta: meta(id),
-        user_id: user.to_owned(),
+        user_id: user.into(),
         kind,
         feature: None,
         occurred_time: t,

@@ -46,12 +46,12 @@ fn staged(
         d.stage_history = history
             .iter()
             .map(|(stage, t)| StageEntry {
-                stage: (*stage).to_owned(),
+                stage: (*stage).into(),
                 entered_time: *t,
             })
             .collect();
         if let Some(last) = history.last() {
-            d.stage = last.0.to_owned();
+            d.stage = last.0.into();
         }
     })
 }
@@ -103,7 +103,7 @@ fn lead_qualification_rate_cohort_and_as_of() {
 fn lead_qualification_rate_series_and_groups() {
     // Q1 by month. Jan: j1 (web, qualified), j2 (referral, no) → 1/2; Feb: f1 (web, converted
     // in March) → 1/1; Mar: none → ZERO_DENOMINATOR. Total 2/3; referral 0/1, web 2/2.
-    let source = |record, s: &str| edit_sales_lead(record, |l| l.source = Some(s.to_owned()));
+    let source = |record, s: &str| edit_sales_lead(record, |l| l.source = Some(s.into()));
     let records = vec![
         source(qualified("j1", at(1, 5, 0), at(1, 6, 0)), "web"),
         source(lead("j2", at(1, 7, 0)), "referral"),

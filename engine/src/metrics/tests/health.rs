@@ -13,7 +13,7 @@ use crate::records::{EngagementEvent, EngagementType, Record, SurveyType, Ticket
 fn event(id: &str, customer: &str, t: Timestamp) -> Record {
     Record::EngagementEvent(EngagementEvent {
         meta: meta(id),
-        customer_id: customer.to_owned(),
+        customer_id: customer.into(),
         event_type: EngagementType::WebVisit,
         occurred_time: t,
     })
@@ -22,12 +22,12 @@ fn event(id: &str, customer: &str, t: Timestamp) -> Record {
 fn ticket(id: &str, customer: &str, created: Timestamp, resolved: Option<Timestamp>) -> Record {
     Record::Ticket(Ticket {
         meta: meta(id),
-        customer_id: Some(customer.to_owned()),
+        customer_id: Some(customer.into()),
         created_time: created,
         first_response_time: None,
         resolved_time: resolved,
         assignee_id: None,
-        channel: "email".to_owned(),
+        channel: "email".into(),
         contact_count: 1,
         reopened: false,
     })
@@ -43,7 +43,7 @@ fn answer(
 ) -> Record {
     let mut record = survey(id, survey_type, score, scale, t);
     if let Record::SurveyResponse(s) = &mut record {
-        s.customer_id = customer.to_owned();
+        s.customer_id = customer.into();
     }
     record
 }

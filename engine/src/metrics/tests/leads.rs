@@ -93,7 +93,7 @@ fn lead_conversion_rate_series_groups_and_filters() {
     // Q1 by month. Jan: j1 (web, converted), j2 (referral, not) → 1/2; Feb: f1 (web,
     // converted) → 1/1; Mar: no lead → ZERO_DENOMINATOR. Total 2/3.
     // By lead.source: referral 0/1, web 2/2. Filter source = web: 2/2.
-    let source = |record, s: &str| edit_sales_lead(record, |l| l.source = Some(s.to_owned()));
+    let source = |record, s: &str| edit_sales_lead(record, |l| l.source = Some(s.into()));
     let records = vec![
         source(converted("j1", at(1, 5, 0), at(1, 6, 0)), "web"),
         source(lead("j2", at(1, 7, 0)), "referral"),

@@ -94,7 +94,7 @@ fn pipeline_value_monthly_series_and_groups() {
     // C (alice, 400): created 03-05, lost 03-06. At each month's last instant:
     // Jan {A} = 100, Feb {B} = 200, Mar {B} = 200; total (03-31) = 200.
     // alice: Jan 100, Feb and Mar nothing open (NO_DATA); bob: Jan NO_DATA, Feb 200, Mar 200.
-    let owner = |record, name: &str| with(record, |d| d.owner_id = Some(name.to_owned()));
+    let owner = |record, name: &str| with(record, |d| d.owner_id = Some(name.into()));
     let records = vec![
         owner(
             deal("A", DealStatus::Won, at(1, 10, 0), Some(at(2, 15, 0)), 100),
@@ -150,7 +150,7 @@ fn weighted_pipeline_uses_probability_then_stage_default() {
     // c 700 in stage "mystery" → excluded; d 900 was in proposal at t (negotiation only from
     // 04-02) → 900 × 50 = 45000; e is won → not open.
     // (25000 + 16650 + 45000) / 100 = 866.5 → half to even → 866.
-    let stage = |record, name: &str| with(record, |d| d.stage = name.to_owned());
+    let stage = |record, name: &str| with(record, |d| d.stage = name.into());
     let records = vec![
         with(stage(open("a", at(3, 1, 0), 1000), "proposal"), |d| {
             d.probability_percent = Some(25)
@@ -246,7 +246,7 @@ fn arb_deal() -> impl Strategy<Value = Record> {
             let closed = (status != DealStatus::Open).then(|| created + Duration::hours(hours));
             with(deal("d", status, created, closed, amount), |d| {
                 d.probability_percent = probability;
-                d.stage = ["proposal", "negotiation", "mystery"][stage].to_owned();
+                d.stage = ["proposal", "negotiation", "mystery"][stage].into();
                 d.stage_history = vec![StageEntry {
                     stage: "proposal".into(),
                     entered_time: created,

@@ -103,7 +103,7 @@ fn sale_deal(
     }) = &mut record
     {
         *t = deal_type;
-        *customer_id = customer.map(str::to_owned);
+        *customer_id = customer.map(Into::into);
     }
     record
 }

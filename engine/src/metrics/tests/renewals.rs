@@ -65,7 +65,7 @@ fn total(id: &str, records: Vec<Record>) -> MetricResult {
 fn renewal(id: &str, due: Option<Timestamp>, outcome: Option<RenewalOutcome>) -> Record {
     Record::Subscription(Subscription {
         meta: meta(id),
-        customer_id: format!("c-{id}"),
+        customer_id: format!("c-{id}").into(),
         mrr: usd(10_000),
         start_time: at(1, 1, 0),
         end_time: None,
@@ -88,8 +88,8 @@ fn cost(id: &str, category: CostCategory, t: Timestamp, amount: i64) -> Record {
 
 fn with_channel(mut record: Record, channel: &str) -> Record {
     match &mut record {
-        Record::Cost(c) => c.channel = Some(channel.to_owned()),
-        Record::Customer(c) => c.acquisition_channel = Some(channel.to_owned()),
+        Record::Cost(c) => c.channel = Some(channel.into()),
+        Record::Customer(c) => c.acquisition_channel = Some(channel.into()),
         _ => {}
     }
     record

@@ -39,13 +39,13 @@ fn open(id: &str, created: Timestamp) -> Record {
 }
 
 fn owned(record: Record, owner: &str) -> Record {
-    edit_sales_deal(record, |d| d.owner_id = Some(owner.to_owned()))
+    edit_sales_deal(record, |d| d.owner_id = Some(owner.into()))
 }
 
 fn quota(id: &str, owner: &str, start: Timestamp, end: Timestamp, amount: i64) -> Record {
     Record::Quota(Quota {
         meta: meta(id),
-        owner_id: owner.to_owned(),
+        owner_id: owner.into(),
         period_start: start,
         period_end: end,
         amount: usd(amount),

@@ -29,7 +29,7 @@ fn sub(
 ) -> Record {
     Record::Subscription(Subscription {
         meta: meta(id),
-        customer_id: customer.to_owned(),
+        customer_id: customer.into(),
         mrr: usd(mrr),
         start_time: start,
         end_time: end,

@@ -31,7 +31,7 @@ fn ticket(
         first_response_time: first_response,
         resolved_time: resolved,
         assignee_id: None,
-        channel: "email".to_owned(),
+        channel: "email".into(),
         contact_count: 1,
         reopened: false,
     })
@@ -49,7 +49,7 @@ fn edit_ticket(mut record: Record, edit: impl FnOnce(&mut Ticket)) -> Record {
 fn resolved(id: &str, created: Timestamp, hours: i64, assignee: &str) -> Record {
     edit_ticket(
         ticket(id, created, None, Some(created + Duration::hours(hours))),
-        |t| t.assignee_id = Some(assignee.to_owned()),
+        |t| t.assignee_id = Some(assignee.into()),
     )
 }
 
@@ -421,7 +421,7 @@ fn arb_ticket() -> impl Strategy<Value = Record> {
             |(created, respond, resolve, contacts, reopened, assignee, id)| {
                 Record::Ticket(Ticket {
                     meta: Meta {
-                        id: format!("t{id}"),
+                        id: format!("t{id}").into(),
                         version: 1,
                         attributes: Default::default(),
                     },
@@ -429,8 +429,8 @@ fn arb_ticket() -> impl Strategy<Value = Record> {
                     created_time: created,
                     first_response_time: respond.map(|h| created + Duration::hours(h)),
                     resolved_time: resolve.map(|h| created + Duration::hours(h)),
-                    assignee_id: Some(format!("u{assignee}")),
-                    channel: "chat".to_owned(),
+                    assignee_id: Some(format!("u{assignee}").into()),
+                    channel: "chat".into(),
                     contact_count: contacts,
                     reopened,
                 })

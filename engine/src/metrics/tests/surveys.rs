@@ -60,7 +60,7 @@ fn nps_latest_per_customer_keeps_each_customers_last_answer() {
     ];
     for (record, customer) in records.iter_mut().zip(["x", "x", "y"]) {
         if let Record::SurveyResponse(r) = record {
-            r.customer_id = customer.to_owned();
+            r.customer_id = customer.into();
         }
     }
     let all = scalar(records.clone(), MetricQuery::new("nps"), march());
@@ -145,7 +145,7 @@ fn arb_survey() -> impl Strategy<Value = Record> {
                 time,
             );
             if let Record::SurveyResponse(r) = &mut record {
-                r.customer_id = format!("c{customer}");
+                r.customer_id = format!("c{customer}").into();
             }
             record
         })

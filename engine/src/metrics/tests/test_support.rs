@@ -42,7 +42,7 @@ pub fn usd(minor: i64) -> Money {
 /// A `Meta` with `id`, version 1 and no attributes.
 pub fn meta(id: &str) -> Meta {
     Meta {
-        id: id.to_owned(),
+        id: id.into(),
         version: 1,
         attributes: Attributes::new(),
     }
@@ -64,7 +64,7 @@ pub fn survey(
         scale_max: scale.1,
         direction: ScoreDirection::HigherIsBetter,
         responded_time: t,
-        customer_id: format!("c-{id}"),
+        customer_id: format!("c-{id}").into(),
         ticket_id: None,
         channel: None,
         comment: None,
@@ -99,7 +99,7 @@ pub fn deal(
         amount: usd(amount),
         status,
         closed_time: closed,
-        stage: "open".to_owned(),
+        stage: "open".into(),
         stage_history: Vec::new(),
         probability_percent: None,
         deal_type: DealType::NewBusiness,
@@ -112,7 +112,7 @@ pub fn deal(
 pub fn order(id: &str, customer: &str, t: Timestamp, amount: i64) -> Record {
     Record::Order(Order {
         meta: meta(id),
-        customer_id: customer.to_owned(),
+        customer_id: customer.into(),
         amount: usd(amount),
         cost: None,
         ordered_time: t,
@@ -232,8 +232,8 @@ pub fn sales_activity(
         direction,
         occurred_time: t,
         duration_seconds: None,
-        lead_id: lead.map(str::to_owned),
-        deal_id: deal.map(str::to_owned),
+        lead_id: lead.map(Into::into),
+        deal_id: deal.map(Into::into),
         customer_id: None,
         owner_id: None,
     })
