@@ -2,7 +2,7 @@
 //! per-id metric state.
 //!
 //! Folding looks an id up once per record, so the map hashes instead of comparing strings along a
-//! tree path, and it allocates the id only the first time it meets it. Its iteration order is
+//! tree path, and keeps each id inline ([`Text`]): no allocation per id. Its iteration order is
 //! arbitrary (the hasher is seeded per process), so a formula that sums floating-point values
 //! over its entries must do so in an order of its own ([`ById::sorted`], or by sorting what it
 //! sums); counts and exact money sums do not depend on order.
@@ -11,10 +11,12 @@ use std::fmt::{self, Debug};
 
 use hashbrown::HashMap;
 
+use crate::records::Text;
+
 /// Values by id.
 #[derive(Clone)]
 pub struct ById<V> {
-    entries: HashMap<Box<str>, V>,
+    entries: HashMap<Text, V>,
 }
 
 impl<V> Default for ById<V> {
@@ -67,7 +69,7 @@ impl<V> ById<V> {
 
     /// Every id and value, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
-        self.entries.iter().map(|(id, value)| (&**id, value))
+        self.entries.iter().map(|(id, value)| (id.as_str(), value))
     }
 
     /// Every id and value, by id.
@@ -79,7 +81,7 @@ impl<V> ById<V> {
 
     /// Sets the value of `id`.
     pub fn insert(&mut self, id: &str, value: V) {
-        self.entries.insert(id.into(), value);
+        self.entries.insert(Text::from(id), value);
     }
 }
 

@@ -11,7 +11,8 @@
 //! error naming the currency and the date; amounts are never summed across currencies and never
 //! silently skipped.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -98,39 +99,87 @@ struct Converter {
     rates: Rates,
     to: Currency,
     time_zone: Tz,
+    /// The factors of each (currency, date) already met: records share dates, so most amounts
+    /// skip the rate lookups.
+    factors: RefCell<HashMap<(Currency, NaiveDate), Factors>>,
+}
+
+/// `minor_to = minor_from × numerator / denominator`, rounded half to even; a factor that does
+/// not fit is `None` (an overflow, unless the amount is 0 and only the numerator overflowed).
+#[derive(Clone, Copy)]
+struct Factors {
+    numerator: Option<i128>,
+    denominator: Option<i128>,
 }
 
 impl Converter {
+    fn new(rates: Rates, to: Currency, time_zone: Tz) -> Converter {
+        Converter {
+            rates,
+            to,
+            time_zone,
+            factors: RefCell::new(HashMap::new()),
+        }
+    }
+
     fn convert(&self, money: &mut Money, at: Timestamp) -> Result<(), EvalError> {
         if money.currency == self.to {
             return Ok(());
         }
-        let date = at.with_timezone(&self.time_zone).date_naive();
-        let ((from_units, from_scale), (to_units, to_scale)) = match (
-            self.rates.on(money.currency, date),
-            self.rates.on(self.to, date),
-        ) {
-            (None, None) => return Err(missing(money.currency, date)),
-            (Some(from), None) => (from?, (1, 0)),
-            (None, Some(to)) => ((1, 0), to?),
-            (Some(from), Some(to)) => (from?, to?),
+        let date = if self.time_zone == Tz::UTC {
+            at.date_naive()
+        } else {
+            at.with_timezone(&self.time_zone).date_naive()
         };
-        let overflow = || EvalError::Overflow {
-            metric: format!("conversion of {} into {}", money.currency, self.to),
+        let key = (money.currency, date);
+        let known = self.factors.borrow().get(&key).copied();
+        let factors = match known {
+            Some(factors) => factors,
+            None => {
+                let factors = self.factors(money.currency, date)?;
+                self.factors.borrow_mut().insert(key, factors);
+                factors
+            }
         };
-        // minor_to = minor_from × 10^(e_to − e_from) × rate_from / rate_to, exactly, then rounded.
-        let numerator = i128::from(money.minor_units)
-            .checked_mul(from_units)
-            .and_then(|n| n.checked_mul(pow10(to_scale)?))
-            .and_then(|n| n.checked_mul(pow10(minor_unit_digits(self.to))?))
-            .ok_or_else(overflow)?;
-        let denominator = to_units
-            .checked_mul(pow10(from_scale).ok_or_else(overflow)?)
-            .and_then(|d| d.checked_mul(pow10(minor_unit_digits(money.currency))?))
-            .ok_or_else(overflow)?;
-        let minor = divide_half_even(numerator, denominator).ok_or_else(overflow)?;
+        let amount = i128::from(money.minor_units);
+        let numerator = match factors.numerator {
+            _ if amount == 0 => Some(0),
+            Some(factor) => amount.checked_mul(factor),
+            None => None,
+        };
+        let minor = numerator
+            .zip(factors.denominator)
+            .and_then(|(n, d)| divide_half_even(n, d))
+            .ok_or_else(|| self.overflow(money.currency))?;
         *money = Money::new(self.to, minor);
         Ok(())
+    }
+
+    fn overflow(&self, from: Currency) -> EvalError {
+        EvalError::Overflow {
+            metric: format!("conversion of {from} into {}", self.to),
+        }
+    }
+
+    /// minor_to = minor_from × 10^(e_to − e_from) × rate_from / rate_to, exactly.
+    fn factors(&self, from: Currency, date: NaiveDate) -> Result<Factors, EvalError> {
+        let ((from_units, from_scale), (to_units, to_scale)) =
+            match (self.rates.on(from, date), self.rates.on(self.to, date)) {
+                (None, None) => return Err(missing(from, date)),
+                (Some(from), None) => (from?, (1, 0)),
+                (None, Some(to)) => ((1, 0), to?),
+                (Some(from), Some(to)) => (from?, to?),
+            };
+        let numerator = pow10(to_scale)
+            .and_then(|p| from_units.checked_mul(p))
+            .and_then(|n| n.checked_mul(pow10(minor_unit_digits(self.to))?));
+        let denominator = pow10(from_scale)
+            .and_then(|p| to_units.checked_mul(p))
+            .and_then(|d| d.checked_mul(pow10(minor_unit_digits(from))?));
+        Ok(Factors {
+            numerator,
+            denominator,
+        })
     }
 }
 
@@ -141,11 +190,7 @@ pub fn convert_dataset(
     to: Currency,
     time_zone: Tz,
 ) -> Result<(), EvalError> {
-    let converter = Converter {
-        rates: Rates::new(dataset.exchange_rates.iter()),
-        to,
-        time_zone,
-    };
+    let converter = Converter::new(Rates::new(dataset.exchange_rates.iter()), to, time_zone);
     dataset
         .deals
         .iter_mut()
@@ -177,11 +222,11 @@ pub fn convert_view<'a>(
     time_zone: Tz,
     scratch: &'a Scratch,
 ) -> Result<(), EvalError> {
-    let converter = Converter {
-        rates: Rates::new(view.exchange_rates.iter().copied()),
+    let converter = Converter::new(
+        Rates::new(view.exchange_rates.iter().copied()),
         to,
         time_zone,
-    };
+    );
     let first_error = std::cell::RefCell::new(None::<EvalError>);
     let note = |result: Result<(), EvalError>| {
         if let Err(error) = result {

@@ -54,8 +54,14 @@ impl Money {
 }
 
 /// Exact sums of money, one per currency; merging adds sums of the same currency.
+///
+/// Nearly every sum has one currency, kept inline (no allocation); a second currency moves both
+/// into the map. Either way the layout is canonical, so equal sums compare equal.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MoneySum {
+    /// The sum while only one currency was added.
+    single: Option<(Currency, i128)>,
+    /// Every sum once two or more currencies were added (then `single` is `None`).
     by_currency: BTreeMap<Currency, i128>,
 }
 
@@ -64,45 +70,68 @@ pub struct MoneySum {
 pub struct MixedCurrencies(pub Vec<Currency>);
 
 impl MoneySum {
+    /// The running sum of `currency`, created at 0.
+    fn sum_of(&mut self, currency: Currency) -> &mut i128 {
+        match self.single {
+            Some((present, amount)) if present != currency => {
+                self.single = None;
+                self.by_currency.insert(present, amount);
+            }
+            None if self.by_currency.is_empty() => self.single = Some((currency, 0)),
+            _ => {}
+        }
+        match &mut self.single {
+            Some((_, amount)) => amount,
+            None => self.by_currency.entry(currency).or_insert(0),
+        }
+    }
+
+    /// Every currency and its sum, by currency.
+    fn sums(&self) -> impl Iterator<Item = (Currency, i128)> + '_ {
+        self.single
+            .into_iter()
+            .chain(self.by_currency.iter().map(|(c, a)| (*c, *a)))
+    }
+
     /// Adds an amount.
     pub fn add(&mut self, money: Money) {
-        *self.by_currency.entry(money.currency).or_insert(0) += i128::from(money.minor_units);
+        *self.sum_of(money.currency) += i128::from(money.minor_units);
     }
 
     /// Adds an amount scaled by `numerator / denominator` later: callers that need a weighted sum
     /// add the raw product here and divide once at the end.
     pub fn add_minor(&mut self, currency: Currency, minor_units: i128) {
-        *self.by_currency.entry(currency).or_insert(0) += minor_units;
+        *self.sum_of(currency) += minor_units;
     }
 
     /// Removes an amount (the inverse of [`MoneySum::add`]).
     pub fn subtract(&mut self, money: Money) {
-        *self.by_currency.entry(money.currency).or_insert(0) -= i128::from(money.minor_units);
+        *self.sum_of(money.currency) -= i128::from(money.minor_units);
     }
 
     /// Adds every sum of `other`.
     pub fn merge(&mut self, other: &MoneySum) {
-        for (currency, amount) in &other.by_currency {
-            *self.by_currency.entry(*currency).or_insert(0) += amount;
+        for (currency, amount) in other.sums() {
+            *self.sum_of(currency) += amount;
         }
     }
 
     /// True when nothing was added.
     pub fn is_empty(&self) -> bool {
-        self.by_currency.is_empty()
+        self.single.is_none() && self.by_currency.is_empty()
     }
 
     /// The currencies present.
     pub fn currencies(&self) -> Vec<Currency> {
-        self.by_currency.keys().copied().collect()
+        self.sums().map(|(currency, _)| currency).collect()
     }
 
     /// The sum when every amount had one currency; `Ok(None)` when empty.
     pub fn single(&self) -> Result<Option<(Currency, i128)>, MixedCurrencies> {
-        let mut iter = self.by_currency.iter();
+        let mut iter = self.sums();
         match (iter.next(), iter.next()) {
             (None, _) => Ok(None),
-            (Some((currency, amount)), None) => Ok(Some((*currency, *amount))),
+            (Some(only), None) => Ok(Some(only)),
             _ => Err(MixedCurrencies(self.currencies())),
         }
     }

@@ -32,3 +32,26 @@ fn sums_never_mix_currencies() {
     sum.add(Money::new(eur, 5));
     assert_eq!(sum.single(), Err(MixedCurrencies(vec![eur, usd])));
 }
+
+#[test]
+fn equal_sums_compare_equal_whatever_the_order_of_currencies() {
+    let usd = Currency::parse("USD").unwrap();
+    let eur = Currency::parse("EUR").unwrap();
+    let (mut one, mut two) = (MoneySum::default(), MoneySum::default());
+    one.add(Money::new(usd, 100));
+    one.add(Money::new(eur, 5));
+    two.add(Money::new(eur, 2));
+    two.add(Money::new(usd, 100));
+    assert_ne!(one, two);
+    two.add(Money::new(eur, 3));
+    assert_eq!(one, two);
+    let mut merged = MoneySum::default();
+    merged.merge(&two);
+    assert_eq!(merged, one);
+    assert_eq!(merged.currencies(), vec![eur, usd]);
+    let mut single = MoneySum::default();
+    single.add(Money::new(usd, 7));
+    single.subtract(Money::new(usd, 7));
+    assert_eq!(single.single(), Ok(Some((usd, 0))));
+    assert!(!single.is_empty());
+}
