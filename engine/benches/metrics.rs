@@ -211,15 +211,12 @@ fn bench_family<F: Family>(c: &mut Criterion, name: &str, family: &F, data: &Dat
     let settings = Settings::defaults(family.definition());
     let view = View::of(data);
     let lookup = Lookup::new(&view);
-    let ctx = FoldContext {
-        settings: &settings,
-        period: Period {
-            window: year(),
-            as_of: Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
-            time_zone: chrono_tz::UTC,
-        },
-        lookup: &lookup,
+    let period = Period {
+        window: year(),
+        as_of: Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
+        time_zone: chrono_tz::UTC,
     };
+    let ctx = FoldContext::new(&settings, period, &lookup);
     let mut records: Vec<RecordRef<'_>> = Vec::new();
     for kind in family.definition().primary {
         for_each_of_kind(&view, *kind, |r| records.push(r));

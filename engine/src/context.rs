@@ -1,7 +1,9 @@
 //! Borrowed views of records and the per-query indexes formulas use to follow soft references
 //! (a deal's customer, a lead's activities).
 
-use std::collections::HashMap;
+use std::cell::OnceCell;
+
+use hashbrown::HashMap;
 
 use crate::records::{
     Activity, ActivityDirection, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate,
@@ -76,70 +78,102 @@ pub fn for_each_of_kind<'a>(view: &View<'a>, kind: RecordKind, visit: impl FnMut
     view.for_each_of_kind(kind, visit);
 }
 
-/// Indexes over one dataset, built once per query, for following soft references.
+/// Indexes over one dataset, for following soft references. Each index is built the first time
+/// a formula or dimension asks it (most queries never follow a reference), then kept for the
+/// rest of the query.
 #[derive(Debug, Default)]
 pub struct Lookup<'a> {
-    customers: HashMap<&'a str, &'a Customer>,
-    leads: HashMap<&'a str, &'a Lead>,
+    customer_list: Vec<&'a Customer>,
+    lead_list: Vec<&'a Lead>,
+    activity_list: Vec<&'a Activity>,
+    customers: OnceCell<HashMap<&'a str, &'a Customer>>,
+    leads: OnceCell<HashMap<&'a str, &'a Lead>>,
+    activities: OnceCell<ActivityIndex<'a>>,
+}
+
+/// The earliest activities per lead and per deal.
+#[derive(Debug, Default)]
+struct ActivityIndex<'a> {
     first_outbound_by_lead: HashMap<&'a str, Timestamp>,
     first_activity_by_deal: HashMap<&'a str, Timestamp>,
 }
 
 impl<'a> Lookup<'a> {
-    /// Indexes `view`.
+    /// Indexes `view` (lazily: see [`Lookup`]).
     pub fn new(view: &View<'a>) -> Lookup<'a> {
-        let mut lookup = Lookup {
-            customers: view
-                .customers
-                .iter()
-                .map(|c| (c.meta.id.as_str(), *c))
-                .collect(),
-            leads: view
-                .leads
-                .iter()
-                .map(|l| (l.meta.id.as_str(), *l))
-                .collect(),
+        Lookup {
+            customer_list: view.customers.clone(),
+            lead_list: view.leads.clone(),
+            activity_list: view.activities.clone(),
             ..Lookup::default()
-        };
-        for activity in view.activities.iter().copied() {
-            if let (Some(lead), ActivityDirection::Outbound) =
-                (&activity.lead_id, activity.direction)
-            {
-                keep_earliest(
-                    &mut lookup.first_outbound_by_lead,
-                    lead,
-                    activity.occurred_time,
-                );
-            }
-            if let Some(deal) = &activity.deal_id {
-                keep_earliest(
-                    &mut lookup.first_activity_by_deal,
-                    deal,
-                    activity.occurred_time,
-                );
-            }
         }
-        lookup
+    }
+
+    fn activities(&self) -> &ActivityIndex<'a> {
+        self.activities.get_or_init(|| {
+            let mut index = ActivityIndex::default();
+            for activity in self.activity_list.iter().copied() {
+                if let (Some(lead), ActivityDirection::Outbound) =
+                    (&activity.lead_id, activity.direction)
+                {
+                    keep_earliest(
+                        &mut index.first_outbound_by_lead,
+                        lead,
+                        activity.occurred_time,
+                    );
+                }
+                if let Some(deal) = &activity.deal_id {
+                    keep_earliest(
+                        &mut index.first_activity_by_deal,
+                        deal,
+                        activity.occurred_time,
+                    );
+                }
+            }
+            index
+        })
     }
 
     /// The customer with `id`, when present.
     pub fn customer(&self, id: &str) -> Option<&'a Customer> {
-        self.customers.get(id).copied()
+        self.customers
+            .get_or_init(|| {
+                self.customer_list
+                    .iter()
+                    .map(|c| (c.meta.id.as_str(), *c))
+                    .collect()
+            })
+            .get(id)
+            .copied()
     }
 
     /// The lead with `id`, when present.
     pub fn lead(&self, id: &str) -> Option<&'a Lead> {
-        self.leads.get(id).copied()
+        self.leads
+            .get_or_init(|| {
+                self.lead_list
+                    .iter()
+                    .map(|l| (l.meta.id.as_str(), *l))
+                    .collect()
+            })
+            .get(id)
+            .copied()
     }
 
     /// The earliest OUTBOUND activity on the lead.
     pub fn first_outbound_activity_on_lead(&self, lead_id: &str) -> Option<Timestamp> {
-        self.first_outbound_by_lead.get(lead_id).copied()
+        self.activities()
+            .first_outbound_by_lead
+            .get(lead_id)
+            .copied()
     }
 
     /// The earliest activity of any kind on the deal.
     pub fn first_activity_on_deal(&self, deal_id: &str) -> Option<Timestamp> {
-        self.first_activity_by_deal.get(deal_id).copied()
+        self.activities()
+            .first_activity_by_deal
+            .get(deal_id)
+            .copied()
     }
 }
 

@@ -65,6 +65,25 @@ pub struct FoldContext<'a, 'b> {
     pub settings: &'b Settings,
     pub period: Period,
     pub lookup: &'b Lookup<'a>,
+    /// [`Period::point_in_time`], worked out once: point-in-time formulas ask it per record.
+    point_in_time: Timestamp,
+}
+
+impl<'a, 'b> FoldContext<'a, 'b> {
+    /// The context of one period.
+    pub fn new(settings: &'b Settings, period: Period, lookup: &'b Lookup<'a>) -> Self {
+        FoldContext {
+            settings,
+            period,
+            lookup,
+            point_in_time: period.point_in_time(),
+        }
+    }
+
+    /// The instant a point-in-time metric is evaluated at ([`Period::point_in_time`]).
+    pub fn point_in_time(&self) -> Timestamp {
+        self.point_in_time
+    }
 }
 
 /// A mergeable accumulation of records for one metric, one period and one group.

@@ -1,10 +1,13 @@
 //! The compute use case: validate a query against the catalog, read one snapshot of the tenant's
 //! rows the query needs, and evaluate every metric over it with the engine.
 
+use std::sync::Arc;
+
 use crm_metrics_engine::dataset::Dataset;
 use crm_metrics_engine::eval::{MetricReport, Prepared, prepare};
 use crm_metrics_engine::money::Currency;
 use crm_metrics_engine::query::ComputeRequest;
+use tokio::sync::Semaphore;
 
 use super::ingest::validate_tenant;
 use super::{App, AppError};
@@ -54,7 +57,7 @@ impl App {
             )));
         }
         let currency = reporting_currency.or_else(|| self.reporting_currency_of(tenant_id));
-        let outcome = evaluate_kept(prepared, data, currency).await?;
+        let outcome = evaluate_kept(prepared, data, currency, &self.evaluation_slots).await?;
         tracing::debug!(
             tenant_id,
             records_read = outcome.records_read,
@@ -76,7 +79,7 @@ impl App {
         self.check_batch_size(records.len())?;
         let prepared = prepare(request).map_err(AppError::Invalid)?;
         let currency = reporting_currency.or_else(|| self.reporting_currency_of(tenant_id));
-        evaluate(prepared, records, currency).await
+        evaluate(prepared, records, currency, &self.evaluation_slots).await
     }
 }
 
@@ -85,8 +88,9 @@ async fn evaluate(
     prepared: Prepared,
     dataset: Dataset,
     reporting_currency: Option<Currency>,
+    slots: &Arc<Semaphore>,
 ) -> Result<ComputeOutcome, AppError> {
-    on_blocking_thread(move || {
+    on_blocking_thread(slots, move || {
         let records_read = dataset.len();
         let reports = prepared.evaluate(&dataset, reporting_currency)?;
         Ok(ComputeOutcome {
@@ -108,6 +112,7 @@ async fn evaluate_kept(
     prepared: Prepared,
     data: TenantData,
     reporting_currency: Option<Currency>,
+    slots: &Arc<Semaphore>,
 ) -> Result<ComputeOutcome, AppError> {
     let size = data.records_at_most();
     let evaluate = move || {
@@ -122,14 +127,28 @@ async fn evaluate_kept(
     if size <= INLINE_RECORDS {
         evaluate()
     } else {
-        on_blocking_thread(evaluate).await
+        on_blocking_thread(slots, evaluate).await
     }
 }
 
+/// Runs `work` on a blocking thread once one of `slots` (one per core) is free, first come first
+/// served. Large evaluations thus run one per core at full speed instead of all sharing the
+/// cores: a heavy request is not stretched by every other admitted one, and those queued behind
+/// it wait less than sharing would have slowed them. The slot is held until the work ends, even
+/// if the caller goes away.
 async fn on_blocking_thread(
+    slots: &Arc<Semaphore>,
     work: impl FnOnce() -> Result<ComputeOutcome, AppError> + Send + 'static,
 ) -> Result<ComputeOutcome, AppError> {
-    tokio::task::spawn_blocking(work)
+    let slot = Arc::clone(slots)
+        .acquire_owned()
         .await
-        .map_err(|join| AppError::Internal(format!("evaluation task failed: {join}")))?
+        .map_err(|closed| AppError::Internal(format!("evaluation slots closed: {closed}")))?;
+    tokio::task::spawn_blocking(move || {
+        let outcome = work();
+        drop(slot);
+        outcome
+    })
+    .await
+    .map_err(|join| AppError::Internal(format!("evaluation task failed: {join}")))?
 }

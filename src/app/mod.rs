@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crm_metrics_engine::money::Currency;
+use tokio::sync::Semaphore;
 
 use crate::snapshot::Snapshots;
 use crate::storage::Store;
@@ -44,6 +45,8 @@ pub struct App {
     limits: Limits,
     default_reporting_currency: Option<Currency>,
     tenant_currencies: Arc<BTreeMap<String, Currency>>,
+    /// One permit per core for evaluations large enough to leave the calling task.
+    evaluation_slots: Arc<Semaphore>,
 }
 
 impl App {
@@ -56,6 +59,9 @@ impl App {
             limits,
             default_reporting_currency: None,
             tenant_currencies: Arc::default(),
+            evaluation_slots: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(1, usize::from),
+            )),
         }
     }
 

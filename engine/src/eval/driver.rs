@@ -202,11 +202,7 @@ fn evaluate_family<'a, F: Family>(
     let periods = frame.periods();
     let contexts: Vec<FoldContext<'a, '_>> = periods
         .iter()
-        .map(|period| FoldContext {
-            settings,
-            period: *period,
-            lookup,
-        })
+        .map(|period| FoldContext::new(settings, *period, lookup))
         .collect();
     let mut overall: Vec<F::State> = vec![F::State::default(); periods.len()];
     let mut groups: BTreeMap<Vec<Option<&'a str>>, Vec<F::State>> = BTreeMap::new();

@@ -212,7 +212,7 @@ impl Family for CustomerHealthScore {
     }
 
     fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut HealthState, record: RecordRef<'a>) {
-        let t = ctx.period.point_in_time();
+        let t = ctx.point_in_time();
         let Some(customer) = record.customer_id() else {
             return;
         };
@@ -259,7 +259,7 @@ impl Family for CustomerHealthScore {
         state: &HealthState,
     ) -> Result<MetricResult, EvalError> {
         let settings = ctx.settings;
-        let t = ctx.period.point_in_time();
+        let t = ctx.point_in_time();
         let weights = weights(settings);
         let number = |name| settings.number(name).unwrap_or(1.0);
         let (usage_target, ticket_limit, recency_days) = (

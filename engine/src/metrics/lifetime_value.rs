@@ -205,7 +205,7 @@ impl Reading for CustomerEconomics {
         record: RecordRef<'a>,
     ) {
         let window = ctx.period.window;
-        let t = ctx.period.point_in_time();
+        let t = ctx.point_in_time();
         match record {
             RecordRef::Customer(c) => {
                 state
@@ -322,8 +322,7 @@ fn cac_payback_result(
         ));
     };
     let margin = ctx.settings.number("gross_margin").unwrap_or(1.0);
-    let Some((arpa_currency, arpa)) =
-        formulas::arpa(definition.id, state, ctx.period.point_in_time())?
+    let Some((arpa_currency, arpa)) = formulas::arpa(definition.id, state, ctx.point_in_time())?
     else {
         return Ok(undefined(
             UndefinedReason::UndefinedInput,

@@ -28,7 +28,7 @@ fn open_deal<'a>(record: RecordRef<'a>, ctx: &FoldContext<'a, '_>) -> Option<&'a
     let RecordRef::Deal(deal) = record else {
         return None;
     };
-    let t = ctx.period.point_in_time();
+    let t = ctx.point_in_time();
     let open = deal.created_time <= t && deal.closed_time.is_none_or(|closed| closed > t);
     open.then_some(deal)
 }
@@ -208,7 +208,7 @@ impl Family for WeightedPipelineValue {
         let Some(deal) = open_deal(record, ctx) else {
             return;
         };
-        match probability(ctx.settings, deal, ctx.period.point_in_time()) {
+        match probability(ctx.settings, deal, ctx.point_in_time()) {
             Some(percent) => {
                 let product = i128::from(deal.amount.minor_units) * percent;
                 state

@@ -142,7 +142,7 @@ impl Family for PipelineVelocity {
         let RecordRef::Deal(deal) = record else {
             return;
         };
-        let t = ctx.period.point_in_time();
+        let t = ctx.point_in_time();
         if deal.created_time <= t && deal.closed_time.is_none_or(|closed| closed > t) {
             state.open += 1;
         }

@@ -130,7 +130,7 @@ impl Reading for MrrAt {
         let RecordRef::Subscription(s) = record else {
             return;
         };
-        let t = ctx.period.point_in_time();
+        let t = ctx.point_in_time();
         if s.start_time > t {
             return;
         }

@@ -275,15 +275,12 @@ fn funnel_conversion_requires_stages() {
     let settings = Settings::defaults(&FUNNEL_CONVERSION);
     let view = View::default();
     let lookup = Lookup::new(&view);
-    let ctx = FoldContext {
-        settings: &settings,
-        period: Period {
-            window: march(),
-            as_of: ymd(2100, 1, 1),
-            time_zone: chrono_tz::UTC,
-        },
-        lookup: &lookup,
+    let period = Period {
+        window: march(),
+        as_of: ymd(2100, 1, 1),
+        time_zone: chrono_tz::UTC,
     };
+    let ctx = FoldContext::new(&settings, period, &lookup);
     let state = state_of(&FunnelConversion, &ctx, &[]);
     let result = FunnelConversion.finalize(&ctx, &state).unwrap();
     assert_eq!(

@@ -184,11 +184,7 @@ pub fn assert_merge_property<F: Family>(
     let dataset = Dataset::from_records(records.iter().cloned());
     let view = View::of(&dataset);
     let lookup = Lookup::new(&view);
-    let ctx = FoldContext {
-        settings,
-        period,
-        lookup: &lookup,
-    };
+    let ctx = FoldContext::new(settings, period, &lookup);
     let mut refs: Vec<RecordRef<'_>> = Vec::new();
     for kind in family.definition().primary {
         for_each_of_kind(&view, *kind, |r| refs.push(r));
