@@ -9,6 +9,7 @@
 mod changes;
 mod computations;
 mod contact;
+mod copy_new;
 mod copy_text;
 pub mod embedded;
 mod enums;
@@ -74,6 +75,7 @@ pub struct ErasureCounts {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: PgPool,
+    copy_backoff: copy_new::CopyBackoff,
 }
 
 impl Store {
@@ -84,12 +86,15 @@ impl Store {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(database_url)
             .await?;
-        Ok(Store { pool })
+        Ok(Store::from_pool(pool))
     }
 
     /// Wraps an existing pool.
     pub fn from_pool(pool: PgPool) -> Store {
-        Store { pool }
+        Store {
+            pool,
+            copy_backoff: copy_new::CopyBackoff::default(),
+        }
     }
 
     /// The underlying pool.
@@ -130,6 +135,13 @@ impl Store {
             return Ok((outcomes, String::new()));
         }
         let batch = Batch::split(records);
+        // A batch of new ids only (a first load) is copied; any other goes through the upsert.
+        if let Some(written) = self
+            .copy_new_batch(tenant_id, &batch, records.len())
+            .await?
+        {
+            return Ok(written);
+        }
         let mut tx = self.pool.begin().await?;
         let conn: &mut PgConnection = &mut tx;
         // First: the change lane's lock orders this batch among the lane's writes.

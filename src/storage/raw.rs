@@ -12,6 +12,7 @@
 use crm_metrics_engine::records::Record;
 use sqlx::{AssertSqlSafe, PgConnection};
 
+use super::copy_new::copy_in;
 use super::table::{Pending, Table, copy_statement};
 use super::upsert::plain_upsert;
 use super::{Batch, StorageError, Store, changes, sales};
@@ -80,7 +81,7 @@ async fn write<T: Table>(
     match method {
         RawMethod::Copy => {
             let (statement, data) = copy_statement(tenant_id, change, &items)?;
-            copy_in(conn, &statement, data).await
+            Ok(copy_in(conn, &statement, data).await?)
         }
         RawMethod::Unnest => {
             let (sql, arguments) = plain_upsert(tenant_id, change, &items)?;
@@ -90,21 +91,6 @@ async fn write<T: Table>(
                 .rows_affected())
         }
     }
-}
-
-/// Runs one `COPY ... FROM STDIN` with text-format `data`.
-pub(crate) async fn copy_in(
-    conn: &mut PgConnection,
-    statement: &str,
-    data: String,
-) -> Result<u64, StorageError> {
-    let mut copy = conn.copy_in_raw(statement).await?;
-    if let Err(error) = copy.send(data.into_bytes()).await {
-        // Best effort: the error being returned is the one that matters.
-        let _ = copy.abort("send failed").await;
-        return Err(error.into());
-    }
-    Ok(copy.finish().await?)
 }
 
 #[cfg(test)]

@@ -357,3 +357,70 @@ async fn erasing_a_customer_removes_personal_data_but_keeps_the_facts() {
     let report = app.report(metric("nps"), march()).await;
     assert_eq!(score(report.total.as_ref().unwrap()), 100.0);
 }
+
+/// A batch of new ids only is written with COPY; a batch holding a stored id falls back to the
+/// classifying upsert, with nothing of the failed attempt left behind.
+#[tokio::test]
+async fn a_first_load_and_the_batches_after_it_get_exact_outcomes() {
+    let mut app = TestApp::spawn().await;
+    let first = app
+        .ingest(vec![deal_v("d1", 1, 1000), deal_v("d2", 1, 2000)])
+        .await;
+    assert_eq!(first.created, 2);
+    // d1 is stored and unchanged, d3 is new, d2 has a newer version.
+    let mixed = app
+        .ingest(vec![
+            deal_v("d1", 1, 1000),
+            deal_v("d3", 1, 6000),
+            deal_v("d2", 2, 5000),
+        ])
+        .await;
+    assert_eq!(
+        outcomes(&mixed),
+        vec![
+            pb::RecordOutcome::Unchanged as i32,
+            pb::RecordOutcome::Created as i32,
+            pb::RecordOutcome::Updated as i32,
+        ]
+    );
+    // Stored: 10.00, 50.00 and 60.00 → average deal size 12000 / 3 = 4000 minor units.
+    let report = app.report(metric("average_deal_size"), march()).await;
+    assert_eq!(
+        money(report.total.as_ref().unwrap()),
+        ("USD".to_owned(), 4000)
+    );
+}
+
+/// A tombstoned id in an otherwise new batch sends it through the upsert, which knows the
+/// deleted version: its replay is STALE while the new ids are CREATED.
+#[tokio::test]
+async fn a_new_batch_holding_a_deleted_id_reports_the_replay_stale() {
+    let mut app = TestApp::spawn().await;
+    app.ingest(vec![deal_v("gone", 1, 1000)]).await;
+    let deleted = app
+        .ingest
+        .delete_records(pb::DeleteRecordsRequest {
+            tenant_id: "acme".to_owned(),
+            kind: pb::RecordKind::Deal as i32,
+            ids: vec!["gone".to_owned()],
+        })
+        .await
+        .expect("delete")
+        .into_inner();
+    assert_eq!(deleted.deleted, 1);
+    let replay = app
+        .ingest(vec![deal_v("gone", 1, 1000), deal_v("fresh", 1, 3000)])
+        .await;
+    assert_eq!(
+        outcomes(&replay),
+        vec![
+            pb::RecordOutcome::Stale as i32,
+            pb::RecordOutcome::Created as i32,
+        ]
+    );
+    let report = app.report(metric("average_deal_size"), march()).await;
+    assert_eq!(
+        money(report.total.as_ref().unwrap()),
+        ("USD".to_owned(), 3000)
+    );
+}
