@@ -33,6 +33,8 @@ pub trait Kept: Clone + Hash + Send + Sync + 'static {
     fn as_record(&self) -> RecordRef<'_>;
     /// The list of this kind in a dataset.
     fn list(dataset: &mut Dataset) -> &mut Vec<Self>;
+    /// The list of this kind in a view.
+    fn view_list<'v, 'a>(view: &'v mut View<'a>) -> &'v mut Vec<&'a Self>;
 }
 
 macro_rules! kept {
@@ -47,6 +49,9 @@ macro_rules! kept {
             }
             fn list(dataset: &mut Dataset) -> &mut Vec<Self> {
                 &mut dataset.$field
+            }
+            fn view_list<'v, 'a>(view: &'v mut View<'a>) -> &'v mut Vec<&'a Self> {
+                &mut view.$field
             }
         })*
 
@@ -233,10 +238,13 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
     }
 
     fn select<'a>(&'a self, read: &KindRead, view: &mut View<'a>) {
+        let list = T::view_list(view);
+        // At most every record: reserved once, so the list never grows by copying itself.
+        list.reserve(self.len);
         let bounds = match read {
             KindRead::All => {
                 for chunk in &self.chunks {
-                    chunk.records.iter().for_each(|r| view.push(r.as_record()));
+                    list.extend(chunk.records.iter());
                 }
                 return;
             }
@@ -249,7 +257,7 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
         for chunk in &self.chunks {
             for (record, keys) in chunk.records.iter().zip(chunk.keys.chunks_exact(width)) {
                 if bounds.iter().any(|bound| bound.contains(keys)) {
-                    view.push(record.as_record());
+                    list.push(record);
                 }
             }
         }

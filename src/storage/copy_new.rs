@@ -122,7 +122,8 @@ async fn copy_all(
         };
     }
     copy_tables!(customers, leads, deals);
-    let deals: Vec<&Deal> = batch.deals.iter().map(|item| item.record).collect();
+    let mut deals: Vec<&Deal> = batch.deals.iter().map(|item| item.record).collect();
+    deals.sort_unstable_by(|a, b| a.meta.id.cmp(&b.meta.id));
     match sales::copy_stage_entries(conn, tenant_id, &deals).await {
         Err(StorageError::Other(sqlx::Error::Database(db))) if is_unique_violation(&*db) => {
             return Ok(Copied::StoredId);
@@ -155,7 +156,10 @@ async fn copy_table<T: Table>(
     if items.is_empty() {
         return Ok(Copied::Written);
     }
-    let items: Vec<&Pending<'_, T>> = items.iter().collect();
+    // In id order, like the upsert: concurrent writers of the same new ids wait on each other
+    // in one order instead of deadlocking.
+    let mut items: Vec<&Pending<'_, T>> = items.iter().collect();
+    items.sort_unstable_by(|a, b| a.record.meta().id.cmp(&b.record.meta().id));
     let (statement, data) = copy_statement(tenant_id, change, &items)?;
     match copy_in(conn, &statement, data).await {
         Ok(_) => Ok(Copied::Written),
