@@ -1,5 +1,6 @@
-//! Values as fields of PostgreSQL's `COPY ... FROM STDIN` text format, for the raw-write
-//! baselines (see `raw.rs`): the same values the service binds as arrays, written as text.
+//! Values as fields of PostgreSQL's `COPY ... FROM STDIN` text format: the same values the
+//! upsert binds as arrays, written as text, for a first load (`copy_new.rs`) and the raw-write
+//! baselines (`raw.rs`).
 
 /// A value as a field of PostgreSQL's COPY text format (`\\N` is NULL; backslash, tab, newline
 /// and carriage return are escaped).
@@ -51,14 +52,65 @@ macro_rules! copy_text_by_display {
 copy_text_by_display!(i16, i32, i64, bool, chrono::NaiveDate);
 
 impl CopyText for chrono::DateTime<chrono::Utc> {
+    /// `YYYY-MM-DD HH:MM:SS.ffffff+00`, written field by field (a format string is parsed anew
+    /// for every value, which a first load of millions of timestamps notices).
     fn copy_text(&self, line: &mut String) {
+        use chrono::{Datelike, Timelike};
         use std::fmt::Write;
-        let _ = write!(line, "{}", self.format("%Y-%m-%d %H:%M:%S%.6f+00"));
+        let (date, time) = (self.date_naive(), self.time());
+        if !(0..=9999).contains(&date.year()) || time.nanosecond() >= 1_000_000_000 {
+            // Outside what the API accepts (years 1970–2199, no leap seconds): the general form.
+            let _ = write!(line, "{}", self.format("%Y-%m-%d %H:%M:%S%.6f+00"));
+            return;
+        }
+        let _ = write!(
+            line,
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00",
+            date.year(),
+            date.month(),
+            date.day(),
+            time.hour(),
+            time.minute(),
+            time.second(),
+            time.nanosecond() / 1000
+        );
     }
 }
 
 impl CopyText for serde_json::Value {
     fn copy_text(&self, line: &mut String) {
         self.to_string().as_str().copy_text(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::CopyText;
+
+    fn text(t: DateTime<Utc>) -> String {
+        let mut line = String::new();
+        t.copy_text(&mut line);
+        line
+    }
+
+    #[test]
+    fn timestamps_are_written_like_the_general_format() {
+        let instants = [
+            Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 29, 23, 59, 59).unwrap()
+                + chrono::Duration::microseconds(123_456),
+            Utc.with_ymd_and_hms(2199, 12, 31, 5, 6, 7).unwrap() + chrono::Duration::nanoseconds(9),
+            Utc.with_ymd_and_hms(12345, 1, 1, 0, 0, 0).unwrap(),
+        ];
+        for t in instants {
+            assert_eq!(
+                text(t),
+                t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string(),
+                "{t:?}"
+            );
+        }
+        assert_eq!(text(instants[1]), "2026-11-29 23:59:59.123456+00");
     }
 }
