@@ -43,7 +43,11 @@ impl App {
             })?),
         };
         let prepared = prepare(request).map_err(AppError::Invalid)?;
-        let data = self.snapshots.read(tenant_id, &prepared.plan()).await?;
+        let currency = reporting_currency.or_else(|| self.reporting_currency_of(tenant_id));
+        let data = self
+            .snapshots
+            .read(tenant_id, &prepared.plan(currency))
+            .await?;
         if let Some(required) = required_change
             && !data.position.contains(required)
         {
@@ -56,7 +60,6 @@ impl App {
                 data.position
             )));
         }
-        let currency = reporting_currency.or_else(|| self.reporting_currency_of(tenant_id));
         let outcome = evaluate_kept(prepared, data, currency, &self.evaluation_slots).await?;
         tracing::debug!(
             tenant_id,

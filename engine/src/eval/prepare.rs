@@ -22,14 +22,18 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The rows every metric of the request needs.
-    pub fn plan(&self) -> ReadPlan {
+    /// The rows every metric of the request needs, evaluated with `reporting_currency` (as
+    /// [`Prepared::evaluate_view`] will be).
+    pub fn plan(&self, reporting_currency: Option<Currency>) -> ReadPlan {
         let mut plan = ReadPlan::default();
         for metric in &self.metrics {
             plan.merge(metric.plan(&self.frame));
         }
-        // Amounts may need converting: the tenant's rates are few and always read.
-        plan.read_all(crate::records::RecordKind::ExchangeRate);
+        // Converting amounts needs the tenant's rates (few: read whole); without a reporting
+        // currency nothing is converted and they are not read.
+        if reporting_currency.is_some() {
+            plan.read_all(crate::records::RecordKind::ExchangeRate);
+        }
         // Dimensions that follow a soft reference need the referenced records.
         let dimensions = self
             .frame

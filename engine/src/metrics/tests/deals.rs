@@ -330,7 +330,7 @@ fn deals_won_series_groups_and_filters() {
 fn plans_read_only_the_needed_ranges() {
     // Closed basis reads deals closed in the window, cohort deals created in it; the
     // lead_created cycle also reads leads created before the window's end.
-    let plan = |query| prepare(&request(query, march())).unwrap().plan().kinds;
+    let plan = |query| prepare(&request(query, march())).unwrap().plan(None).kinds;
     let bound = |field, from| TimeBound {
         field,
         from,

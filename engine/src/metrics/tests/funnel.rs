@@ -420,7 +420,7 @@ fn stage_metrics_group_by_deal_type() {
 
 #[test]
 fn plans_read_the_needed_ranges() {
-    let plan = |query| prepare(&request(query, march())).unwrap().plan().kinds;
+    let plan = |query| prepare(&request(query, march())).unwrap().plan(None).kinds;
     let leads = plan(MetricQuery::new("lead_qualification_rate"));
     let in_march = TimeBound {
         field: TimeField::LeadCreated,

@@ -240,7 +240,7 @@ fn lead_response_time_edge_cases() {
 #[test]
 fn response_plan_reads_leads_in_the_window_and_later_activities() {
     let prepared = prepare(&request(MetricQuery::new("lead_response_time"), march())).unwrap();
-    let kinds = prepared.plan().kinds;
+    let kinds = prepared.plan(None).kinds;
     let leads = TimeBound {
         field: TimeField::LeadCreated,
         from: Some(march().start),

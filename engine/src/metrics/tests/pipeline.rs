@@ -229,7 +229,19 @@ fn pipeline_plan_reads_deals_created_before_the_window_end() {
         until: Some(march().end),
     };
     let expected = crate::dataset::KindRead::AnyOf(vec![bound]);
-    assert_eq!(prepared.plan().kinds[&RecordKind::Deal], expected);
+    assert_eq!(prepared.plan(None).kinds[&RecordKind::Deal], expected);
+    // Exchange rates are read, whole, only when amounts are converted.
+    assert!(
+        !prepared
+            .plan(None)
+            .kinds
+            .contains_key(&RecordKind::ExchangeRate)
+    );
+    let usd = crate::money::Currency::parse("USD").unwrap();
+    assert_eq!(
+        prepared.plan(Some(usd)).kinds[&RecordKind::ExchangeRate],
+        crate::dataset::KindRead::All
+    );
 }
 
 fn arb_deal() -> impl Strategy<Value = Record> {

@@ -293,7 +293,7 @@ fn plans_read_every_needed_kind() {
     let plan = |id| {
         prepare(&request(MetricQuery::new(id), march()))
             .unwrap()
-            .plan()
+            .plan(None)
             .kinds
     };
     let bound = |field, from, until| KindRead::AnyOf(vec![TimeBound { field, from, until }]);
