@@ -12,7 +12,9 @@
 //! silently skipped.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use hashbrown::HashMap;
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;

@@ -498,3 +498,16 @@ pub fn violations(status: &tonic::Status) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Deletes the tenant's deals with `ids`.
+pub async fn delete_deals(app: &mut TestApp, ids: &[&str]) -> pb::DeleteRecordsResponse {
+    app.ingest
+        .delete_records(pb::DeleteRecordsRequest {
+            tenant_id: app.tenant.clone(),
+            kind: pb::RecordKind::Deal as i32,
+            ids: ids.iter().map(|id| (*id).to_owned()).collect(),
+        })
+        .await
+        .expect("delete")
+        .into_inner()
+}

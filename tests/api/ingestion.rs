@@ -397,16 +397,7 @@ async fn a_first_load_and_the_batches_after_it_get_exact_outcomes() {
 async fn a_new_batch_holding_a_deleted_id_reports_the_replay_stale() {
     let mut app = TestApp::spawn().await;
     app.ingest(vec![deal_v("gone", 1, 1000)]).await;
-    let deleted = app
-        .ingest
-        .delete_records(pb::DeleteRecordsRequest {
-            tenant_id: "acme".to_owned(),
-            kind: pb::RecordKind::Deal as i32,
-            ids: vec!["gone".to_owned()],
-        })
-        .await
-        .expect("delete")
-        .into_inner();
+    let deleted = delete_deals(&mut app, &["gone"]).await;
     assert_eq!(deleted.deleted, 1);
     let replay = app
         .ingest(vec![deal_v("gone", 1, 1000), deal_v("fresh", 1, 3000)])

@@ -51,18 +51,6 @@ fn closed_march(id: &str, status: pb::DealStatus) -> pb::Record {
     deal(id, status, ts(2026, 3, 1, 0, 0), ts(2026, 3, 2, 0, 0), 100)
 }
 
-async fn delete_deals(app: &mut TestApp, ids: &[&str]) -> pb::DeleteRecordsResponse {
-    app.ingest
-        .delete_records(pb::DeleteRecordsRequest {
-            tenant_id: app.tenant.clone(),
-            kind: pb::RecordKind::Deal as i32,
-            ids: ids.iter().map(|id| (*id).to_owned()).collect(),
-        })
-        .await
-        .expect("delete")
-        .into_inner()
-}
-
 /// win_rate over March as (won, closed), read with `token` as the minimum consistency.
 async fn wins(app: &mut TestApp, token: &str) -> (f64, f64) {
     let mut request = app.request(vec![metric("win_rate")], march());
