@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use clap::Args;
 use serde_json::{Value, json};
-use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Row};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -254,7 +253,7 @@ async fn pool(database_url: &str, pace: &PaceArgs) -> Result<PgPool, String> {
         // service's calls queue for its pool.
         Pace::Open { .. } => pace.concurrency,
     };
-    PgPoolOptions::new()
+    crate::storage::nodelay::pool_options()
         .max_connections(u32::try_from(connections.max(1)).unwrap_or(u32::MAX))
         .acquire_timeout(Duration::from_secs(60))
         .connect(database_url)

@@ -14,6 +14,7 @@ mod copy_text;
 pub mod embedded;
 mod enums;
 mod error;
+pub mod nodelay;
 mod raw;
 mod read;
 mod revenue;
@@ -31,7 +32,6 @@ use crm_metrics_engine::records::{
     Activity, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead, Order, Quota,
     Record, RecordKind, Subscription, SurveyResponse, Ticket, UserEvent,
 };
-use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 pub use changes::{Change, LANES, Position, parse_token, token};
@@ -81,7 +81,7 @@ pub struct Store {
 impl Store {
     /// Opens a pool of at most `max_connections` and checks that one connection works.
     pub async fn connect(database_url: &str, max_connections: u32) -> Result<Store, StorageError> {
-        let pool = PgPoolOptions::new()
+        let pool = nodelay::pool_options()
             .max_connections(max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(database_url)
