@@ -109,8 +109,11 @@ async fn evaluate(
 /// a blocking thread and waking the task again costs.
 const INLINE_RECORDS: usize = 50_000;
 
-/// Evaluates a prepared request over a tenant's records (kept in memory or just read): small
-/// ones right here, large ones on a blocking thread (the engine is CPU-bound).
+/// Evaluates a prepared request over a tenant's records (kept in memory or just read) once an
+/// evaluation slot is free: small ones right here, large ones on a blocking thread (the engine
+/// is CPU-bound). Small ones take a slot too, so no more evaluations run at once than there are
+/// cores, whatever their size; otherwise the inline ones share the cores with the blocking ones
+/// and stretch them.
 async fn evaluate_kept(
     prepared: Prepared,
     data: TenantData,
@@ -128,6 +131,7 @@ async fn evaluate_kept(
         })
     };
     if size <= INLINE_RECORDS {
+        let _slot = slots.acquire().await.map_err(slots_closed)?;
         evaluate()
     } else {
         on_blocking_thread(slots, evaluate).await
@@ -146,7 +150,7 @@ async fn on_blocking_thread(
     let slot = Arc::clone(slots)
         .acquire_owned()
         .await
-        .map_err(|closed| AppError::Internal(format!("evaluation slots closed: {closed}")))?;
+        .map_err(slots_closed)?;
     tokio::task::spawn_blocking(move || {
         let outcome = work();
         drop(slot);
@@ -154,4 +158,8 @@ async fn on_blocking_thread(
     })
     .await
     .map_err(|join| AppError::Internal(format!("evaluation task failed: {join}")))?
+}
+
+fn slots_closed(closed: tokio::sync::AcquireError) -> AppError {
+    AppError::Internal(format!("evaluation slots closed: {closed}"))
 }

@@ -45,7 +45,7 @@ pub struct App {
     limits: Limits,
     default_reporting_currency: Option<Currency>,
     tenant_currencies: Arc<BTreeMap<String, Currency>>,
-    /// One permit per core for evaluations large enough to leave the calling task.
+    /// One permit per core: every evaluation holds one while it runs.
     evaluation_slots: Arc<Semaphore>,
 }
 
