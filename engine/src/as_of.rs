@@ -8,10 +8,69 @@
 //!
 //! The view is applied without copying: a record that looks the same at `as_of` stays borrowed,
 //! and only one that would change (a later close, a later stage entry) is copied into the
-//! request's [`Scratch`] and changed there.
+//! request's [`Scratch`] and changed there. A kind whose every record is known to look the same
+//! at `as_of` ([`unchanged_from`], [`View::settle`]) is not even looked at: its list moves over.
 
-use crate::records::{Customer, Deal, DealStatus, Lead, Order, Ticket, Timestamp};
+use crate::context::RecordRef;
+use crate::records::{Customer, Deal, DealStatus, Lead, Order, RecordKind, Ticket, Timestamp};
 use crate::view::{Scratch, View, rewrite};
+
+/// The earliest `as_of` from which the view keeps `record` exactly as it is: the latest of the
+/// instants the view looks at. `None` when no instant does (a lead that names a customer without
+/// having converted loses the customer at every `as_of`; a deal whose stage is not its last
+/// stage entry's takes that entry's stage).
+pub fn unchanged_from(record: RecordRef<'_>) -> Option<Timestamp> {
+    let latest = |first: Timestamp, later: &[Option<Timestamp>]| {
+        later.iter().flatten().fold(first, |a, b| a.max(*b))
+    };
+    Some(match record {
+        RecordRef::Customer(c) => latest(c.acquired_time, &[c.churned_time]),
+        RecordRef::Lead(l) => {
+            if l.converted_time.is_none() && l.customer_id.is_some() {
+                return None;
+            }
+            latest(
+                l.created_time,
+                &[
+                    l.qualified_time,
+                    l.converted_time,
+                    l.disqualified_time,
+                    l.first_response_time,
+                ],
+            )
+        }
+        RecordRef::Deal(d) => {
+            if d.stage_history.last().is_some_and(|e| e.stage != d.stage) {
+                return None;
+            }
+            let entries = d.stage_history.iter().map(|e| e.entered_time);
+            latest(d.created_time, &[d.closed_time, entries.max()])
+        }
+        RecordRef::Order(o) => latest(o.ordered_time, &[o.fulfilled_time]),
+        RecordRef::Subscription(s) => s.start_time,
+        RecordRef::Activity(a) => a.occurred_time,
+        RecordRef::Ticket(t) => latest(t.created_time, &[t.first_response_time, t.resolved_time]),
+        RecordRef::SurveyResponse(s) => s.responded_time,
+        RecordRef::Cost(c) => c.incurred_time,
+        RecordRef::EngagementEvent(e) => e.occurred_time,
+        RecordRef::CrmUser(u) => latest(u.created_time, &[u.deactivated_time]),
+        RecordRef::UserEvent(e) => e.occurred_time,
+        RecordRef::Quota(_) | RecordRef::ExchangeRate(_) => Timestamp::MIN_UTC,
+    })
+}
+
+/// `list` itself when `settled` (every record unchanged at the instant), else `pass` over it.
+fn unless_settled<'a, T>(
+    list: &mut Vec<&'a T>,
+    settled: bool,
+    pass: impl FnOnce(&[&'a T]) -> Vec<&'a T>,
+) -> Vec<&'a T> {
+    if settled {
+        std::mem::take(list)
+    } else {
+        pass(list)
+    }
+}
 
 fn not_after(t: Option<Timestamp>, as_of: Timestamp) -> Option<Timestamp> {
     t.filter(|t| *t <= as_of)
@@ -22,90 +81,127 @@ fn after(t: Option<Timestamp>, as_of: Timestamp) -> bool {
 }
 
 /// `view` as it stood at `as_of`; changed records are copied into `scratch`.
-pub fn as_of<'a>(view: &View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> View<'a> {
+pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> View<'a> {
     let at = as_of;
     let exists = |t: Timestamp| t <= at;
+    let settled = RecordKind::ALL.map(|kind| view.settled_by(kind, at));
+    let settled = |kind: RecordKind| settled[kind as usize];
     View {
-        customers: rewrite(
-            &view.customers,
-            &scratch.customers,
-            |c| exists(c.acquired_time),
-            |c| after(c.churned_time, at),
-            |c: &mut Customer| c.churned_time = not_after(c.churned_time, at),
+        customers: unless_settled(&mut view.customers, settled(RecordKind::Customer), |list| {
+            rewrite(
+                list,
+                &scratch.customers,
+                |c| exists(c.acquired_time),
+                |c| after(c.churned_time, at),
+                |c: &mut Customer| c.churned_time = not_after(c.churned_time, at),
+            )
+        }),
+        leads: unless_settled(&mut view.leads, settled(RecordKind::Lead), |list| {
+            rewrite(
+                list,
+                &scratch.leads,
+                |l| exists(l.created_time),
+                |l| {
+                    after(l.qualified_time, at)
+                        || after(l.converted_time, at)
+                        || after(l.disqualified_time, at)
+                        || after(l.first_response_time, at)
+                        || (l.converted_time.is_none() && l.customer_id.is_some())
+                },
+                |l: &mut Lead| {
+                    l.qualified_time = not_after(l.qualified_time, at);
+                    l.converted_time = not_after(l.converted_time, at);
+                    l.disqualified_time = not_after(l.disqualified_time, at);
+                    l.first_response_time = not_after(l.first_response_time, at);
+                    if l.converted_time.is_none() {
+                        l.customer_id = None;
+                    }
+                },
+            )
+        }),
+        deals: unless_settled(&mut view.deals, settled(RecordKind::Deal), |list| {
+            rewrite(
+                list,
+                &scratch.deals,
+                |d| exists(d.created_time),
+                |d| {
+                    after(d.closed_time, at)
+                        || d.stage_history.iter().any(|e| e.entered_time > at)
+                        || d.stage_history.last().is_some_and(|e| e.stage != d.stage)
+                },
+                |d: &mut Deal| {
+                    if after(d.closed_time, at) {
+                        d.closed_time = None;
+                        d.status = DealStatus::Open;
+                    }
+                    d.stage_history.retain(|entry| entry.entered_time <= at);
+                    if let Some(last) = d.stage_history.last() {
+                        d.stage = last.stage.clone();
+                    }
+                },
+            )
+        }),
+        orders: unless_settled(&mut view.orders, settled(RecordKind::Order), |list| {
+            rewrite(
+                list,
+                &scratch.orders,
+                |o| exists(o.ordered_time),
+                |o| after(o.fulfilled_time, at),
+                |o: &mut Order| o.fulfilled_time = not_after(o.fulfilled_time, at),
+            )
+        }),
+        subscriptions: unless_settled(
+            &mut view.subscriptions,
+            settled(RecordKind::Subscription),
+            |list| kept(list, |s| exists(s.start_time)),
         ),
-        leads: rewrite(
-            &view.leads,
-            &scratch.leads,
-            |l| exists(l.created_time),
-            |l| {
-                after(l.qualified_time, at)
-                    || after(l.converted_time, at)
-                    || after(l.disqualified_time, at)
-                    || after(l.first_response_time, at)
-                    || (l.converted_time.is_none() && l.customer_id.is_some())
-            },
-            |l: &mut Lead| {
-                l.qualified_time = not_after(l.qualified_time, at);
-                l.converted_time = not_after(l.converted_time, at);
-                l.disqualified_time = not_after(l.disqualified_time, at);
-                l.first_response_time = not_after(l.first_response_time, at);
-                if l.converted_time.is_none() {
-                    l.customer_id = None;
-                }
-            },
+        activities: unless_settled(
+            &mut view.activities,
+            settled(RecordKind::Activity),
+            |list| kept(list, |a| exists(a.occurred_time)),
         ),
-        deals: rewrite(
-            &view.deals,
-            &scratch.deals,
-            |d| exists(d.created_time),
-            |d| {
-                after(d.closed_time, at)
-                    || d.stage_history.iter().any(|e| e.entered_time > at)
-                    || d.stage_history.last().is_some_and(|e| e.stage != d.stage)
-            },
-            |d: &mut Deal| {
-                if after(d.closed_time, at) {
-                    d.closed_time = None;
-                    d.status = DealStatus::Open;
-                }
-                d.stage_history.retain(|entry| entry.entered_time <= at);
-                if let Some(last) = d.stage_history.last() {
-                    d.stage = last.stage.clone();
-                }
-            },
+        tickets: unless_settled(&mut view.tickets, settled(RecordKind::Ticket), |list| {
+            rewrite(
+                list,
+                &scratch.tickets,
+                |t| exists(t.created_time),
+                |t| after(t.first_response_time, at) || after(t.resolved_time, at),
+                |t: &mut Ticket| {
+                    t.first_response_time = not_after(t.first_response_time, at);
+                    t.resolved_time = not_after(t.resolved_time, at);
+                },
+            )
+        }),
+        survey_responses: unless_settled(
+            &mut view.survey_responses,
+            settled(RecordKind::SurveyResponse),
+            |list| kept(list, |s| exists(s.responded_time)),
         ),
-        orders: rewrite(
-            &view.orders,
-            &scratch.orders,
-            |o| exists(o.ordered_time),
-            |o| after(o.fulfilled_time, at),
-            |o: &mut Order| o.fulfilled_time = not_after(o.fulfilled_time, at),
+        costs: unless_settled(&mut view.costs, settled(RecordKind::Cost), |list| {
+            kept(list, |c| exists(c.incurred_time))
+        }),
+        engagement_events: unless_settled(
+            &mut view.engagement_events,
+            settled(RecordKind::EngagementEvent),
+            |list| kept(list, |e| exists(e.occurred_time)),
         ),
-        subscriptions: kept(&view.subscriptions, |s| exists(s.start_time)),
-        activities: kept(&view.activities, |a| exists(a.occurred_time)),
-        tickets: rewrite(
-            &view.tickets,
-            &scratch.tickets,
-            |t| exists(t.created_time),
-            |t| after(t.first_response_time, at) || after(t.resolved_time, at),
-            |t: &mut Ticket| {
-                t.first_response_time = not_after(t.first_response_time, at);
-                t.resolved_time = not_after(t.resolved_time, at);
-            },
+        crm_users: unless_settled(&mut view.crm_users, settled(RecordKind::CrmUser), |list| {
+            rewrite(
+                list,
+                &scratch.crm_users,
+                |u| exists(u.created_time),
+                |u| after(u.deactivated_time, at),
+                |u| u.deactivated_time = not_after(u.deactivated_time, at),
+            )
+        }),
+        user_events: unless_settled(
+            &mut view.user_events,
+            settled(RecordKind::UserEvent),
+            |list| kept(list, |e| exists(e.occurred_time)),
         ),
-        survey_responses: kept(&view.survey_responses, |s| exists(s.responded_time)),
-        costs: kept(&view.costs, |c| exists(c.incurred_time)),
-        engagement_events: kept(&view.engagement_events, |e| exists(e.occurred_time)),
-        crm_users: rewrite(
-            &view.crm_users,
-            &scratch.crm_users,
-            |u| exists(u.created_time),
-            |u| after(u.deactivated_time, at),
-            |u| u.deactivated_time = not_after(u.deactivated_time, at),
-        ),
-        user_events: kept(&view.user_events, |e| exists(e.occurred_time)),
-        quotas: view.quotas.clone(),
-        exchange_rates: view.exchange_rates.clone(),
+        quotas: std::mem::take(&mut view.quotas),
+        exchange_rates: std::mem::take(&mut view.exchange_rates),
+        settled: view.settled,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::context::RecordRef;
 use crate::dataset::Dataset;
 use crate::records::{
     Activity, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead, Order, Quota,
-    RecordKind, Subscription, SurveyResponse, Ticket, UserEvent,
+    RecordKind, Subscription, SurveyResponse, Ticket, Timestamp, UserEvent,
 };
 
 macro_rules! record_lists {
@@ -21,6 +21,10 @@ macro_rules! record_lists {
         #[derive(Debug, Clone, Default)]
         pub struct View<'a> {
             $(pub $field: Vec<&'a $kind>,)*
+            /// Per kind (by [`RecordKind`] order): an instant from which the `as_of` view keeps
+            /// every record of the list as it is ([`crate::as_of::unchanged_from`]); `None`
+            /// when not known, so the list is looked at.
+            pub settled: [Option<Timestamp>; RecordKind::ALL.len()],
         }
 
         impl<'a> View<'a> {
@@ -28,6 +32,7 @@ macro_rules! record_lists {
             pub fn of(dataset: &'a Dataset) -> View<'a> {
                 View {
                     $($field: dataset.$field.iter().collect(),)*
+                    settled: Default::default(),
                 }
             }
 
@@ -55,11 +60,15 @@ macro_rules! record_lists {
                 }
             }
 
-            /// Replaces the list of `kind` with the records of `other` of that kind.
-            pub fn take_kind(&mut self, kind: RecordKind, other: &mut View<'a>) {
-                match kind {
-                    $(RecordKind::$kind => self.$field = std::mem::take(&mut other.$field),)*
-                }
+            /// Notes that the `as_of` view keeps every record of `kind` now in the list as it is
+            /// at any instant from `from` on (`None`: at no instant).
+            pub fn settle(&mut self, kind: RecordKind, from: Option<Timestamp>) {
+                self.settled[kind as usize] = from;
+            }
+
+            /// True when the `as_of` view at `as_of` is known to keep every record of `kind`.
+            pub fn settled_by(&self, kind: RecordKind, as_of: Timestamp) -> bool {
+                self.settled[kind as usize].is_some_and(|from| from <= as_of)
             }
         }
     };

@@ -124,7 +124,7 @@ async fn evaluate_kept(
     let evaluate = move || {
         let view = data.view();
         let records_read = view.len();
-        let reports = prepared.evaluate_view(&view, reporting_currency)?;
+        let reports = prepared.evaluate_view(view, reporting_currency)?;
         Ok(ComputeOutcome {
             reports,
             records_read,

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use crm_metrics_engine::as_of::unchanged_from;
 use crm_metrics_engine::context::RecordRef;
 use crm_metrics_engine::dataset::{Dataset, KindRead, TimeBound, TimeField};
 use crm_metrics_engine::records::{
@@ -25,6 +26,8 @@ const CHUNK_RECORDS: usize = 1024;
 
 /// A record type that snapshots can hold.
 pub trait Kept: Clone + Hash + Send + Sync + 'static {
+    /// The kind.
+    const KIND: RecordKind;
     /// The kind's range-scannable time fields, kept beside the records as packed keys.
     const TIME_FIELDS: &'static [TimeField];
     /// The caller's id.
@@ -40,6 +43,7 @@ pub trait Kept: Clone + Hash + Send + Sync + 'static {
 macro_rules! kept {
     ($($kind:ident => $field:ident [$($time:ident),*]),* $(,)?) => {
         $(impl Kept for $kind {
+            const KIND: RecordKind = RecordKind::$kind;
             const TIME_FIELDS: &'static [TimeField] = &[$(TimeField::$time),*];
             fn id(&self) -> &str {
                 &self.meta.id
@@ -112,11 +116,13 @@ pub trait AnySnapshot: Send + Sync {
 /// Up to [`CHUNK_RECORDS`] records, the memory they take, and their time keys: for record `i`,
 /// `keys[i * F + f]` is the value of `T::TIME_FIELDS[f]` in microseconds ([`ABSENT`] when the
 /// record has none), so a read plan's time bounds are tested on packed integers without touching
-/// the records.
+/// the records. `unchanged_from` is the latest of the records' [`unchanged_from`] (`None` if any
+/// has none): from that instant on, the `as_of` view leaves every record of the chunk as it is.
 struct Chunk<T> {
     records: Vec<T>,
     keys: Vec<i64>,
     bytes: usize,
+    unchanged_from: Option<Timestamp>,
 }
 
 /// The key of an absent time field: below every bound.
@@ -125,6 +131,11 @@ const ABSENT: i64 = i64::MIN;
 impl<T: Kept> Chunk<T> {
     fn new(records: Vec<T>) -> Chunk<T> {
         let bytes = records.iter().map(approximate_bytes).sum();
+        let unchanged_from = records
+            .iter()
+            .try_fold(Timestamp::MIN_UTC, |latest, record| {
+                unchanged_from(record.as_record()).map(|from| latest.max(from))
+            });
         let mut keys = Vec::with_capacity(records.len() * T::TIME_FIELDS.len());
         for record in &records {
             for field in T::TIME_FIELDS {
@@ -139,6 +150,7 @@ impl<T: Kept> Chunk<T> {
             records,
             keys,
             bytes,
+            unchanged_from,
         }
     }
 }
@@ -239,27 +251,35 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
 
     fn select<'a>(&'a self, read: &KindRead, view: &mut View<'a>) {
         let list = T::view_list(view);
+        // The kind's list is settled only when it holds this snapshot's records alone.
+        let alone = list.is_empty();
         // At most every record: reserved once, so the list never grows by copying itself.
         list.reserve(self.len);
         let bounds = match read {
-            KindRead::All => {
-                for chunk in &self.chunks {
-                    list.extend(chunk.records.iter());
-                }
-                return;
-            }
+            KindRead::All => Vec::new(),
             KindRead::AnyOf(bounds) => KeyBound::of(bounds, T::TIME_FIELDS),
         };
         let width = T::TIME_FIELDS.len();
-        if bounds.is_empty() || width == 0 {
-            return;
-        }
+        let mut unchanged_from = Some(Timestamp::MIN_UTC);
         for chunk in &self.chunks {
-            for (record, keys) in chunk.records.iter().zip(chunk.keys.chunks_exact(width)) {
-                if bounds.iter().any(|bound| bound.contains(keys)) {
-                    list.push(record);
+            let before = list.len();
+            if matches!(read, KindRead::All) {
+                list.extend(chunk.records.iter());
+            } else if !bounds.is_empty() && width > 0 {
+                for (record, keys) in chunk.records.iter().zip(chunk.keys.chunks_exact(width)) {
+                    if bounds.iter().any(|bound| bound.contains(keys)) {
+                        list.push(record);
+                    }
                 }
             }
+            if list.len() > before {
+                unchanged_from = unchanged_from
+                    .zip(chunk.unchanged_from)
+                    .map(|(a, b)| a.max(b));
+            }
+        }
+        if alone {
+            view.settle(T::KIND, unchanged_from);
         }
     }
 

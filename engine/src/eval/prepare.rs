@@ -61,14 +61,14 @@ impl Prepared {
         dataset: &Dataset,
         reporting_currency: Option<Currency>,
     ) -> Result<Vec<MetricReport>, EvalError> {
-        self.evaluate_view(&View::of(dataset), reporting_currency)
+        self.evaluate_view(View::of(dataset), reporting_currency)
     }
 
     /// Evaluates every metric over borrowed records, like [`Prepared::evaluate`]; records are
     /// copied only where the request sees them changed (`as_of`, converted amounts).
     pub fn evaluate_view(
         &self,
-        view: &View<'_>,
+        view: View<'_>,
         reporting_currency: Option<Currency>,
     ) -> Result<Vec<MetricReport>, EvalError> {
         let scratch = Scratch::default();

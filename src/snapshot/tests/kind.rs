@@ -157,3 +157,39 @@ fn packed_time_keys_select_exactly_what_the_read_plan_selects() {
         assert_eq!(got, expected, "{read:?}");
     }
 }
+
+#[test]
+fn selecting_vouches_for_the_latest_instant_of_the_chunks_it_takes_from() {
+    // 3,000 orders in three chunks; one order of the last chunk is fulfilled on 04-01, every
+    // other instant is 03-01. Reading all of them settles the kind from 04-01; reading only the
+    // first chunk's ids by time cannot be expressed, so the whole read is the test.
+    let march = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let april = Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap();
+    let mut orders: Vec<Order> = (0..3000).map(|i| order(i, 1)).collect();
+    orders[2500].fulfilled_time = Some(april);
+    let snapshot = KindSnapshot::new(orders, at(1));
+    let mut view = View::default();
+    snapshot.select(&KindRead::All, &mut view);
+    assert_eq!(view.orders.len(), 3000);
+    assert_eq!(view.settled[RecordKind::Order as usize], Some(april));
+    assert!(view.settled_by(RecordKind::Order, april));
+    assert!(!view.settled_by(RecordKind::Order, march));
+
+    // Only the rows ordered in March's first day: the same chunks, the same vouching.
+    let read = KindRead::AnyOf(vec![TimeBound {
+        field: TimeField::OrderOrdered,
+        from: Some(march),
+        until: Some(april),
+    }]);
+    let mut view = View::default();
+    snapshot.select(&read, &mut view);
+    assert_eq!(view.orders.len(), 3000);
+    assert_eq!(view.settled[RecordKind::Order as usize], Some(april));
+
+    // A list that already holds records (read from the database) is not vouched for.
+    let read_rows = [order(9999, 1)];
+    let mut view = View::default();
+    view.orders.push(&read_rows[0]);
+    snapshot.select(&KindRead::All, &mut view);
+    assert_eq!(view.settled[RecordKind::Order as usize], None);
+}
