@@ -125,6 +125,13 @@ pub trait Family: Send + Sync + 'static {
     /// group's mean relative to the overall mean). Called for group totals and group series
     /// points; the default changes nothing.
     fn relate_group(&self, _group: &mut MetricResult, _overall: &MetricResult) {}
+
+    /// Whether the formula reads money amounts. A request whose metrics read none (counts,
+    /// durations, scores) is evaluated without converting amounts into the reporting currency:
+    /// it neither pays for the conversion nor fails for a missing exchange rate.
+    fn reads_amounts(&self) -> bool {
+        true
+    }
 }
 
 /// How several metrics read the same records into the same state (churn and retention, revenue

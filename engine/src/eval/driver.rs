@@ -94,6 +94,8 @@ impl Frame {
 pub trait CompiledMetric: Send + Sync {
     fn definition(&self) -> &'static MetricDefinition;
     fn plan(&self, frame: &Frame) -> ReadPlan;
+    /// Whether the formula reads money amounts ([`Family::reads_amounts`]).
+    fn reads_amounts(&self) -> bool;
     fn evaluate<'a>(
         &self,
         view: &View<'a>,
@@ -146,6 +148,10 @@ impl<F: Family> CompiledMetric for Compiled<F> {
 
     fn plan(&self, frame: &Frame) -> ReadPlan {
         self.family.plan(&self.settings, frame.span(), frame.as_of)
+    }
+
+    fn reads_amounts(&self) -> bool {
+        self.family.reads_amounts()
     }
 
     fn evaluate<'a>(

@@ -30,8 +30,9 @@ impl Prepared {
             plan.merge(metric.plan(&self.frame));
         }
         // Converting amounts needs the tenant's rates (few: read whole); without a reporting
-        // currency nothing is converted and they are not read.
-        if reporting_currency.is_some() {
+        // currency, or without a metric that reads amounts, nothing is converted and they are
+        // not read.
+        if self.converting_into(reporting_currency).is_some() {
             plan.read_all(crate::records::RecordKind::ExchangeRate);
         }
         // Dimensions that follow a soft reference need the referenced records.
@@ -52,10 +53,16 @@ impl Prepared {
         plan
     }
 
+    /// The currency amounts are converted into: the reporting currency, when a metric of the
+    /// request reads amounts.
+    fn converting_into(&self, reporting_currency: Option<Currency>) -> Option<Currency> {
+        reporting_currency.filter(|_| self.metrics.iter().any(|m| m.reads_amounts()))
+    }
+
     /// Evaluates every metric over one snapshot of the tenant's data (already read by the plan).
     /// With a reporting currency, every amount is first converted into it (see
-    /// [`crate::currency`]); without one, amounts keep their currency and a metric that would add
-    /// different currencies fails.
+    /// [`crate::currency`]) unless no metric of the request reads amounts; without one, amounts
+    /// keep their currency and a metric that would add different currencies fails.
     pub fn evaluate(
         &self,
         dataset: &Dataset,
@@ -73,7 +80,7 @@ impl Prepared {
     ) -> Result<Vec<MetricReport>, EvalError> {
         let scratch = Scratch::default();
         let mut seen = crate::as_of::as_of(view, self.frame.as_of, &scratch);
-        if let Some(currency) = reporting_currency {
+        if let Some(currency) = self.converting_into(reporting_currency) {
             crate::currency::convert_view(&mut seen, currency, self.frame.time_zone, &scratch)?;
         }
         let lookup = Lookup::new(&seen);

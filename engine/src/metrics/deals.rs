@@ -103,6 +103,10 @@ impl Family for WinRate {
         &WIN_RATE
     }
 
+    fn reads_amounts(&self) -> bool {
+        false
+    }
+
     fn plan(&self, settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
         let field = if cohort(settings) {
             TimeField::DealCreated
@@ -291,6 +295,10 @@ impl Family for SalesCycleLength {
 
     fn definition(&self) -> &'static MetricDefinition {
         &SALES_CYCLE_LENGTH
+    }
+
+    fn reads_amounts(&self) -> bool {
+        false
     }
 
     fn plan(&self, settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {

@@ -159,6 +159,10 @@ impl Family for CustomerHealthScore {
         &CUSTOMER_HEALTH_SCORE
     }
 
+    fn reads_amounts(&self) -> bool {
+        false
+    }
+
     fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
         let Some(map) = settings.number_map("weights") else {
             return Vec::new();

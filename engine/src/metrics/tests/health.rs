@@ -192,3 +192,44 @@ proptest! {
         assert_merge_property(&CustomerHealthScore, &Settings::defaults(&CUSTOMER_HEALTH_SCORE), period, &records, split, rotate);
     }
 }
+
+#[test]
+fn health_reads_no_amounts_so_a_missing_exchange_rate_cannot_fail_it() {
+    // The sample's orders in EUR and no exchange rate at all. Health uses only when orders
+    // happened: in USD it is the same 82.5, and the rates are not even read. Revenue over the
+    // same records needs the missing rate and says so.
+    use crate::eval::prepare;
+    use crate::money::{Currency, Money};
+    let eur = Currency::parse("EUR").unwrap();
+    let records = sample().into_iter().map(|record| match record {
+        Record::Order(mut o) => {
+            o.amount = Money::new(eur, o.amount.minor_units);
+            Record::Order(o)
+        }
+        other => other,
+    });
+    let dataset = crate::dataset::Dataset::from_records(records);
+    let usd = Currency::parse("USD");
+
+    let health = prepare(&health_request(MetricQuery::new("customer_health_score"))).unwrap();
+    let report = health.evaluate(&dataset, usd).unwrap().remove(0);
+    assert_eq!(report.total.value, Ok(Value::Score(82.5)));
+    assert!(
+        !health
+            .plan(usd)
+            .kinds
+            .contains_key(&RecordKind::ExchangeRate)
+    );
+
+    let revenue = prepare(&health_request(MetricQuery::new("revenue"))).unwrap();
+    assert!(
+        revenue
+            .plan(usd)
+            .kinds
+            .contains_key(&RecordKind::ExchangeRate)
+    );
+    assert!(matches!(
+        revenue.evaluate(&dataset, usd),
+        Err(EvalError::MissingRate { .. })
+    ));
+}
