@@ -31,6 +31,9 @@ pub struct PaceArgs {
     /// Seconds to issue calls for.
     #[arg(long, default_value_t = 20.0)]
     pub duration: f64,
+    /// Closed loop only: stop once this many calls have started, even before the duration ends.
+    #[arg(long)]
+    pub calls: Option<u64>,
     /// Seconds after which a call counts as the error `timeout`.
     #[arg(long, default_value_t = 60.0)]
     pub timeout: f64,
@@ -45,6 +48,7 @@ impl PaceArgs {
             },
             None => Pace::Closed {
                 concurrency: self.concurrency.max(1),
+                calls: self.calls.unwrap_or(u64::MAX),
             },
         }
     }
@@ -70,14 +74,34 @@ pub struct TenantArgs {
     /// Calls spread over tenants 1..=tenants (1 = every call to the same tenant).
     #[arg(long, default_value_t = 1)]
     pub tenants: u32,
+    /// Take the tenants in turn instead of spreading calls: call n goes to tenant
+    /// `n % tenants + 1` and asks the scenario's request `n / tenants`, so the first
+    /// `tenants × 12` calls of `catalog-mix` ask every metric of the mix of every tenant once (a
+    /// warm-up that leaves no tenant-kind out).
+    #[arg(long)]
+    pub sweep: bool,
 }
 
 impl TenantArgs {
-    /// The tenant of call `n`: spread evenly but not in lockstep with the scenario's rotation.
+    /// The tenant of call `n`: spread evenly but not in lockstep with the scenario's rotation
+    /// (or, with `--sweep`, in turn).
     fn pick(&self, n: u64) -> String {
-        let spread = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32;
-        let number = (spread % u64::from(self.tenants.max(1))) as u32 + 1;
-        tenant_id(&self.tenant_prefix, number)
+        let tenants = u64::from(self.tenants.max(1));
+        let spread = if self.sweep {
+            n
+        } else {
+            n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32
+        };
+        tenant_id(&self.tenant_prefix, (spread % tenants) as u32 + 1)
+    }
+
+    /// The scenario's request index for call `n`: `n`, or with `--sweep` the round of turns.
+    fn request_index(&self, n: u64) -> u64 {
+        if self.sweep {
+            n / u64::from(self.tenants.max(1))
+        } else {
+            n
+        }
     }
 }
 
@@ -148,7 +172,7 @@ pub async fn run_service(args: QueryArgs) -> Result<(), String> {
     };
     let outcome = run(args.pace.pace(), duration, timeout, move |n| {
         let mut client = client.clone();
-        let request = scenario.request(tenants.pick(n), only.unwrap_or(n));
+        let request = scenario.request(tenants.pick(n), only.unwrap_or(tenants.request_index(n)));
         async move {
             client
                 .compute_metrics(request)
@@ -248,7 +272,7 @@ fn counts_json(counts: &Counts) -> Value {
 
 async fn pool(database_url: &str, pace: &PaceArgs) -> Result<PgPool, String> {
     let connections = match pace.pace() {
-        Pace::Closed { concurrency } => concurrency,
+        Pace::Closed { concurrency, .. } => concurrency,
         // An open loop may have many calls in flight; they queue for connections as the
         // service's calls queue for its pool.
         Pace::Open { .. } => pace.concurrency,
@@ -331,7 +355,12 @@ impl PaceArgs {
             rate: None,
             max_in_flight: 1,
             duration: 1.0,
+            calls: None,
             timeout: 60.0,
         }
     }
 }
+
+#[cfg(test)]
+#[path = "tests/query.rs"]
+mod tests;

@@ -17,8 +17,9 @@ use super::stats::Samples;
 /// How calls are issued.
 #[derive(Debug, Clone, Copy)]
 pub enum Pace {
-    /// `concurrency` callers, each sending its next call when the previous one returns.
-    Closed { concurrency: usize },
+    /// `concurrency` callers, each sending its next call when the previous one returns, until
+    /// `calls` calls have started (or the duration ends).
+    Closed { concurrency: usize, calls: u64 },
     /// One call every `1/rate` seconds whatever the answers, at most `max_in_flight` at once
     /// (beyond that a due call is counted as the error `client_overloaded`).
     Open { rate: f64, max_in_flight: usize },
@@ -28,7 +29,9 @@ impl Pace {
     /// The pace as JSON fields.
     pub fn json(&self) -> Value {
         match self {
-            Pace::Closed { concurrency } => json!({"mode": "closed", "concurrency": concurrency}),
+            Pace::Closed { concurrency, .. } => {
+                json!({"mode": "closed", "concurrency": concurrency})
+            }
             Pace::Open {
                 rate,
                 max_in_flight,
@@ -65,7 +68,9 @@ where
     let started = Instant::now();
     let deadline = started + duration;
     let samples = match pace {
-        Pace::Closed { concurrency } => closed(concurrency.max(1), deadline, timeout, call).await,
+        Pace::Closed { concurrency, calls } => {
+            closed(concurrency.max(1), calls, deadline, timeout, call).await
+        }
         Pace::Open {
             rate,
             max_in_flight,
@@ -90,6 +95,7 @@ where
 
 async fn closed<F, Fut>(
     concurrency: usize,
+    calls: u64,
     deadline: Instant,
     timeout: Duration,
     call: Arc<F>,
@@ -106,6 +112,9 @@ where
             let mut samples = Samples::default();
             while Instant::now() < deadline {
                 let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= calls {
+                    break;
+                }
                 timed(&mut samples, Instant::now(), timeout, call(n)).await;
             }
             samples

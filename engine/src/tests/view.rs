@@ -278,3 +278,66 @@ fn a_kind_the_view_marks_settled_is_taken_as_it_is() {
     let seen = crate::as_of::as_of(later, at, &scratch);
     assert_eq!(seen.deals[0].status, DealStatus::Open);
 }
+
+proptest::proptest! {
+    /// Whatever a record's instants, the `as_of` view keeps it as it is (the same reference)
+    /// at every instant from `unchanged_from` on.
+    #[test]
+    fn unchanged_from_is_where_the_pass_keeps_every_record(
+        times in proptest::collection::vec(crate::metrics::test_support::arb_time(), 8),
+        present in proptest::collection::vec(proptest::bool::ANY, 8),
+        at in crate::metrics::test_support::arb_time(),
+    ) {
+        let maybe = |i: usize| present[i].then_some(times[i]);
+        let created = times[0];
+        let mut with_history = deal("d", DealStatus::Won, created, maybe(1), 1);
+        if let Record::Deal(d) = &mut with_history {
+            d.stage_history = [maybe(2), maybe(3)]
+                .into_iter()
+                .flatten()
+                .map(|t| StageEntry { stage: "open".into(), entered_time: t })
+                .collect();
+        }
+        let mut converted = lead("l", created);
+        if let Record::Lead(l) = &mut converted {
+            l.qualified_time = maybe(1);
+            l.converted_time = maybe(2);
+            l.customer_id = l.converted_time.map(|_| "c".into());
+            l.disqualified_time = maybe(3);
+            l.first_response_time = maybe(4);
+        }
+        let mut fulfilled = order("o", "c", created, 1);
+        if let Record::Order(o) = &mut fulfilled {
+            o.fulfilled_time = maybe(5);
+        }
+        let data = dataset(vec![
+            with_history,
+            converted,
+            customer("c", created, maybe(6)),
+            fulfilled,
+        ]);
+        let scratch = Scratch::default();
+        let seen = crate::as_of::as_of(View::of(&data), at, &scratch);
+        let view = View::of(&data);
+        let mut records = Vec::new();
+        for kind in RecordKind::ALL {
+            view.for_each_of_kind(kind, |record| records.push(record));
+        }
+        for record in records {
+            let Some(from) = crate::as_of::unchanged_from(record) else {
+                continue;
+            };
+            if at < from {
+                continue;
+            }
+            let kept = match record {
+                RecordRef::Deal(r) => seen.deals.iter().any(|s| std::ptr::eq(*s, r)),
+                RecordRef::Lead(r) => seen.leads.iter().any(|s| std::ptr::eq(*s, r)),
+                RecordRef::Customer(r) => seen.customers.iter().any(|s| std::ptr::eq(*s, r)),
+                RecordRef::Order(r) => seen.orders.iter().any(|s| std::ptr::eq(*s, r)),
+                _ => true,
+            };
+            proptest::prop_assert!(kept, "{record:?} changed at {at} though unchanged from {from}");
+        }
+    }
+}

@@ -7,7 +7,10 @@ use super::*;
 #[tokio::test]
 async fn a_closed_loop_counts_every_answer_and_error() {
     let outcome = run(
-        Pace::Closed { concurrency: 3 },
+        Pace::Closed {
+            concurrency: 3,
+            calls: u64::MAX,
+        },
         Duration::from_millis(50),
         Duration::from_secs(5),
         |n| async move {
@@ -24,6 +27,33 @@ async fn a_closed_loop_counts_every_answer_and_error() {
     assert!(ok > 0 && failed > 0);
     // Calls are numbered 0, 1, 2, … without gaps, so evens and odds differ by at most the callers.
     assert!(ok.abs_diff(failed) <= 3, "{ok} ok, {failed} failed");
+}
+
+#[tokio::test]
+async fn a_closed_loop_stops_after_its_calls() {
+    // An hour-long run with a limit of 25 calls ends after exactly 25, numbered 0..25.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let outcome = run(
+        Pace::Closed {
+            concurrency: 4,
+            calls: 25,
+        },
+        Duration::from_secs(3600),
+        Duration::from_secs(5),
+        move |n| {
+            let record = record.clone();
+            async move {
+                record.lock().unwrap().push(n);
+                Ok(())
+            }
+        },
+    )
+    .await;
+    assert_eq!(outcome.samples.completed(), 25);
+    let mut calls = seen.lock().unwrap().clone();
+    calls.sort_unstable();
+    assert_eq!(calls, (0..25).collect::<Vec<u64>>());
 }
 
 #[tokio::test]
