@@ -69,21 +69,5 @@ pub fn set_nodelay_on_tcp_sockets() -> usize {
 }
 
 #[cfg(all(test, target_os = "linux"))]
-mod tests {
-    use super::set_nodelay_on_tcp_sockets;
-    use std::net::{TcpListener, TcpStream};
-
-    #[test]
-    fn every_tcp_socket_of_the_process_gets_nodelay() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, _) = listener.accept().unwrap();
-        client.set_nodelay(false).unwrap();
-        server.set_nodelay(false).unwrap();
-
-        assert!(set_nodelay_on_tcp_sockets() >= 2);
-
-        assert!(client.nodelay().unwrap());
-        assert!(server.nodelay().unwrap());
-    }
-}
+#[path = "tests/nodelay.rs"]
+mod tests;
