@@ -13,23 +13,28 @@ use hashbrown::HashMap;
 
 use crate::records::Text;
 
-/// Values by id.
+/// Values by id. The hash map holds only each id's place in a dense list of values, so its
+/// entries stay small (an inline id and a `u32`) and the lookup a fold makes per record touches
+/// little memory; the values sit together in insertion order.
 #[derive(Clone)]
 pub struct ById<V> {
-    entries: HashMap<Text, V>,
+    places: HashMap<Text, u32>,
+    values: Vec<V>,
 }
 
 impl<V> Default for ById<V> {
     fn default() -> Self {
         ById {
-            entries: HashMap::default(),
+            places: HashMap::default(),
+            values: Vec::new(),
         }
     }
 }
 
+/// Equal when every id has the same value, whatever order the ids were first seen in.
 impl<V: PartialEq> PartialEq for ById<V> {
     fn eq(&self, other: &Self) -> bool {
-        self.entries == other.entries
+        self.len() == other.len() && self.iter().all(|(id, value)| other.get(id) == Some(value))
     }
 }
 
@@ -44,32 +49,35 @@ impl<V: Debug> Debug for ById<V> {
 impl<V> ById<V> {
     /// The value of `id`, if any.
     pub fn get(&self, id: &str) -> Option<&V> {
-        self.entries.get(id)
+        let place = *self.places.get(id)?;
+        self.values.get(place as usize)
     }
 
     /// True when `id` has a value.
     pub fn contains(&self, id: &str) -> bool {
-        self.entries.contains_key(id)
+        self.places.contains_key(id)
     }
 
     /// How many ids.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.values.len()
     }
 
     /// True when no id has a value.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.values.is_empty()
     }
 
     /// Every value, in no particular order.
     pub fn values(&self) -> impl Iterator<Item = &V> + Clone {
-        self.entries.values()
+        self.values.iter()
     }
 
     /// Every id and value, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
-        self.entries.iter().map(|(id, value)| (id.as_str(), value))
+        self.places
+            .iter()
+            .filter_map(|(id, place)| Some((id.as_str(), self.values.get(*place as usize)?)))
     }
 
     /// Every id and value, by id.
@@ -79,21 +87,38 @@ impl<V> ById<V> {
         entries
     }
 
+    /// The value of `id`, set by `first` the first time.
+    fn slot(&mut self, id: &str, first: impl FnOnce() -> V) -> &mut V {
+        let next = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        let place = *self.places.entry_ref(id).or_insert(next) as usize;
+        if place == self.values.len() {
+            self.values.push(first());
+        }
+        &mut self.values[place]
+    }
+
     /// Sets the value of `id`.
     pub fn insert(&mut self, id: &str, value: V) {
-        self.entries.insert(Text::from(id), value);
+        match self.places.get(id) {
+            Some(place) => self.values[*place as usize] = value,
+            None => {
+                let next = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+                self.places.insert(Text::from(id), next);
+                self.values.push(value);
+            }
+        }
     }
 }
 
 impl<V: Default> ById<V> {
     /// The value of `id`, created as the default the first time.
     pub fn entry(&mut self, id: &str) -> &mut V {
-        self.entries.entry_ref(id).or_default()
+        self.slot(id, V::default)
     }
 
     /// Combines every value of `other` into this map's value of the same id.
     pub fn merge_with(&mut self, other: &ById<V>, mut combine: impl FnMut(&mut V, &V)) {
-        for (id, theirs) in &other.entries {
+        for (id, theirs) in other.iter() {
             combine(self.entry(id), theirs);
         }
     }

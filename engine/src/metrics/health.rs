@@ -20,7 +20,7 @@ use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Route, State};
 use crate::query::Problem;
-use crate::records::{RecordKind, ScoreDirection, Timestamp};
+use crate::records::{RecordKind, ScoreDirection, Text, Timestamp};
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason, Value};
 
 /// The metrics of this family, registered in the catalog.
@@ -98,7 +98,7 @@ struct CustomerSignals {
     any_event: bool,
     recent_events: u64,
     /// (responded_time, id, oriented score − min, max − min) of the latest answer.
-    latest_survey: Option<(Timestamp, String, i64, i64)>,
+    latest_survey: Option<(Timestamp, Text, i64, i64)>,
     any_ticket: bool,
     open_tickets: u64,
     last_order: Option<Timestamp>,
@@ -126,7 +126,7 @@ impl CustomerSignals {
             .as_ref()
             .is_none_or(|(t, i, o, r)| (time, id, oriented, range) > (*t, i.as_str(), *o, *r));
         if newer {
-            self.latest_survey = Some((time, id.to_owned(), oriented, range));
+            self.latest_survey = Some((time, Text::from(id), oriented, range));
         }
     }
 }
