@@ -76,14 +76,13 @@ fn not_after(t: Option<Timestamp>, as_of: Timestamp) -> Option<Timestamp> {
     t.filter(|t| *t <= as_of)
 }
 
-fn after(t: Option<Timestamp>, as_of: Timestamp) -> bool {
-    t.is_some_and(|t| t > as_of)
-}
-
 /// `view` as it stood at `as_of`; changed records are copied into `scratch`.
 pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> View<'a> {
     let at = as_of;
     let exists = |t: Timestamp| t <= at;
+    // A record that exists at `at` looks different there exactly when some instant the view
+    // looks at is later (or it is always rewritten): one rule, shared with the snapshots.
+    let changed = |record: RecordRef<'_>| unchanged_from(record).is_none_or(|from| from > at);
     let settled = RecordKind::ALL.map(|kind| view.settled_by(kind, at));
     let settled = |kind: RecordKind| settled[kind as usize];
     View {
@@ -92,7 +91,7 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
                 list,
                 &scratch.customers,
                 |c| exists(c.acquired_time),
-                |c| after(c.churned_time, at),
+                |c| changed(RecordRef::Customer(c)),
                 |c: &mut Customer| c.churned_time = not_after(c.churned_time, at),
             )
         }),
@@ -101,13 +100,7 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
                 list,
                 &scratch.leads,
                 |l| exists(l.created_time),
-                |l| {
-                    after(l.qualified_time, at)
-                        || after(l.converted_time, at)
-                        || after(l.disqualified_time, at)
-                        || after(l.first_response_time, at)
-                        || (l.converted_time.is_none() && l.customer_id.is_some())
-                },
+                |l| changed(RecordRef::Lead(l)),
                 |l: &mut Lead| {
                     l.qualified_time = not_after(l.qualified_time, at);
                     l.converted_time = not_after(l.converted_time, at);
@@ -124,13 +117,9 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
                 list,
                 &scratch.deals,
                 |d| exists(d.created_time),
-                |d| {
-                    after(d.closed_time, at)
-                        || d.stage_history.iter().any(|e| e.entered_time > at)
-                        || d.stage_history.last().is_some_and(|e| e.stage != d.stage)
-                },
+                |d| changed(RecordRef::Deal(d)),
                 |d: &mut Deal| {
-                    if after(d.closed_time, at) {
+                    if d.closed_time.is_some_and(|t| t > at) {
                         d.closed_time = None;
                         d.status = DealStatus::Open;
                     }
@@ -146,7 +135,7 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
                 list,
                 &scratch.orders,
                 |o| exists(o.ordered_time),
-                |o| after(o.fulfilled_time, at),
+                |o| changed(RecordRef::Order(o)),
                 |o: &mut Order| o.fulfilled_time = not_after(o.fulfilled_time, at),
             )
         }),
@@ -165,7 +154,7 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
                 list,
                 &scratch.tickets,
                 |t| exists(t.created_time),
-                |t| after(t.first_response_time, at) || after(t.resolved_time, at),
+                |t| changed(RecordRef::Ticket(t)),
                 |t: &mut Ticket| {
                     t.first_response_time = not_after(t.first_response_time, at);
                     t.resolved_time = not_after(t.resolved_time, at);
@@ -190,7 +179,7 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
                 list,
                 &scratch.crm_users,
                 |u| exists(u.created_time),
-                |u| after(u.deactivated_time, at),
+                |u| changed(RecordRef::CrmUser(u)),
                 |u| u.deactivated_time = not_after(u.deactivated_time, at),
             )
         }),

@@ -87,9 +87,14 @@ impl<V> ById<V> {
         entries
     }
 
+    /// The place the next new id takes in the list of values.
+    fn next_place(&self) -> u32 {
+        u32::try_from(self.values.len()).unwrap_or(u32::MAX)
+    }
+
     /// The value of `id`, set by `first` the first time.
     fn slot(&mut self, id: &str, first: impl FnOnce() -> V) -> &mut V {
-        let next = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        let next = self.next_place();
         let place = *self.places.entry_ref(id).or_insert(next) as usize;
         if place == self.values.len() {
             self.values.push(first());
@@ -102,7 +107,7 @@ impl<V> ById<V> {
         match self.places.get(id) {
             Some(place) => self.values[*place as usize] = value,
             None => {
-                let next = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+                let next = self.next_place();
                 self.places.insert(Text::from(id), next);
                 self.values.push(value);
             }
