@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::admission::default_max_concurrent_computations;
+use crate::admission::{default_max_concurrent_computations, default_max_queued_computations};
 use crate::app::Limits;
 
 /// How logs are written.
@@ -77,8 +77,8 @@ pub struct Config {
     #[arg(long, env = "CRM_METRICS_SNAPSHOT_MEMORY_MIB", default_value_t = 1024)]
     pub snapshot_memory_mib: usize,
 
-    /// Most ComputeMetrics/ComputeOnRecords calls computing at once; a call beyond it is refused
-    /// with RESOURCE_EXHAUSTED and a retry delay instead of queueing. Default: twice the CPUs.
+    /// Most ComputeMetrics/ComputeOnRecords calls computing at once; a call beyond it waits in
+    /// the admission queue. Default: twice the CPUs.
     #[arg(
         long,
         env = "CRM_METRICS_MAX_CONCURRENT_COMPUTATIONS",
@@ -86,9 +86,19 @@ pub struct Config {
     )]
     pub max_concurrent_computations: usize,
 
-    /// Milliseconds a computation may wait for a free slot before it is refused; 0: refused at
-    /// once.
-    #[arg(long, env = "CRM_METRICS_ADMISSION_WAIT_MS", default_value_t = 0)]
+    /// Most computations waiting for a slot. When the queue is full, each new call refuses the
+    /// one that has waited longest (RESOURCE_EXHAUSTED with a retry delay) and the newest are
+    /// served first for a while. 0: a call finding no free slot is refused at once. Default:
+    /// sixteen per CPU.
+    #[arg(
+        long,
+        env = "CRM_METRICS_MAX_QUEUED_COMPUTATIONS",
+        default_value_t = default_max_queued_computations()
+    )]
+    pub max_queued_computations: usize,
+
+    /// Milliseconds a queued computation may wait for a slot before it is refused.
+    #[arg(long, env = "CRM_METRICS_ADMISSION_WAIT_MS", default_value_t = 1000)]
     pub admission_wait_ms: u64,
 
     /// Seconds in-flight calls get to finish after SIGTERM/SIGINT.
@@ -131,7 +141,7 @@ impl Config {
         self.snapshot_memory_mib.saturating_mul(1024 * 1024)
     }
 
-    /// How long a computation may wait for a free slot.
+    /// How long a queued computation may wait for a slot.
     pub fn admission_wait(&self) -> Duration {
         Duration::from_millis(self.admission_wait_ms)
     }
@@ -148,7 +158,8 @@ impl Config {
             max_concurrent_requests: 256,
             snapshot_memory_mib: 64,
             max_concurrent_computations: default_max_concurrent_computations(),
-            admission_wait_ms: 0,
+            max_queued_computations: default_max_queued_computations(),
+            admission_wait_ms: 1000,
             shutdown_grace_seconds: 5,
             reporting_currency: None,
             tenant_currencies: Vec::new(),

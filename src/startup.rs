@@ -71,9 +71,12 @@ impl Application {
             })?),
         };
         let tenant_currencies = parse_tenant_currencies(&config.tenant_currencies)?;
-        let admission =
-            AdmissionGate::new(config.max_concurrent_computations, config.admission_wait())
-                .map_err(|e| StartupError::Config(format!("--max-concurrent-computations {e}")))?;
+        let admission = AdmissionGate::new(
+            config.max_concurrent_computations,
+            config.max_queued_computations,
+            config.admission_wait(),
+        )
+        .map_err(|e| StartupError::Config(format!("--max-concurrent-computations {e}")))?;
         let (database_url, embedded) = match &config.database_url {
             Some(url) => (url.clone(), None),
             None => {
@@ -199,6 +202,7 @@ impl Application {
         tracing::info!(
             address = %config.listen,
             max_concurrent_computations = config.max_concurrent_computations,
+            max_queued_computations = config.max_queued_computations,
             admission_wait_ms = config.admission_wait_ms,
             "serving"
         );

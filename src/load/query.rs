@@ -331,6 +331,9 @@ fn report(
     });
     if let (Value::Object(fields), Value::Object(pace)) = (&mut report, pace.pace().json()) {
         fields.extend(pace);
+        if let Some(lag) = samples.send_lag_json() {
+            fields.insert("send_lag_ms".to_owned(), lag);
+        }
     }
     print_report(
         &format!(

@@ -151,6 +151,7 @@ where
                 let (call, shared) = (call.clone(), shared.clone());
                 calls.spawn(async move {
                     let mut samples = Samples::default();
+                    samples.send_lag(due.elapsed());
                     timed(&mut samples, due, timeout, call(n)).await;
                     shared.lock().await.merge(samples);
                     drop(permit);

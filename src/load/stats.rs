@@ -11,12 +11,20 @@ use serde_json::{Value, json};
 pub struct Samples {
     latencies: Vec<Duration>,
     errors: BTreeMap<String, u64>,
+    /// Open loop only: how late each call was sent after its due instant (the load generator's
+    /// own lateness, included in the latencies).
+    send_lags: Vec<Duration>,
 }
 
 impl Samples {
     /// Records a successful call.
     pub fn ok(&mut self, latency: Duration) {
         self.latencies.push(latency);
+    }
+
+    /// Records how late a call was sent after it was due.
+    pub fn send_lag(&mut self, lag: Duration) {
+        self.send_lags.push(lag);
     }
 
     /// Records a failed call by kind (a gRPC code, `timeout`, ...).
@@ -27,6 +35,7 @@ impl Samples {
     /// Adds another run's samples.
     pub fn merge(&mut self, other: Samples) {
         self.latencies.extend(other.latencies);
+        self.send_lags.extend(other.send_lags);
         for (kind, count) in other.errors {
             *self.errors.entry(kind).or_default() += count;
         }
@@ -49,15 +58,25 @@ impl Samples {
 
     /// p50, p90, p99 and max of the latencies, in milliseconds.
     pub fn latency_json(&self) -> Value {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        json!({
+        summary_ms(&self.latencies)
+    }
+
+    /// The same summary of the send lags; `None` when none were recorded (closed loop).
+    pub fn send_lag_json(&self) -> Option<Value> {
+        (!self.send_lags.is_empty()).then(|| summary_ms(&self.send_lags))
+    }
+}
+
+/// p50, p90, p99 and max of `durations`, in milliseconds.
+fn summary_ms(durations: &[Duration]) -> Value {
+    let mut sorted = durations.to_vec();
+    sorted.sort_unstable();
+    json!({
             "p50": percentile_ms(&sorted, 0.50),
             "p90": percentile_ms(&sorted, 0.90),
             "p99": percentile_ms(&sorted, 0.99),
             "max": percentile_ms(&sorted, 1.0),
-        })
-    }
+    })
 }
 
 /// The nearest-rank percentile `q` (0 < q ≤ 1) of sorted samples, in milliseconds; null when

@@ -1,5 +1,5 @@
-//! Admission control: computations beyond the configured capacity are refused at once with
-//! RESOURCE_EXHAUSTED and a retry delay, never queued and never failed otherwise.
+//! Admission control: computations beyond the slots wait in a bounded queue; beyond the queue
+//! they are refused with RESOURCE_EXHAUSTED and a retry delay, and never failed otherwise.
 
 use std::sync::Arc;
 
@@ -55,14 +55,8 @@ async fn burst(
     calls.join_all().await
 }
 
-#[tokio::test]
-async fn computations_beyond_capacity_are_refused_with_a_retry_delay() {
-    let mut app = TestApp::spawn_with(|config| {
-        config.max_concurrent_computations = 1;
-        config.admission_wait_ms = 0;
-    })
-    .await;
-    app.ingest(deals(5_000)).await;
+/// Four metrics of a year by month: a few milliseconds each.
+fn year_by_month(app: &TestApp) -> pb::ComputeMetricsRequest {
     let mut request = app.request(
         vec![
             metric("win_rate"),
@@ -73,6 +67,42 @@ async fn computations_beyond_capacity_are_refused_with_a_retry_delay() {
         window((2025, 1, 1), (2026, 1, 1)),
     );
     request.granularity = pb::Granularity::Month as i32;
+    request
+}
+
+/// Asserts that `status` is a refusal at capacity with a retry delay.
+fn assert_refused(status: &tonic::Status) {
+    assert_eq!(
+        status.code(),
+        tonic::Code::ResourceExhausted,
+        "a call failed otherwise than refused: {status:?}"
+    );
+    assert!(
+        status.message().contains("at capacity"),
+        "{}",
+        status.message()
+    );
+    let retry = status
+        .get_details_retry_info()
+        .expect("a refusal carries RetryInfo");
+    assert!(retry.retry_delay.is_some_and(|d| !d.is_zero()));
+}
+
+#[tokio::test]
+async fn computations_beyond_the_slots_and_the_queue_are_refused_with_a_retry_delay() {
+    for queue in [0, 3] {
+        computations_beyond_capacity_are_refused(queue).await;
+    }
+}
+
+async fn computations_beyond_capacity_are_refused(queue: usize) {
+    let mut app = TestApp::spawn_with(|config| {
+        config.max_concurrent_computations = 1;
+        config.max_queued_computations = queue;
+    })
+    .await;
+    app.ingest(deals(5_000)).await;
+    let request = year_by_month(&app);
 
     let (mut succeeded, mut refused) = (0, 0);
     for _ in 0..MAX_BURSTS {
@@ -80,20 +110,7 @@ async fn computations_beyond_capacity_are_refused_with_a_retry_delay() {
             match outcome {
                 Ok(()) => succeeded += 1,
                 Err(status) => {
-                    assert_eq!(
-                        status.code(),
-                        tonic::Code::ResourceExhausted,
-                        "a call failed otherwise than refused: {status:?}"
-                    );
-                    assert!(
-                        status.message().contains("at capacity"),
-                        "{}",
-                        status.message()
-                    );
-                    let retry = status
-                        .get_details_retry_info()
-                        .expect("a refusal carries RetryInfo");
-                    assert!(retry.retry_delay.is_some_and(|d| !d.is_zero()));
+                    assert_refused(&status);
                     refused += 1;
                 }
             }
@@ -113,6 +130,24 @@ async fn computations_beyond_capacity_are_refused_with_a_retry_delay() {
     // With the load gone, a call is admitted again.
     let response = app.compute(request).await;
     assert_eq!(response.reports.len(), 4);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_burst_within_the_slots_and_the_queue_is_answered_in_full() {
+    // One slot and a queue of BURST: however the calls of a burst interleave, each finds the
+    // slot free or a place in the queue, so every one is answered.
+    let mut app = TestApp::spawn_with(|config| {
+        config.max_concurrent_computations = 1;
+        config.max_queued_computations = BURST;
+    })
+    .await;
+    app.ingest(deals(2_000)).await;
+    let request = year_by_month(&app);
+    let outcomes = burst(&app, &request).await;
+    let failures: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(outcomes.len(), BURST);
     app.shutdown().await;
 }
 

@@ -71,6 +71,14 @@ async fn an_open_loop_issues_calls_at_the_rate_and_times_out_stuck_ones() {
     // Due at 0, 10, …, 90 ms: exactly ten calls, and every one timed out.
     assert_eq!(outcome.samples.completed(), 0);
     assert_eq!(outcome.samples.errors_json()["timeout"], 10);
+    // Each call's send lag was recorded, and a closed loop records none.
+    assert!(
+        outcome
+            .samples
+            .send_lag_json()
+            .is_some_and(|lag| lag["max"].is_number())
+    );
+    assert!(Samples::default().send_lag_json().is_none());
 }
 
 #[tokio::test]
