@@ -154,6 +154,8 @@ impl AdmissionGate {
     pub async fn admit(&self) -> Result<Admitted, AtCapacity> {
         let receiver = {
             let mut state = self.gate.lock();
+            // Slots freed while overloaded (fewer ran) go to the waiters before any newcomer.
+            self.gate.promote_waiters(&mut state);
             if state.running < self.gate.capacity_now(&state) {
                 state.running += 1;
                 return Ok(self.admitted());
@@ -216,6 +218,20 @@ impl Gate {
             self.overload_capacity
         } else {
             self.capacity
+        }
+    }
+
+    /// Admits waiters, oldest first, while fewer run than may now.
+    fn promote_waiters(&self, state: &mut State) {
+        while state.running < self.capacity_now(state) {
+            match state.waiting.pop_front() {
+                Some(waiter) => {
+                    if waiter.send(Ticket::Admitted).is_ok() {
+                        state.running += 1;
+                    }
+                }
+                None => return,
+            }
         }
     }
 
