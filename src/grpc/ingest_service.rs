@@ -13,6 +13,7 @@ use super::pb::ingest_service_server::IngestService;
 use super::status::invalid_argument;
 use crate::app::{App, AppError, IngestOutcome};
 use crate::storage::UpsertOutcome;
+use crm_metrics_engine::records::Record;
 
 /// Handles `crm.metrics.v1.IngestService`.
 #[derive(Clone)]
@@ -33,6 +34,16 @@ impl IngestHandler {
         records: Vec<pb::Record>,
         encoded_len: usize,
     ) -> Result<pb::IngestRecordsResponse, AppError> {
+        let records = self.prepare_batch(records, encoded_len)?;
+        self.commit_batch(tenant_id, &records).await
+    }
+
+    /// Checks a batch's size and converts its records, everything before the database.
+    fn prepare_batch(
+        &self,
+        records: Vec<pb::Record>,
+        encoded_len: usize,
+    ) -> Result<Vec<Record>, AppError> {
         let limits = self.app.limits();
         if encoded_len > limits.max_message_bytes {
             return Err(AppError::invalid(
@@ -44,9 +55,17 @@ impl IngestHandler {
             ));
         }
         self.app.check_batch_size(records.len())?;
-        let records = records_from_proto(records).map_err(AppError::Invalid)?;
-        let outcome = self.app.ingest(tenant_id, &records).await?;
-        Ok(ingest_response(&records, outcome))
+        records_from_proto(records).map_err(AppError::Invalid)
+    }
+
+    /// Commits a converted batch.
+    async fn commit_batch(
+        &self,
+        tenant_id: &str,
+        records: &[Record],
+    ) -> Result<pb::IngestRecordsResponse, AppError> {
+        let outcome = self.app.ingest(tenant_id, records).await?;
+        Ok(ingest_response(records, outcome))
     }
 }
 
@@ -101,6 +120,9 @@ fn rejection(error: AppError) -> pb::BatchRejection {
     }
 }
 
+/// Batches of one stream converted ahead of the one being written.
+const PREPARED_AHEAD: usize = 1;
+
 type AckStream = Pin<Box<dyn Stream<Item = Result<pb::StreamRecordsResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -122,12 +144,40 @@ impl IngestService for IngestHandler {
         request: Request<Streaming<pb::StreamRecordsRequest>>,
     ) -> Result<Response<AckStream>, Status> {
         let mut batches = request.into_inner();
-        let handler = self.clone();
         let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        // Two stages, so that a stream's next batch is decoded and converted while the previous
+        // one is being written: the reader prepares batches, the writer commits them in order.
+        let (prepared_sender, mut prepared) = tokio::sync::mpsc::channel(PREPARED_AHEAD);
+        let reader = self.clone();
+        tokio::spawn(async move {
+            while let Some(next) = batches.next().await {
+                let item = match next {
+                    Ok(batch) => {
+                        let reader = reader.clone();
+                        let converted = tokio::task::spawn_blocking(move || {
+                            let encoded_len = batch.encoded_len();
+                            let pb::StreamRecordsRequest { tenant_id, records } = batch;
+                            (tenant_id, reader.prepare_batch(records, encoded_len))
+                        })
+                        .await;
+                        match converted {
+                            Ok(item) => Ok(item),
+                            Err(_) => Err(Status::internal("converting a batch failed")),
+                        }
+                    }
+                    Err(status) => Err(status),
+                };
+                let broken = item.is_err();
+                if prepared_sender.send(item).await.is_err() || broken {
+                    return;
+                }
+            }
+        });
+        let writer = self.clone();
         tokio::spawn(async move {
             let mut sequence: u64 = 0;
-            while let Some(next) = batches.next().await {
-                let batch = match next {
+            while let Some(item) = prepared.recv().await {
+                let (tenant_id, records) = match item {
                     Ok(batch) => batch,
                     Err(status) => {
                         // A broken stream (decode error, cancelled client) ends the call.
@@ -135,9 +185,11 @@ impl IngestService for IngestHandler {
                         return;
                     }
                 };
-                let encoded_len = batch.encoded_len();
-                let pb::StreamRecordsRequest { tenant_id, records } = batch;
-                let result = match handler.ingest_batch(&tenant_id, records, encoded_len).await {
+                let committed = match records {
+                    Ok(records) => writer.commit_batch(&tenant_id, &records).await,
+                    Err(error) => Err(error),
+                };
+                let result = match committed {
                     Ok(accepted) => pb::stream_records_response::Result::Accepted(accepted),
                     Err(error) => {
                         tracing::info!(sequence, error = %error, "stream batch rejected");

@@ -76,13 +76,13 @@ impl Store {
         batch: &Batch<'_>,
         records: usize,
     ) -> Result<Option<(Vec<UpsertOutcome>, String)>, StorageError> {
-        if !self.copy_backoff.should_try(tenant_id) || batch.repeats_an_id() {
+        if !self.copy_backoff.should_try(tenant_id) || batch.repeats_an_id(records) {
             return Ok(None);
         }
         let mut tx = self.pool.begin().await?;
         let conn: &mut PgConnection = &mut tx;
-        let change = changes::advance(conn, tenant_id).await?;
-        let copied = if any_tombstoned(conn, tenant_id, batch).await? {
+        let (change, tombstoned) = advance_and_probe_tombstones(conn, tenant_id, batch).await?;
+        let copied = if tombstoned {
             Copied::StoredId
         } else {
             copy_all(conn, tenant_id, change, batch).await?
@@ -172,23 +172,28 @@ fn is_unique_violation(error: &dyn sqlx::error::DatabaseError) -> bool {
     error.code().as_deref() == Some("23505")
 }
 
-/// True when some record of the batch has a tombstone of its kind and id.
-async fn any_tombstoned(
+/// Advances one of the tenant's change lanes ([`changes::advance`]) and tells whether some
+/// record of the batch has a tombstone of its kind and id, in one round trip.
+async fn advance_and_probe_tombstones(
     conn: &mut PgConnection,
     tenant_id: &str,
     batch: &Batch<'_>,
-) -> Result<bool, StorageError> {
+) -> Result<(Change, bool), StorageError> {
     let (kinds, ids) = batch.kinds_and_ids();
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM tombstones t \
-         JOIN unnest($2::text[], $3::text[]) AS b(kind, id) ON t.kind = b.kind AND t.id = b.id \
-         WHERE t.tenant_id = $1)",
-    )
+    let (lane, seq, tombstoned): (i16, i64, bool) = sqlx::query_as(concat!(
+        "WITH advanced AS (",
+        changes::advance_statement!(),
+        ") SELECT lane, change_seq, EXISTS (SELECT 1 FROM tombstones t \
+         JOIN unnest($3::text[], $4::text[]) AS b(kind, id) ON t.kind = b.kind AND t.id = b.id \
+         WHERE t.tenant_id = $1) FROM advanced"
+    ))
     .bind(tenant_id)
+    .bind(changes::LANES as i32)
     .bind(kinds)
     .bind(ids)
     .fetch_one(conn)
-    .await?)
+    .await?;
+    Ok((Change { lane, seq }, tombstoned))
 }
 
 /// Runs one `COPY ... FROM STDIN` with text-format `data`; returns the rows written.
@@ -234,9 +239,9 @@ impl<'a> Batch<'a> {
             || each(&self.exchange_rates, &mut visit)
     }
 
-    /// True when some id appears twice among the records of one kind.
-    fn repeats_an_id(&self) -> bool {
-        let mut seen = HashSet::new();
+    /// True when some id appears twice among the `records` records of one kind.
+    fn repeats_an_id(&self, records: usize) -> bool {
+        let mut seen = HashSet::with_capacity(records);
         self.for_each_id(|kind, id| !seen.insert((kind, id)))
     }
 

@@ -15,6 +15,9 @@ use super::StorageError;
 use super::changes::{Change, LANES, Position};
 pub(crate) use super::copy_text::CopyText;
 
+/// The bytes reserved for one COPY text line (most rows are shorter).
+const COPY_LINE_CAPACITY: usize = 256;
+
 /// A record kind's table.
 pub(crate) trait Table: Sized {
     /// The table name.
@@ -57,10 +60,18 @@ impl Columns {
 
     /// Columns written as COPY text lines, each starting with the tenant id.
     fn for_copy(tenant_id: &str, rows: usize) -> Columns {
-        let mut line = String::new();
-        tenant_id.copy_text(&mut line);
+        let mut tenant = String::new();
+        tenant_id.copy_text(&mut tenant);
+        // Room for a typical row up front, so that its fields rarely move it.
+        let lines = (0..rows)
+            .map(|_| {
+                let mut line = String::with_capacity(COPY_LINE_CAPACITY);
+                line.push_str(&tenant);
+                line
+            })
+            .collect();
         Columns {
-            copy_lines: Some(vec![line; rows]),
+            copy_lines: Some(lines),
             ..Columns::new()
         }
     }
@@ -163,8 +174,9 @@ pub(crate) fn copy_statement<T: Table>(
         T::TABLE,
         columns.names.join(", ")
     );
-    let mut data = String::new();
-    for line in columns.copy_lines.unwrap_or_default() {
+    let lines = columns.copy_lines.unwrap_or_default();
+    let mut data = String::with_capacity(lines.iter().map(|line| line.len() + 1).sum());
+    for line in lines {
         data.push_str(&line);
         data.push('\n');
     }

@@ -16,34 +16,62 @@ use super::timestamp_from_proto;
 /// The most characters an id, a reference to another record, an attribute key or a label may have.
 pub const MAX_ID_CHARS: usize = 128;
 
+/// The character count of `value` when it exceeds [`MAX_ID_CHARS`]; `None` within the limit.
+/// Characters are counted only when the byte length could exceed it (a character is at least
+/// one byte), so the usual short id costs one comparison.
+fn chars_beyond_limit(value: &str) -> Option<usize> {
+    if value.len() <= MAX_ID_CHARS {
+        return None;
+    }
+    let chars = value.chars().count();
+    (chars > MAX_ID_CHARS).then_some(chars)
+}
+
 /// The problems found so far and the path of the message being checked.
 pub struct Fields<'p> {
-    prefix: String,
+    prefix: Prefix,
     problems: &'p mut Vec<Problem>,
+}
+
+/// Where the message being checked sits in the request.
+enum Prefix {
+    /// A path written out (empty for the request itself).
+    Path(String),
+    /// `records[index].kind`, written out only when a problem is reported: a valid batch of
+    /// thousands of records formats no paths at all.
+    Record { index: usize, kind: &'static str },
 }
 
 impl<'p> Fields<'p> {
     /// A cursor at `prefix` (empty for the request itself) adding to `problems`.
     pub fn new(prefix: impl Into<String>, problems: &'p mut Vec<Problem>) -> Fields<'p> {
         Fields {
-            prefix: prefix.into(),
+            prefix: Prefix::Path(prefix.into()),
+            problems,
+        }
+    }
+
+    /// A cursor at `records[index].kind` adding to `problems`.
+    pub fn record(index: usize, kind: &'static str, problems: &'p mut Vec<Problem>) -> Fields<'p> {
+        Fields {
+            prefix: Prefix::Record { index, kind },
             problems,
         }
     }
 
     /// The full path of `field`.
     pub fn path(&self, field: &str) -> String {
-        if self.prefix.is_empty() {
-            field.to_owned()
-        } else {
-            format!("{}.{field}", self.prefix)
+        match &self.prefix {
+            Prefix::Path(prefix) if prefix.is_empty() => field.to_owned(),
+            Prefix::Path(prefix) => format!("{prefix}.{field}"),
+            Prefix::Record { index, kind } => format!("records[{index}].{kind}.{field}"),
         }
     }
 
     /// A cursor inside the sub-message `field` (`stage_history[2]`).
     pub fn nested(&mut self, field: &str) -> Fields<'_> {
         Fields {
-            prefix: self.path(field),
+            prefix: Prefix::Path(self.path(field)),
             problems: self.problems,
         }
     }
@@ -57,11 +85,10 @@ impl<'p> Fields<'p> {
     /// A required id or reference: 1–128 characters (as a `String`, or as a record's inline
     /// `Text`).
     pub fn id<T: From<String>>(&mut self, field: &str, value: String) -> Option<T> {
-        let chars = value.chars().count();
-        if chars == 0 {
+        if value.is_empty() {
             self.problem(field, "is required");
             None
-        } else if chars > MAX_ID_CHARS {
+        } else if let Some(chars) = chars_beyond_limit(&value) {
             self.problem(
                 field,
                 format!("must be at most {MAX_ID_CHARS} characters, got {chars}"),
@@ -172,11 +199,14 @@ impl<'p> Fields<'p> {
         else {
             return Some(None);
         };
-        let mut at = self.nested(field);
-        let currency = at.currency("currency_code", &currency_code);
+        // The paths are written only for a problem (a valid amount allocates nothing here).
+        let currency = Currency::parse(&currency_code);
+        if currency.is_none() {
+            self.currency(&format!("{field}.currency_code"), &currency_code);
+        }
         if units_minor < 0 {
-            at.problem(
-                "units_minor",
+            self.problem(
+                &format!("{field}.units_minor"),
                 format!("must not be negative, got {units_minor}"),
             );
             return None;
@@ -228,8 +258,12 @@ impl<'p> Fields<'p> {
         let id = self.id("id", id);
         let mut keys_ok = true;
         for key in attributes.keys() {
-            let chars = key.chars().count();
-            if chars == 0 || chars > MAX_ID_CHARS {
+            let chars = if key.is_empty() {
+                Some(0)
+            } else {
+                chars_beyond_limit(key)
+            };
+            if let Some(chars) = chars {
                 self.problem(
                     &format!("attributes[{key}]"),
                     format!("attribute keys must be 1-{MAX_ID_CHARS} characters, got {chars}"),

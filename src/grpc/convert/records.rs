@@ -32,19 +32,18 @@ use super::pb;
 pub fn records_from_proto(records: Vec<pb::Record>) -> Result<Vec<Record>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut converted = Vec::with_capacity(records.len());
-    let mut first_index: HashMap<(RecordKind, Text), usize> = HashMap::new();
+    let mut first_index: HashMap<(RecordKind, Text), usize> = HashMap::with_capacity(records.len());
     for (index, record) in records.into_iter().enumerate() {
-        let prefix = format!("records[{index}]");
         let pb::Record { kind } = record;
         let Some(kind) = kind else {
             let kinds: Vec<&str> = RecordKind::ALL.iter().map(|k| k.name()).collect();
             problems.push(Problem::new(
-                format!("{prefix}.kind"),
+                format!("records[{index}].kind"),
                 format!("exactly one record kind must be set: {}", kinds.join(", ")),
             ));
             continue;
         };
-        let Some(record) = record_from_proto(&prefix, kind, &mut problems) else {
+        let Some(record) = record_from_proto(index, kind, &mut problems) else {
             continue;
         };
         let key = (record.kind(), record.meta().id.clone());
@@ -57,7 +56,7 @@ pub fn records_from_proto(records: Vec<pb::Record>) -> Result<Vec<Record>, Vec<P
                 let (earlier, ref first) = converted[position];
                 if *first != record {
                     problems.push(Problem::new(
-                        format!("{prefix}.{}.id", key.0.name()),
+                        format!("records[{index}].{}.id", key.0.name()),
                         format!(
                             "{} '{}' also appears at records[{earlier}] with different content; send each record once per batch",
                             key.0.name(),
@@ -79,61 +78,66 @@ pub fn records_from_proto(records: Vec<pb::Record>) -> Result<Vec<Record>, Vec<P
 
 /// Converts one record, adding its problems (under `records[i].<kind>`) to `problems`.
 fn record_from_proto(
-    prefix: &str,
+    index: usize,
     kind: pb::record::Kind,
     problems: &mut Vec<Problem>,
 ) -> Option<Record> {
     use pb::record::Kind;
-    let at = |name: RecordKind| format!("{prefix}.{}", name.name());
     Some(match kind {
         Kind::Customer(r) => Record::Customer(sales::customer(
-            Fields::new(at(RecordKind::Customer), problems),
+            Fields::record(index, RecordKind::Customer.name(), problems),
             r,
         )?),
-        Kind::Lead(r) => Record::Lead(sales::lead(Fields::new(at(RecordKind::Lead), problems), r)?),
-        Kind::Deal(r) => Record::Deal(sales::deal(Fields::new(at(RecordKind::Deal), problems), r)?),
+        Kind::Lead(r) => Record::Lead(sales::lead(
+            Fields::record(index, RecordKind::Lead.name(), problems),
+            r,
+        )?),
+        Kind::Deal(r) => Record::Deal(sales::deal(
+            Fields::record(index, RecordKind::Deal.name(), problems),
+            r,
+        )?),
         Kind::Order(r) => Record::Order(sales::order(
-            Fields::new(at(RecordKind::Order), problems),
+            Fields::record(index, RecordKind::Order.name(), problems),
             r,
         )?),
         Kind::Subscription(r) => Record::Subscription(sales::subscription(
-            Fields::new(at(RecordKind::Subscription), problems),
+            Fields::record(index, RecordKind::Subscription.name(), problems),
             r,
         )?),
         Kind::Quota(r) => Record::Quota(sales::quota(
-            Fields::new(at(RecordKind::Quota), problems),
+            Fields::record(index, RecordKind::Quota.name(), problems),
             r,
         )?),
         Kind::Activity(r) => Record::Activity(service::activity(
-            Fields::new(at(RecordKind::Activity), problems),
+            Fields::record(index, RecordKind::Activity.name(), problems),
             r,
         )?),
         Kind::Ticket(r) => Record::Ticket(service::ticket(
-            Fields::new(at(RecordKind::Ticket), problems),
+            Fields::record(index, RecordKind::Ticket.name(), problems),
             r,
         )?),
         Kind::SurveyResponse(r) => Record::SurveyResponse(service::survey_response(
-            Fields::new(at(RecordKind::SurveyResponse), problems),
+            Fields::record(index, RecordKind::SurveyResponse.name(), problems),
             r,
         )?),
         Kind::Cost(r) => Record::Cost(service::cost(
-            Fields::new(at(RecordKind::Cost), problems),
+            Fields::record(index, RecordKind::Cost.name(), problems),
             r,
         )?),
         Kind::EngagementEvent(r) => Record::EngagementEvent(service::engagement_event(
-            Fields::new(at(RecordKind::EngagementEvent), problems),
+            Fields::record(index, RecordKind::EngagementEvent.name(), problems),
             r,
         )?),
         Kind::CrmUser(r) => Record::CrmUser(service::crm_user(
-            Fields::new(at(RecordKind::CrmUser), problems),
+            Fields::record(index, RecordKind::CrmUser.name(), problems),
             r,
         )?),
         Kind::UserEvent(r) => Record::UserEvent(service::user_event(
-            Fields::new(at(RecordKind::UserEvent), problems),
+            Fields::record(index, RecordKind::UserEvent.name(), problems),
             r,
         )?),
         Kind::ExchangeRate(r) => Record::ExchangeRate(service::exchange_rate(
-            Fields::new(at(RecordKind::ExchangeRate), problems),
+            Fields::record(index, RecordKind::ExchangeRate.name(), problems),
             r,
         )?),
     })
