@@ -118,11 +118,55 @@ pub trait AnySnapshot: Send + Sync {
 /// record has none), so a read plan's time bounds are tested on packed integers without touching
 /// the records. `unchanged_from` is the latest of the records' [`unchanged_from`] (`None` if any
 /// has none): from that instant on, the `as_of` view leaves every record of the chunk as it is.
+///
+/// `ranges[f]` is the zone map of field `f`: the smallest and largest present key and whether
+/// some record has none, so a bound can skip a chunk it cannot match, or take a chunk it
+/// matches whole, without testing its records one by one.
 struct Chunk<T> {
     records: Vec<T>,
     keys: Vec<i64>,
+    ranges: Vec<KeyRange>,
     bytes: usize,
     unchanged_from: Option<Timestamp>,
+}
+
+/// The keys one time field takes within a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct KeyRange {
+    /// The smallest present key (`i64::MAX` when no record has the field).
+    min: i64,
+    /// The largest present key (`ABSENT` when no record has the field).
+    max: i64,
+    /// Whether some record lacks the field.
+    any_absent: bool,
+}
+
+impl KeyRange {
+    const EMPTY: KeyRange = KeyRange {
+        min: i64::MAX,
+        max: ABSENT,
+        any_absent: false,
+    };
+
+    fn add(&mut self, key: i64) {
+        if key == ABSENT {
+            self.any_absent = true;
+        } else {
+            self.min = self.min.min(key);
+            self.max = self.max.max(key);
+        }
+    }
+}
+
+/// How a read plan's bounds meet one chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Meets {
+    /// No record of the chunk can match.
+    None,
+    /// Every record matches.
+    All,
+    /// Each record must be tested.
+    Some,
 }
 
 /// The key of an absent time field: below every bound.
@@ -137,18 +181,18 @@ impl<T: Kept> Chunk<T> {
                 unchanged_from(record.as_record()).map(|from| latest.max(from))
             });
         let mut keys = Vec::with_capacity(records.len() * T::TIME_FIELDS.len());
+        let mut ranges = vec![KeyRange::EMPTY; T::TIME_FIELDS.len()];
         for record in &records {
-            for field in T::TIME_FIELDS {
-                keys.push(
-                    field
-                        .value_of(record.as_record())
-                        .map_or(ABSENT, |t| t.timestamp_micros()),
-                );
+            for (field, range) in T::TIME_FIELDS.iter().zip(ranges.iter_mut()) {
+                let key = time_key(*field, record);
+                range.add(key);
+                keys.push(key);
             }
         }
         Chunk {
             records,
             keys,
+            ranges,
             bytes,
             unchanged_from,
         }
@@ -186,6 +230,39 @@ impl KeyBound {
         let key = keys[self.field];
         key >= self.from && key < self.until
     }
+
+    /// How this bound meets a chunk with `ranges` (an absent field never matches).
+    fn meets(&self, ranges: &[KeyRange]) -> Meets {
+        let range = ranges[self.field];
+        if range.min > range.max || range.max < self.from || range.min >= self.until {
+            Meets::None
+        } else if !range.any_absent && range.min >= self.from && range.max < self.until {
+            Meets::All
+        } else {
+            Meets::Some
+        }
+    }
+
+    /// How any of `bounds` meets a chunk with `ranges`: whole if one bound takes it whole, not
+    /// at all if none can match.
+    fn any_meets(bounds: &[KeyBound], ranges: &[KeyRange]) -> Meets {
+        let mut meets = Meets::None;
+        for bound in bounds {
+            match bound.meets(ranges) {
+                Meets::All => return Meets::All,
+                Meets::Some => meets = Meets::Some,
+                Meets::None => {}
+            }
+        }
+        meets
+    }
+}
+
+/// The packed key of `field` in `record` ([`ABSENT`] when it has none).
+fn time_key<T: Kept>(field: TimeField, record: &T) -> i64 {
+    field
+        .value_of(record.as_record())
+        .map_or(ABSENT, |t| t.timestamp_micros())
 }
 
 /// `t` in microseconds, rounded up.
@@ -208,7 +285,14 @@ pub struct KindSnapshot<T: Kept> {
 
 impl<T: Kept> KindSnapshot<T> {
     /// A snapshot holding `records`, exact at `position`.
-    pub fn new(records: Vec<T>, position: Position) -> KindSnapshot<T> {
+    ///
+    /// The records are kept in the order of their first time field (records without it first,
+    /// ties in the order given), so each chunk covers a short stretch of time and a time-bounded
+    /// read skips or takes most chunks whole. Evaluation does not depend on record order.
+    pub fn new(mut records: Vec<T>, position: Position) -> KindSnapshot<T> {
+        if let Some(first) = T::TIME_FIELDS.first() {
+            records.sort_by_cached_key(|record| time_key(*first, record));
+        }
         let mut snapshot = KindSnapshot {
             chunks: Vec::new(),
             position,
@@ -263,12 +347,19 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
         let mut unchanged_from = Some(Timestamp::MIN_UTC);
         for chunk in &self.chunks {
             let before = list.len();
-            if matches!(read, KindRead::All) {
-                list.extend(chunk.records.iter());
-            } else if !bounds.is_empty() && width > 0 {
-                for (record, keys) in chunk.records.iter().zip(chunk.keys.chunks_exact(width)) {
-                    if bounds.iter().any(|bound| bound.contains(keys)) {
-                        list.push(record);
+            let meets = match read {
+                KindRead::All => Meets::All,
+                KindRead::AnyOf(_) if width == 0 => Meets::None,
+                KindRead::AnyOf(_) => KeyBound::any_meets(&bounds, &chunk.ranges),
+            };
+            match meets {
+                Meets::All => list.extend(chunk.records.iter()),
+                Meets::None => {}
+                Meets::Some => {
+                    for (record, keys) in chunk.records.iter().zip(chunk.keys.chunks_exact(width)) {
+                        if bounds.iter().any(|bound| bound.contains(keys)) {
+                            list.push(record);
+                        }
                     }
                 }
             }

@@ -1,5 +1,6 @@
 //! Unit tests of one kind's snapshot: advancing replaces, removes and adds records, shares the
-//! chunks nothing touched, and keeps its byte count equal to a fresh build's.
+//! chunks nothing touched, and keeps its byte count equal to a fresh build's; time-bounded reads
+//! select exactly what the plan selects, chunk maps or not.
 
 use chrono::{TimeZone, Utc};
 use crm_metrics_engine::money::{Currency, Money};
@@ -99,15 +100,19 @@ fn packed_time_keys_select_exactly_what_the_read_plan_selects() {
     let t = |minutes: i64| {
         Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(minutes)
     };
-    let records: Vec<Order> = (0..300)
+    // 5,000 orders whose instants are scattered over ids (kept sorted by time: five chunks,
+    // which bounds skip, take whole, or test record by record).
+    let records: Vec<Order> = (0..5000)
         .map(|i| {
+            let minute = (i as i64 * 7919) % 5000;
             let mut o = order(i, 1);
-            o.ordered_time = t(i as i64 * 7);
-            o.fulfilled_time = (i % 2 == 0).then(|| t(i as i64 * 7 + 90));
+            o.ordered_time = t(minute);
+            o.fulfilled_time = (i % 2 == 0).then(|| t(minute + 90));
             o
         })
         .collect();
     let snapshot = KindSnapshot::new(records.clone(), at(1));
+    assert_eq!(snapshot.chunks.len(), 5);
     let nanos = chrono::Duration::nanoseconds(500);
     let reads = [
         KindRead::AnyOf(vec![TimeBound {
@@ -142,6 +147,28 @@ fn packed_time_keys_select_exactly_what_the_read_plan_selects() {
             from: None,
             until: None,
         }]),
+        // Chunk edges: the first chunk whole, a bound inside one chunk, and one past them all.
+        KindRead::AnyOf(vec![TimeBound {
+            field: TimeField::OrderOrdered,
+            from: None,
+            until: Some(t(1024)),
+        }]),
+        KindRead::AnyOf(vec![TimeBound {
+            field: TimeField::OrderOrdered,
+            from: Some(t(2100)),
+            until: Some(t(2101)),
+        }]),
+        KindRead::AnyOf(vec![TimeBound {
+            field: TimeField::OrderOrdered,
+            from: Some(t(5000)),
+            until: None,
+        }]),
+        KindRead::AnyOf(vec![TimeBound {
+            field: TimeField::OrderFulfilled,
+            from: Some(t(4000)),
+            until: Some(t(4500)),
+        }]),
+        KindRead::AnyOf(Vec::new()),
         KindRead::All,
     ];
     for read in &reads {
@@ -156,6 +183,19 @@ fn packed_time_keys_select_exactly_what_the_read_plan_selects() {
             .collect();
         assert_eq!(got, expected, "{read:?}");
     }
+    // The records are kept in time order, so the first chunk is exactly minutes 0..1024.
+    let first_chunk = &snapshot.chunks[0];
+    assert_eq!(first_chunk.records.len(), 1024);
+    assert!(first_chunk.records.iter().all(|o| o.ordered_time < t(1024)));
+    assert_eq!(
+        first_chunk.ranges[0],
+        KeyRange {
+            min: t(0).timestamp_micros(),
+            max: t(1023).timestamp_micros(),
+            any_absent: false,
+        }
+    );
+    assert!(first_chunk.ranges[1].any_absent);
 }
 
 #[test]
