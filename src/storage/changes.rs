@@ -52,29 +52,22 @@ impl std::fmt::Display for Position {
     }
 }
 
-/// The statement that raises the sequence of one of tenant `$1`'s lanes (`$2` = [`LANES`]) and
-/// returns its `lane, change_seq`; a literal, so that a write can run it inside a larger one.
-macro_rules! advance_statement {
-    () => {
-        "INSERT INTO tenant_changes AS c (tenant_id, lane, change_seq) \
-         VALUES ($1, (pg_backend_pid() % $2)::smallint, 1) \
-         ON CONFLICT (tenant_id, lane) DO UPDATE SET change_seq = c.change_seq + 1 \
-         RETURNING lane, change_seq"
-    };
-}
-pub(crate) use advance_statement;
-
 /// Raises the sequence of one of the tenant's lanes and returns the change. Takes that lane's
 /// row lock for the rest of the transaction: call it first in every write transaction.
 pub(crate) async fn advance(
     conn: &mut PgConnection,
     tenant_id: &str,
 ) -> Result<Change, StorageError> {
-    let (lane, seq): (i16, i64) = sqlx::query_as(advance_statement!())
-        .bind(tenant_id)
-        .bind(LANES as i32)
-        .fetch_one(conn)
-        .await?;
+    let (lane, seq): (i16, i64) = sqlx::query_as(
+        "INSERT INTO tenant_changes AS c (tenant_id, lane, change_seq) \
+         VALUES ($1, (pg_backend_pid() % $2)::smallint, 1) \
+         ON CONFLICT (tenant_id, lane) DO UPDATE SET change_seq = c.change_seq + 1 \
+         RETURNING lane, change_seq",
+    )
+    .bind(tenant_id)
+    .bind(LANES as i32)
+    .fetch_one(conn)
+    .await?;
     Ok(Change { lane, seq })
 }
 

@@ -81,8 +81,10 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         let conn: &mut PgConnection = &mut tx;
-        let (change, tombstoned) = advance_and_probe_tombstones(conn, tenant_id, batch).await?;
-        let copied = if tombstoned {
+        // Two statements, not one: the probe must run after the lane lock is held, so that it
+        // sees a deletion committed by a writer of the same lane while this one waited for it.
+        let change = changes::advance(conn, tenant_id).await?;
+        let copied = if any_tombstoned(conn, tenant_id, batch).await? {
             Copied::StoredId
         } else {
             copy_all(conn, tenant_id, change, batch).await?
@@ -172,28 +174,23 @@ fn is_unique_violation(error: &dyn sqlx::error::DatabaseError) -> bool {
     error.code().as_deref() == Some("23505")
 }
 
-/// Advances one of the tenant's change lanes ([`changes::advance`]) and tells whether some
-/// record of the batch has a tombstone of its kind and id, in one round trip.
-async fn advance_and_probe_tombstones(
+/// True when some record of the batch has a tombstone of its kind and id.
+async fn any_tombstoned(
     conn: &mut PgConnection,
     tenant_id: &str,
     batch: &Batch<'_>,
-) -> Result<(Change, bool), StorageError> {
+) -> Result<bool, StorageError> {
     let (kinds, ids) = batch.kinds_and_ids();
-    let (lane, seq, tombstoned): (i16, i64, bool) = sqlx::query_as(concat!(
-        "WITH advanced AS (",
-        changes::advance_statement!(),
-        ") SELECT lane, change_seq, EXISTS (SELECT 1 FROM tombstones t \
-         JOIN unnest($3::text[], $4::text[]) AS b(kind, id) ON t.kind = b.kind AND t.id = b.id \
-         WHERE t.tenant_id = $1) FROM advanced"
-    ))
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM tombstones t \
+         JOIN unnest($2::text[], $3::text[]) AS b(kind, id) ON t.kind = b.kind AND t.id = b.id \
+         WHERE t.tenant_id = $1)",
+    )
     .bind(tenant_id)
-    .bind(changes::LANES as i32)
     .bind(kinds)
     .bind(ids)
     .fetch_one(conn)
-    .await?;
-    Ok((Change { lane, seq }, tombstoned))
+    .await?)
 }
 
 /// Runs one `COPY ... FROM STDIN` with text-format `data`; returns the rows written.
