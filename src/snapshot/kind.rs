@@ -349,7 +349,7 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
             let before = list.len();
             let meets = match read {
                 KindRead::All => Meets::All,
-                KindRead::AnyOf(_) if width == 0 => Meets::None,
+                // No bound on this kind's fields (or none at all) meets nothing.
                 KindRead::AnyOf(_) => KeyBound::any_meets(&bounds, &chunk.ranges),
             };
             match meets {

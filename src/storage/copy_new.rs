@@ -9,14 +9,16 @@
 //! Whether every id is new is found out by trying, not by reading first:
 //! - tombstones of the batch's ids are looked up in one statement (deletions are rare, so this
 //!   is one index probe per id on a small index);
-//! - a stored id makes its table's `COPY` fail on the primary key.
+//! - a stored id makes its table's `COPY` fail on the primary key;
+//! - an id twice in the batch (identical records: the API refuses differing ones) is found when
+//!   a table's records are sorted by id for its `COPY`, before anything is sent.
 //!
 //! Either way the transaction is rolled back, nothing is written, and the batch goes through the
-//! classifying upsert instead. After such a miss the tenant's batches skip this path for
+//! classifying upsert instead. After a stored id the tenant's batches skip this path for
 //! [`BACKOFF`], so a tenant that re-sends stored records pays for one failed attempt per period,
 //! not per batch.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -60,10 +62,11 @@ impl CopyBackoff {
     }
 }
 
-/// Whether a table's `COPY` went through or met a stored id.
+/// Whether a table's `COPY` went through, met a stored id, or found an id twice in the batch.
 enum Copied {
     Written,
     StoredId,
+    RepeatedId,
 }
 
 impl Store {
@@ -76,7 +79,7 @@ impl Store {
         batch: &Batch<'_>,
         records: usize,
     ) -> Result<Option<(Vec<UpsertOutcome>, String)>, StorageError> {
-        if !self.copy_backoff.should_try(tenant_id) || batch.repeats_an_id(records) {
+        if !self.copy_backoff.should_try(tenant_id) {
             return Ok(None);
         }
         let mut tx = self.pool.begin().await?;
@@ -103,11 +106,17 @@ impl Store {
                 self.copy_backoff.missed(tenant_id);
                 Ok(None)
             }
+            // An identical record sent twice in one batch: only this batch takes the upsert.
+            Copied::RepeatedId => {
+                tx.rollback().await?;
+                Ok(None)
+            }
         }
     }
 }
 
-/// Copies every table of the batch, stopping at the first one that meets a stored id.
+/// Copies every table of the batch, stopping at the first one that meets a stored or repeated
+/// id.
 async fn copy_all(
     conn: &mut PgConnection,
     tenant_id: &str,
@@ -117,8 +126,9 @@ async fn copy_all(
     macro_rules! copy_tables {
         ($($list:ident),*) => {
             $(
-                if let Copied::StoredId = copy_table(conn, tenant_id, change, &batch.$list).await? {
-                    return Ok(Copied::StoredId);
+                match copy_table(conn, tenant_id, change, &batch.$list).await? {
+                    Copied::Written => {}
+                    other => return Ok(other),
                 }
             )*
         };
@@ -148,7 +158,8 @@ async fn copy_all(
     Ok(Copied::Written)
 }
 
-/// One table's `COPY`; a primary-key violation means a stored id.
+/// One table's `COPY`; a primary-key violation means a stored id, and an id twice in `items`
+/// is found before anything is sent.
 async fn copy_table<T: Table>(
     conn: &mut PgConnection,
     tenant_id: &str,
@@ -162,6 +173,13 @@ async fn copy_table<T: Table>(
     // in one order instead of deadlocking.
     let mut items: Vec<&Pending<'_, T>> = items.iter().collect();
     items.sort_unstable_by(|a, b| a.record.meta().id.cmp(&b.record.meta().id));
+    // Sorted, an id sent twice sits next to itself (its `COPY` would fail on the primary key).
+    if items
+        .windows(2)
+        .any(|pair| pair[0].record.meta().id == pair[1].record.meta().id)
+    {
+        return Ok(Copied::RepeatedId);
+    }
     let (statement, data) = copy_statement(tenant_id, change, &items)?;
     match copy_in(conn, &statement, data).await {
         Ok(_) => Ok(Copied::Written),
@@ -234,12 +252,6 @@ impl<'a> Batch<'a> {
             || each(&self.user_events, &mut visit)
             || each(&self.quotas, &mut visit)
             || each(&self.exchange_rates, &mut visit)
-    }
-
-    /// True when some id appears twice among the `records` records of one kind.
-    fn repeats_an_id(&self, records: usize) -> bool {
-        let mut seen = HashSet::with_capacity(records);
-        self.for_each_id(|kind, id| !seen.insert((kind, id)))
     }
 
     /// The kind name and id of every record, as two parallel lists.

@@ -131,8 +131,20 @@ async fn duplicate_ids_with_different_content_are_rejected() {
         "{:?}",
         violations(&status)
     );
-    // Identical duplicates are fine.
-    app.ingest(vec![first.clone(), first]).await;
+    // Identical duplicates are fine: the first copy is created, the second left unchanged, and
+    // a new record beside them (a first load of new ids) is created too.
+    let fresh = deal_v("fresh", 1, 300);
+    let response = app.ingest(vec![first.clone(), first, fresh]).await;
+    let outcomes: Vec<i32> = response.results.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            pb::RecordOutcome::Created as i32,
+            pb::RecordOutcome::Unchanged as i32,
+            pb::RecordOutcome::Created as i32,
+        ]
+    );
+    assert_eq!((response.created, response.unchanged), (2, 1));
 }
 
 #[tokio::test]
