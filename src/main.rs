@@ -6,6 +6,11 @@ use crm_metrics::config::{Cli, Command};
 use crm_metrics::startup::Application;
 use crm_metrics::{demo, shutdown, telemetry};
 
+/// mimalloc instead of the system allocator: ingestion and evaluation allocate many small,
+/// short-lived values across threads, where glibc's malloc spent a fifth of the service's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

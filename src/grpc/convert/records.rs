@@ -15,10 +15,10 @@ mod service;
 #[path = "records/tests/records.rs"]
 mod tests;
 
-use std::collections::HashMap;
-
 use crm_metrics_engine::query::Problem;
 use crm_metrics_engine::records::{Record, RecordKind, Text};
+use hashbrown::HashMap;
+use hashbrown::hash_map::Entry;
 
 use super::fields::Fields;
 use super::pb;
@@ -32,6 +32,8 @@ use super::pb;
 pub fn records_from_proto(records: Vec<pb::Record>) -> Result<Vec<Record>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut converted = Vec::with_capacity(records.len());
+    // The request position of each converted record (they differ once a record is refused).
+    let mut positions = Vec::with_capacity(records.len());
     let mut first_index: HashMap<(RecordKind, Text), usize> = HashMap::with_capacity(records.len());
     for (index, record) in records.into_iter().enumerate() {
         let pb::Record { kind } = record;
@@ -47,30 +49,31 @@ pub fn records_from_proto(records: Vec<pb::Record>) -> Result<Vec<Record>, Vec<P
             continue;
         };
         let key = (record.kind(), record.meta().id.clone());
-        match first_index.get(&key) {
-            None => {
-                first_index.insert(key, converted.len());
-                converted.push((index, record));
+        match first_index.entry(key) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(converted.len());
             }
-            Some(&position) => {
-                let (earlier, ref first) = converted[position];
-                if *first != record {
+            Entry::Occupied(occupied) => {
+                let position = *occupied.get();
+                if converted[position] != record {
+                    let (kind, id) = occupied.key();
                     problems.push(Problem::new(
-                        format!("records[{index}].{}.id", key.0.name()),
+                        format!("records[{index}].{}.id", kind.name()),
                         format!(
-                            "{} '{}' also appears at records[{earlier}] with different content; send each record once per batch",
-                            key.0.name(),
-                            key.1
+                            "{} '{id}' also appears at records[{}] with different content; send each record once per batch",
+                            kind.name(),
+                            positions[position]
                         ),
                     ));
                 }
                 // An identical duplicate is kept: the response has one outcome per request record.
-                converted.push((index, record));
             }
         }
+        positions.push(index);
+        converted.push(record);
     }
     if problems.is_empty() {
-        Ok(converted.into_iter().map(|(_, record)| record).collect())
+        Ok(converted)
     } else {
         Err(problems)
     }
