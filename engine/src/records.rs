@@ -199,6 +199,17 @@ pub enum ActivityType {
 }
 
 impl ActivityType {
+    /// Every activity type.
+    pub const ALL: [ActivityType; 7] = [
+        ActivityType::Call,
+        ActivityType::Email,
+        ActivityType::Meeting,
+        ActivityType::Task,
+        ActivityType::Note,
+        ActivityType::DataEntry,
+        ActivityType::Other,
+    ];
+
     /// The UPPER_SNAKE name used in the `routine_types` parameter.
     pub fn name(self) -> &'static str {
         match self {

@@ -242,3 +242,30 @@ async fn health_score_per_customer_is_an_at_risk_worklist() {
     );
     assert_eq!(score(report.total.as_ref().unwrap()), 70.0);
 }
+
+#[tokio::test]
+async fn health_usage_is_zero_for_a_customer_whose_events_all_lie_far_back() {
+    // As of 31 Mar: c's only engagement event is from 1 Jan, long before the 30 days up to
+    // as_of (and before the window). c has usage data, and it is 0 → usage 0, the only
+    // component → score 0, one red customer.
+    let mut app = TestApp::spawn().await;
+    app.ingest(vec![
+        customer("c", ts(2025, 1, 1, 0, 0), None),
+        record(pb::record::Kind::EngagementEvent(pb::EngagementEvent {
+            id: "e".to_owned(),
+            version: 1,
+            customer_id: "c".to_owned(),
+            event_type: pb::EngagementType::WebVisit as i32,
+            occurred_time: ts(2026, 1, 1, 0, 0),
+            ..Default::default()
+        })),
+    ])
+    .await;
+    let mut request = app.request(vec![metric("customer_health_score")], march());
+    request.as_of = ts(2026, 3, 31, 0, 0);
+    let response = app.compute(request).await;
+    let total = response.reports[0].total.as_ref().unwrap();
+    assert_eq!(score(total), 0.0);
+    assert_eq!(component_count(total, "customers"), 1);
+    assert_eq!(component_count(total, "red"), 1);
+}

@@ -271,3 +271,29 @@ async fn lead_response_time_takes_the_earliest_response_and_measures_the_sla() {
         ref other => panic!("sla_compliance: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn an_outbound_activity_logged_before_the_window_answers_a_lead_created_in_it() {
+    // l4 created 3 Mar 00:00 (in March); an outbound call on it was logged on 20 Feb, before the
+    // lead's creation and before the window: the lead is answered, with a response time of 0.
+    let mut app = TestApp::spawn().await;
+    app.ingest(vec![
+        lead("l4", ts(2026, 3, 3, 0, 0)),
+        record(pb::record::Kind::Activity(pb::Activity {
+            id: "a4".to_owned(),
+            version: 1,
+            activity_type: pb::ActivityType::Call as i32,
+            direction: pb::ActivityDirection::Outbound as i32,
+            occurred_time: ts(2026, 2, 20, 0, 0),
+            lead_id: Some("l4".to_owned()),
+            ..Default::default()
+        })),
+    ])
+    .await;
+    let report = app.report(metric("lead_response_time"), march()).await;
+    let total = report.total.unwrap();
+    let stats = duration(&total);
+    assert_eq!(stats.count, 1);
+    assert_eq!(stats.max_seconds, 0.0);
+    assert_eq!(component_count(&total, "responded"), 1);
+}

@@ -275,6 +275,12 @@ fn evaluate_family<'a, F: Family>(
     let mut group_reports = Vec::with_capacity(groups.len());
     let overall_series = finalize_series(&overall)?;
     for (key, states) in &groups {
+        // A group is listed when one of its records counts somewhere (the window, a bucket, the
+        // previous period), not merely because a record was routed to it: whether a record
+        // that counts nowhere is read at all depends on the read plan, and the answer must not.
+        if states.iter().all(|state| *state == F::State::default()) {
+            continue;
+        }
         let mut group_total = family.finalize(&contexts[0], &states[0])?;
         family.relate_group(&mut group_total, &total);
         let mut series = finalize_series(states)?;

@@ -342,17 +342,6 @@ pub struct RoutineTaskTime;
 /// The default routine activity types.
 const DEFAULT_ROUTINE_TYPES: &[&str] = &["TASK", "NOTE", "DATA_ENTRY"];
 
-/// Every activity type, for validating `routine_types`.
-const ACTIVITY_TYPES: [ActivityType; 7] = [
-    ActivityType::Call,
-    ActivityType::Email,
-    ActivityType::Meeting,
-    ActivityType::Task,
-    ActivityType::Note,
-    ActivityType::DataEntry,
-    ActivityType::Other,
-];
-
 static ROUTINE_TASK_TIME: MetricDefinition = MetricDefinition {
     id: "routine_task_time",
     family: "engagement",
@@ -400,7 +389,7 @@ impl Family for RoutineTaskTime {
     }
 
     fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
-        let allowed: Vec<&str> = ACTIVITY_TYPES.iter().map(|t| t.name()).collect();
+        let allowed: Vec<&str> = ActivityType::ALL.iter().map(|t| t.name()).collect();
         let types = settings.list("routine_types").unwrap_or_default();
         let mut problems: Vec<Problem> = types
             .iter()

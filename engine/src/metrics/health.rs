@@ -203,9 +203,12 @@ impl Family for CustomerHealthScore {
                 until,
             });
         }
+        // Every event up to the end, not only the last 30 days': a customer whose events all
+        // lie further back has usage data, and it is 0 (a customer who stopped using the
+        // product), where a customer with no event at all has none.
         plan.read_bounded(TimeBound {
             field: TimeField::EngagementOccurred,
-            from: Some(span.start - Duration::days(USAGE_DAYS)),
+            from: None,
             until,
         });
         plan
@@ -221,9 +224,11 @@ impl Family for CustomerHealthScore {
             return;
         };
         match record {
-            RecordRef::Customer(c) => {
-                state.customers.entry(customer).active |=
-                    c.acquired_time <= t && c.churned_time.is_none_or(|churned| churned > t);
+            // An inactive customer adds nothing (a customer acquired later is not even read).
+            RecordRef::Customer(c)
+                if c.acquired_time <= t && c.churned_time.is_none_or(|churned| churned > t) =>
+            {
+                state.customers.entry(customer).active = true;
             }
             RecordRef::EngagementEvent(e) if e.occurred_time <= t => {
                 let signals = state.customers.entry(customer);

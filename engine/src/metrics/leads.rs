@@ -10,7 +10,7 @@ use crate::catalog::{
     Direction, MetricDefinition, ParamDefault, ParamKind, ParameterDefinition, Settings, ValueKind,
 };
 use crate::context::RecordRef;
-use crate::dataset::{ReadPlan, TimeBound, TimeField};
+use crate::dataset::{ReadPlan, TimeField};
 use crate::eval::{Family, FoldContext, Metric, Route, State};
 use crate::records::{Lead, RecordKind, Timestamp};
 use crate::value::{Component, DurationSet, EvalError, MetricResult};
@@ -205,12 +205,10 @@ impl Family for LeadResponseTime {
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
         let mut plan = ReadPlan::within(TimeField::LeadCreated, span);
-        // Responses to leads created in the span happen after span.start.
-        plan.read_bounded(TimeBound {
-            field: TimeField::ActivityOccurred,
-            from: Some(span.start),
-            until: None,
-        });
+        // Any outbound activity on the lead is a response, whenever it happened: one logged
+        // before the lead's creation (even before the span) is a response of 0, one after the
+        // span still answers a lead created in it.
+        plan.read_all(RecordKind::Activity);
         plan
     }
 

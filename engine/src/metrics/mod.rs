@@ -29,6 +29,10 @@ pub mod surveys;
 #[path = "tests/test_support.rs"]
 pub(crate) mod test_support;
 
+#[cfg(test)]
+#[path = "tests/plans.rs"]
+mod plans;
+
 /// Every family's metrics, in catalog order (each family file lists its own).
 static CATALOG: LazyLock<Vec<&'static dyn Metric>> = LazyLock::new(|| {
     [

@@ -520,7 +520,7 @@ fn arb_activity() -> impl Strategy<Value = Record> {
         0u32..1000,
     )
         .prop_map(|(kind, t, seconds, id)| {
-            activity(&format!("a{id}"), ACTIVITY_TYPES[kind], t, seconds)
+            activity(&format!("a{id}"), ActivityType::ALL[kind], t, seconds)
         })
 }
 

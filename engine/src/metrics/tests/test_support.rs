@@ -162,6 +162,24 @@ pub fn run(records: Vec<Record>, request: &ComputeRequest) -> MetricReport {
     prepared.evaluate(&dataset, None).unwrap().remove(0)
 }
 
+/// Runs a request like [`run`], but over only the records its read plan selects (what the
+/// service reads from storage or takes from a snapshot).
+pub fn run_planned(records: Vec<Record>, request: &ComputeRequest) -> MetricReport {
+    let prepared =
+        prepare(request).unwrap_or_else(|problems| panic!("invalid request: {problems:?}"));
+    let plan = prepared.plan(None);
+    let dataset = Dataset::from_records(records);
+    let mut view = View::default();
+    for (kind, read) in &plan.kinds {
+        View::of(&dataset).for_each_of_kind(*kind, |record| {
+            if read.selects(record) {
+                view.push(record);
+            }
+        });
+    }
+    prepared.evaluate_view(view, None).unwrap().remove(0)
+}
+
 /// Runs `query` over `window` and returns the total's scalar value (panics when undefined).
 pub fn scalar(records: Vec<Record>, query: MetricQuery, window: Window) -> f64 {
     let report = run(records, &request(query, window));
