@@ -85,6 +85,17 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
     let changed = |record: RecordRef<'_>| unchanged_from(record).is_none_or(|from| from > at);
     let settled = RecordKind::ALL.map(|kind| view.settled_by(kind, at));
     let settled = |kind: RecordKind| settled[kind as usize];
+    // Activities are only ever dropped (never rewritten): a list as long as before is the list
+    // that was lent, and so is still what a kept activity index indexes.
+    let activities_lent = view.activities.len();
+    let activities = unless_settled(
+        &mut view.activities,
+        settled(RecordKind::Activity),
+        |list| kept(list, |a| exists(a.occurred_time)),
+    );
+    let kept_activity_index = view
+        .kept_activity_index
+        .filter(|_| activities.len() == activities_lent);
     View {
         customers: unless_settled(&mut view.customers, settled(RecordKind::Customer), |list| {
             rewrite(
@@ -144,11 +155,7 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
             settled(RecordKind::Subscription),
             |list| kept(list, |s| exists(s.start_time)),
         ),
-        activities: unless_settled(
-            &mut view.activities,
-            settled(RecordKind::Activity),
-            |list| kept(list, |a| exists(a.occurred_time)),
-        ),
+        activities,
         tickets: unless_settled(&mut view.tickets, settled(RecordKind::Ticket), |list| {
             rewrite(
                 list,
@@ -191,6 +198,7 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
         quotas: std::mem::take(&mut view.quotas),
         exchange_rates: std::mem::take(&mut view.exchange_rates),
         settled: view.settled,
+        kept_activity_index,
     }
 }
 

@@ -2,12 +2,13 @@
 //! (a deal's customer, a lead's activities).
 
 use std::cell::OnceCell;
+use std::sync::OnceLock;
 
 use hashbrown::HashMap;
 
 use crate::records::{
     Activity, ActivityDirection, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate,
-    Lead, Meta, Order, Quota, RecordKind, Subscription, SurveyResponse, Ticket, Timestamp,
+    Lead, Meta, Order, Quota, RecordKind, Subscription, SurveyResponse, Text, Ticket, Timestamp,
     UserEvent,
 };
 use crate::view::View;
@@ -80,7 +81,8 @@ pub fn for_each_of_kind<'a>(view: &View<'a>, kind: RecordKind, visit: impl FnMut
 
 /// Indexes over one dataset, for following soft references. Each index is built the first time
 /// a formula or dimension asks it (most queries never follow a reference), then kept for the
-/// rest of the query.
+/// rest of the query; the activity index can also come from a [`KeptActivityIndex`] that
+/// outlives the query.
 #[derive(Debug, Default)]
 pub struct Lookup<'a> {
     customer_list: Vec<&'a Customer>,
@@ -88,50 +90,77 @@ pub struct Lookup<'a> {
     activity_list: Vec<&'a Activity>,
     customers: OnceCell<HashMap<&'a str, &'a Customer>>,
     leads: OnceCell<HashMap<&'a str, &'a Lead>>,
-    activities: OnceCell<ActivityIndex<'a>>,
+    activities: OnceCell<ActivityIndex>,
+    kept_activities: Option<&'a KeptActivityIndex>,
 }
 
 /// The earliest activities per lead and per deal.
 #[derive(Debug, Default)]
-struct ActivityIndex<'a> {
-    first_outbound_by_lead: HashMap<&'a str, Timestamp>,
-    first_activity_by_deal: HashMap<&'a str, Timestamp>,
+pub struct ActivityIndex {
+    first_outbound_by_lead: HashMap<Text, Timestamp>,
+    first_activity_by_deal: HashMap<Text, Timestamp>,
+}
+
+impl ActivityIndex {
+    fn of<'r>(activities: impl IntoIterator<Item = &'r Activity>) -> ActivityIndex {
+        let mut index = ActivityIndex::default();
+        for activity in activities {
+            if let (Some(lead), ActivityDirection::Outbound) =
+                (&activity.lead_id, activity.direction)
+            {
+                keep_earliest(
+                    &mut index.first_outbound_by_lead,
+                    lead,
+                    activity.occurred_time,
+                );
+            }
+            if let Some(deal) = &activity.deal_id {
+                keep_earliest(
+                    &mut index.first_activity_by_deal,
+                    deal,
+                    activity.occurred_time,
+                );
+            }
+        }
+        index
+    }
+}
+
+/// An activity index kept beside a whole activity list that many queries read unchanged (the
+/// service's snapshot of a tenant's activities): the first query that follows an activity
+/// reference builds it, later ones reuse it. A [`View`] lends it (`View::kept_activity_index`)
+/// only when its activity list is exactly the records the index is built over.
+#[derive(Debug, Default)]
+pub struct KeptActivityIndex(OnceLock<ActivityIndex>);
+
+impl KeptActivityIndex {
+    /// Whether a request has built the index yet.
+    pub fn is_built(&self) -> bool {
+        self.0.get().is_some()
+    }
 }
 
 impl<'a> Lookup<'a> {
-    /// Indexes `view` (lazily: see [`Lookup`]).
+    /// Indexes `view` (lazily: see [`Lookup`]), with the activity index the view lends, if any.
     pub fn new(view: &View<'a>) -> Lookup<'a> {
         Lookup {
             customer_list: view.customers.clone(),
             lead_list: view.leads.clone(),
             activity_list: view.activities.clone(),
+            kept_activities: view.kept_activity_index,
             ..Lookup::default()
         }
     }
 
-    fn activities(&self) -> &ActivityIndex<'a> {
-        self.activities.get_or_init(|| {
-            let mut index = ActivityIndex::default();
-            for activity in self.activity_list.iter().copied() {
-                if let (Some(lead), ActivityDirection::Outbound) =
-                    (&activity.lead_id, activity.direction)
-                {
-                    keep_earliest(
-                        &mut index.first_outbound_by_lead,
-                        lead,
-                        activity.occurred_time,
-                    );
-                }
-                if let Some(deal) = &activity.deal_id {
-                    keep_earliest(
-                        &mut index.first_activity_by_deal,
-                        deal,
-                        activity.occurred_time,
-                    );
-                }
-            }
-            index
-        })
+    fn activities(&self) -> &ActivityIndex {
+        match self.kept_activities {
+            Some(kept) => kept
+                .0
+                .get_or_init(|| ActivityIndex::of(self.activity_list.iter().copied())),
+            None => self
+                .activities
+                .get_or_init(|| ActivityIndex::of(self.activity_list.iter().copied())),
+        }
     }
 
     /// The customer with `id`, when present.
@@ -177,6 +206,11 @@ impl<'a> Lookup<'a> {
     }
 }
 
-fn keep_earliest<'a>(map: &mut HashMap<&'a str, Timestamp>, key: &'a str, t: Timestamp) {
-    map.entry(key).and_modify(|e| *e = (*e).min(t)).or_insert(t);
+fn keep_earliest(map: &mut HashMap<Text, Timestamp>, key: &Text, t: Timestamp) {
+    match map.get_mut(key.as_str()) {
+        Some(earliest) => *earliest = (*earliest).min(t),
+        None => {
+            map.insert(key.clone(), t);
+        }
+    }
 }

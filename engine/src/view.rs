@@ -8,7 +8,7 @@
 
 use typed_arena::Arena;
 
-use crate::context::RecordRef;
+use crate::context::{KeptActivityIndex, RecordRef};
 use crate::dataset::Dataset;
 use crate::records::{
     Activity, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead, Order, Quota,
@@ -25,6 +25,10 @@ macro_rules! record_lists {
             /// every record of the list as it is ([`crate::as_of::unchanged_from`]); `None`
             /// when not known, so the list is looked at.
             pub settled: [Option<Timestamp>; RecordKind::ALL.len()],
+            /// An activity index kept beside the activity list by its holder, lent only while
+            /// the list is exactly the records it indexes: the holder's whole list, as the
+            /// `as_of` view sees it unchanged. Adding an activity withdraws it.
+            pub kept_activity_index: Option<&'a KeptActivityIndex>,
         }
 
         impl<'a> View<'a> {
@@ -33,11 +37,15 @@ macro_rules! record_lists {
                 View {
                     $($field: dataset.$field.iter().collect(),)*
                     settled: Default::default(),
+                    kept_activity_index: None,
                 }
             }
 
             /// Adds one record to the list of its kind.
             pub fn push(&mut self, record: RecordRef<'a>) {
+                if let RecordRef::Activity(_) = record {
+                    self.kept_activity_index = None;
+                }
                 match record {
                     $(RecordRef::$kind(r) => self.$field.push(r),)*
                 }

@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use crm_metrics_engine::as_of::unchanged_from;
-use crm_metrics_engine::context::RecordRef;
+use crm_metrics_engine::context::{KeptActivityIndex, RecordRef};
 use crm_metrics_engine::dataset::{Dataset, KindRead, TimeBound, TimeField};
 use crm_metrics_engine::records::{
     Activity, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead, Order, Quota,
@@ -281,6 +281,9 @@ pub struct KindSnapshot<T: Kept> {
     position: Position,
     bytes: usize,
     len: usize,
+    /// For activities: the engine's activity index over every record of this version, built by
+    /// the first request that follows an activity reference over the whole kind.
+    activity_index: KeptActivityIndex,
 }
 
 impl<T: Kept> KindSnapshot<T> {
@@ -298,6 +301,7 @@ impl<T: Kept> KindSnapshot<T> {
             position,
             bytes: 0,
             len: 0,
+            activity_index: KeptActivityIndex::default(),
         };
         snapshot.append(records);
         snapshot
@@ -371,6 +375,10 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
         }
         if alone {
             view.settle(T::KIND, unchanged_from);
+            // The whole kind, exactly: the index over this version's records applies.
+            if T::KIND == RecordKind::Activity && matches!(read, KindRead::All) {
+                view.kept_activity_index = Some(&self.activity_index);
+            }
         }
     }
 
@@ -397,6 +405,7 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
             position,
             bytes: 0,
             len: 0,
+            activity_index: KeptActivityIndex::default(),
         };
         for chunk in &self.chunks {
             let touched = chunk

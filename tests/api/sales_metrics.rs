@@ -297,3 +297,64 @@ async fn an_outbound_activity_logged_before_the_window_answers_a_lead_created_in
     assert_eq!(stats.max_seconds, 0.0);
     assert_eq!(component_count(&total, "responded"), 1);
 }
+
+#[tokio::test]
+async fn lead_response_time_from_memory_equals_a_fresh_read_as_activities_change() {
+    // Leads l1 (2 Mar) and l2 (3 Mar); an outbound call on l1 on 5 Mar → l1 answered in 3 days.
+    // One instance keeps the tenant's leads and activities in memory (with the activity index
+    // kept beside them), the other reads the database every time: they agree while activities
+    // are added and at an as_of before the call.
+    let (mut kept, url) = TestApp::spawn_with_database().await;
+    let mut fresh = TestApp::spawn_on(url, |config| config.snapshot_memory_mib = 0).await;
+    let call = |id: &str, lead_id: &str, at| {
+        record(pb::record::Kind::Activity(pb::Activity {
+            id: id.to_owned(),
+            version: 1,
+            activity_type: pb::ActivityType::Call as i32,
+            direction: pb::ActivityDirection::Outbound as i32,
+            occurred_time: at,
+            lead_id: Some(lead_id.to_owned()),
+            ..Default::default()
+        }))
+    };
+    kept.ingest(vec![
+        lead("l1", ts(2026, 3, 2, 0, 0)),
+        lead("l2", ts(2026, 3, 3, 0, 0)),
+        call("a1", "l1", ts(2026, 3, 5, 0, 0)),
+    ])
+    .await;
+    let ask = |app: &TestApp, as_of| {
+        let mut request = app.request(vec![metric("lead_response_time")], march());
+        request.as_of = as_of;
+        request
+    };
+    let later = ts(2026, 4, 30, 0, 0);
+    let first = kept.compute(ask(&kept, later)).await;
+    // The first answer came from the database; wait for leads and activities to be in memory.
+    for _ in 0..400 {
+        if kept.snapshots.stats().kept >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let hits = kept.snapshots.stats().hits;
+    let from_memory = kept.compute(ask(&kept, later)).await;
+    assert!(kept.snapshots.stats().hits > hits, "answered from memory");
+    assert_eq!(from_memory, first);
+    assert_eq!(from_memory, fresh.compute(ask(&kept, later)).await);
+    let stats = duration(from_memory.reports[0].total.as_ref().unwrap());
+    assert_eq!((stats.count, stats.max_seconds), (1, 3.0 * 86_400.0));
+    // A call on l2 on 4 Mar: a new version of the activities, answered with a new index.
+    kept.ingest(vec![call("a2", "l2", ts(2026, 3, 4, 0, 0))])
+        .await;
+    let after = kept.compute(ask(&kept, later)).await;
+    assert_eq!(after, fresh.compute(ask(&kept, later)).await);
+    let stats = duration(after.reports[0].total.as_ref().unwrap());
+    assert_eq!((stats.count, stats.min_seconds), (2, 86_400.0));
+    // As of 4 Mar 12:00 the call on l1 has not happened: only l2 is answered.
+    let earlier = ask(&kept, ts(2026, 3, 4, 12, 0));
+    let before_call = kept.compute(earlier.clone()).await;
+    assert_eq!(before_call, fresh.compute(earlier).await);
+    let stats = duration(before_call.reports[0].total.as_ref().unwrap());
+    assert_eq!((stats.count, stats.max_seconds), (1, 86_400.0));
+}

@@ -341,3 +341,42 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_kept_activity_index_serves_only_the_list_it_was_built_over() {
+    use crate::context::{KeptActivityIndex, Lookup};
+    use crate::metrics::test_support::sales_activity;
+    use crate::records::ActivityDirection::Outbound;
+    // An outbound call on lead L on 03-20 and one on deal D on 03-05.
+    let data = dataset(vec![
+        sales_activity("a1", Outbound, ymd(2026, 3, 20), Some("L"), None),
+        sales_activity("a2", Outbound, ymd(2026, 3, 5), None, Some("D")),
+    ]);
+    let kept = KeptActivityIndex::default();
+    let lend = || View {
+        kept_activity_index: Some(&kept),
+        ..View::of(&data)
+    };
+    // Seen as of 03-31, the whole list: the first request builds the kept index.
+    let scratch = Scratch::default();
+    let seen = crate::as_of::as_of(lend(), ymd(2026, 3, 31), &scratch);
+    assert!(seen.kept_activity_index.is_some());
+    let lookup = Lookup::new(&seen);
+    assert!(!kept.is_built());
+    assert_eq!(
+        lookup.first_outbound_activity_on_lead("L"),
+        Some(ymd(2026, 3, 20))
+    );
+    assert!(kept.is_built());
+    // As of 03-10 the call on L has not happened: the list is shorter, the index is not lent,
+    // and the lookup indexes the list it sees.
+    let seen = crate::as_of::as_of(lend(), ymd(2026, 3, 10), &scratch);
+    assert!(seen.kept_activity_index.is_none());
+    let lookup = Lookup::new(&seen);
+    assert_eq!(lookup.first_outbound_activity_on_lead("L"), None);
+    assert_eq!(lookup.first_activity_on_deal("D"), Some(ymd(2026, 3, 5)));
+    // Adding an activity to a lent list withdraws the index.
+    let mut view = lend();
+    view.push(RecordRef::Activity(&data.activities[0]));
+    assert!(view.kept_activity_index.is_none());
+}

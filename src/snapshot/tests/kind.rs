@@ -233,3 +233,44 @@ fn selecting_vouches_for_the_latest_instant_of_the_chunks_it_takes_from() {
     snapshot.select(&KindRead::All, &mut view);
     assert_eq!(view.settled[RecordKind::Order as usize], None);
 }
+
+#[test]
+fn only_a_whole_activity_kind_lends_its_index() {
+    use crm_metrics_engine::records::{Activity, ActivityDirection, ActivityType};
+    let march = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let activity = |id: usize| Activity {
+        meta: Meta {
+            id: format!("a{id}").into(),
+            version: 1,
+            attributes: Default::default(),
+        },
+        activity_type: ActivityType::Call,
+        direction: ActivityDirection::Outbound,
+        occurred_time: march,
+        duration_seconds: None,
+        lead_id: Some("l".into()),
+        deal_id: None,
+        customer_id: None,
+        owner_id: None,
+    };
+    let snapshot = KindSnapshot::new((0..10).map(activity).collect(), at(1));
+    // Every activity: the view borrows this version's index.
+    let mut view = View::default();
+    snapshot.select(&KindRead::All, &mut view);
+    assert!(view.kept_activity_index.is_some());
+    // A time-bounded read (even one that happens to take every record) does not.
+    let read = KindRead::AnyOf(vec![TimeBound {
+        field: TimeField::ActivityOccurred,
+        from: Some(march),
+        until: None,
+    }]);
+    let mut view = View::default();
+    snapshot.select(&read, &mut view);
+    assert_eq!(view.activities.len(), 10);
+    assert!(view.kept_activity_index.is_none());
+    // Nor does a whole kind of another record type.
+    let orders = KindSnapshot::new((0..10).map(|i| order(i, 1)).collect(), at(1));
+    let mut view = View::default();
+    orders.select(&KindRead::All, &mut view);
+    assert!(view.kept_activity_index.is_none());
+}
