@@ -11,7 +11,7 @@
 //! request's [`Scratch`] and changed there. A kind whose every record is known to look the same
 //! at `as_of` ([`unchanged_from`], [`View::settle`]) is not even looked at: its list moves over.
 
-use crate::context::RecordRef;
+use crate::context::{KeptIndexes, RecordRef};
 use crate::records::{Customer, Deal, DealStatus, Lead, Order, RecordKind, Ticket, Timestamp};
 use crate::view::{Scratch, View, rewrite};
 
@@ -85,44 +85,62 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
     let changed = |record: RecordRef<'_>| unchanged_from(record).is_none_or(|from| from > at);
     let settled = RecordKind::ALL.map(|kind| view.settled_by(kind, at));
     let settled = |kind: RecordKind| settled[kind as usize];
-    // Activities are only ever dropped (never rewritten): a list as long as before is the list
-    // that was lent, and so is still what a kept activity index indexes.
-    let activities_lent = view.activities.len();
+    // The `as_of` view drops records or rewrites them in their places: a list as long as before
+    // is the list that was lent, position for position, so its kept index still applies.
+    let lent = (
+        view.customers.len(),
+        view.leads.len(),
+        view.activities.len(),
+    );
+    let customers = unless_settled(&mut view.customers, settled(RecordKind::Customer), |list| {
+        rewrite(
+            list,
+            &scratch.customers,
+            |c| exists(c.acquired_time),
+            |c| changed(RecordRef::Customer(c)),
+            |c: &mut Customer| c.churned_time = not_after(c.churned_time, at),
+        )
+    });
+    let leads = unless_settled(&mut view.leads, settled(RecordKind::Lead), |list| {
+        rewrite(
+            list,
+            &scratch.leads,
+            |l| exists(l.created_time),
+            |l| changed(RecordRef::Lead(l)),
+            |l: &mut Lead| {
+                l.qualified_time = not_after(l.qualified_time, at);
+                l.converted_time = not_after(l.converted_time, at);
+                l.disqualified_time = not_after(l.disqualified_time, at);
+                l.first_response_time = not_after(l.first_response_time, at);
+                if l.converted_time.is_none() {
+                    l.customer_id = None;
+                }
+            },
+        )
+    });
     let activities = unless_settled(
         &mut view.activities,
         settled(RecordKind::Activity),
         |list| kept(list, |a| exists(a.occurred_time)),
     );
-    let kept_activity_index = view
-        .kept_activity_index
-        .filter(|_| activities.len() == activities_lent);
+    let lent_as_is = |before: usize, after: usize| before == after;
+    let kept_indexes = KeptIndexes {
+        customers: view
+            .kept_indexes
+            .customers
+            .filter(|_| lent_as_is(lent.0, customers.len())),
+        leads: view
+            .kept_indexes
+            .leads
+            .filter(|_| lent_as_is(lent.1, leads.len())),
+        activities: view
+            .kept_indexes
+            .activities
+            .filter(|_| lent_as_is(lent.2, activities.len())),
+    };
     View {
-        customers: unless_settled(&mut view.customers, settled(RecordKind::Customer), |list| {
-            rewrite(
-                list,
-                &scratch.customers,
-                |c| exists(c.acquired_time),
-                |c| changed(RecordRef::Customer(c)),
-                |c: &mut Customer| c.churned_time = not_after(c.churned_time, at),
-            )
-        }),
-        leads: unless_settled(&mut view.leads, settled(RecordKind::Lead), |list| {
-            rewrite(
-                list,
-                &scratch.leads,
-                |l| exists(l.created_time),
-                |l| changed(RecordRef::Lead(l)),
-                |l: &mut Lead| {
-                    l.qualified_time = not_after(l.qualified_time, at);
-                    l.converted_time = not_after(l.converted_time, at);
-                    l.disqualified_time = not_after(l.disqualified_time, at);
-                    l.first_response_time = not_after(l.first_response_time, at);
-                    if l.converted_time.is_none() {
-                        l.customer_id = None;
-                    }
-                },
-            )
-        }),
+        customers,
+        leads,
         deals: unless_settled(&mut view.deals, settled(RecordKind::Deal), |list| {
             rewrite(
                 list,
@@ -198,7 +216,7 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
         quotas: std::mem::take(&mut view.quotas),
         exchange_rates: std::mem::take(&mut view.exchange_rates),
         settled: view.settled,
-        kept_activity_index,
+        kept_indexes,
     }
 }
 

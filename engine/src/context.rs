@@ -81,8 +81,7 @@ pub fn for_each_of_kind<'a>(view: &View<'a>, kind: RecordKind, visit: impl FnMut
 
 /// Indexes over one dataset, for following soft references. Each index is built the first time
 /// a formula or dimension asks it (most queries never follow a reference), then kept for the
-/// rest of the query; the activity index can also come from a [`KeptActivityIndex`] that
-/// outlives the query.
+/// rest of the query; an index the view lends ([`KeptIndexes`]) outlives the query instead.
 #[derive(Debug, Default)]
 pub struct Lookup<'a> {
     customer_list: Vec<&'a Customer>,
@@ -91,7 +90,43 @@ pub struct Lookup<'a> {
     customers: OnceCell<HashMap<&'a str, &'a Customer>>,
     leads: OnceCell<HashMap<&'a str, &'a Lead>>,
     activities: OnceCell<ActivityIndex>,
-    kept_activities: Option<&'a KeptActivityIndex>,
+    kept: KeptIndexes<'a>,
+}
+
+/// Indexes kept beside whole record lists that many queries read unchanged (the service's
+/// snapshot of a tenant's kind, one version of it): the first query that follows a reference
+/// builds one, later ones reuse it. A [`View`] lends them only while its list of the kind is
+/// exactly the records the index was built over, in the same order (records the `as_of` view
+/// rewrote stay in their places; a list that lost or gained a record withdraws the index).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeptIndexes<'a> {
+    pub customers: Option<&'a KeptIdIndex>,
+    pub leads: Option<&'a KeptIdIndex>,
+    pub activities: Option<&'a KeptActivityIndex>,
+}
+
+/// The position of each id in a kept list.
+#[derive(Debug, Default)]
+pub struct KeptIdIndex(OnceLock<HashMap<Text, usize>>);
+
+impl KeptIdIndex {
+    /// Where the record with `id` sits in `list` (the list the index is kept beside).
+    fn position<T>(&self, list: &[&T], id: &str, id_of: impl Fn(&T) -> &Text) -> Option<usize> {
+        self.0
+            .get_or_init(|| {
+                list.iter()
+                    .enumerate()
+                    .map(|(position, record)| (id_of(record).clone(), position))
+                    .collect()
+            })
+            .get(id)
+            .copied()
+    }
+
+    /// Whether a request has built the index yet.
+    pub fn is_built(&self) -> bool {
+        self.0.get().is_some()
+    }
 }
 
 /// The earliest activities per lead and per deal.
@@ -126,10 +161,7 @@ impl ActivityIndex {
     }
 }
 
-/// An activity index kept beside a whole activity list that many queries read unchanged (the
-/// service's snapshot of a tenant's activities): the first query that follows an activity
-/// reference builds it, later ones reuse it. A [`View`] lends it (`View::kept_activity_index`)
-/// only when its activity list is exactly the records the index is built over.
+/// The activity index kept beside a whole activity list (see [`KeptIndexes`]).
 #[derive(Debug, Default)]
 pub struct KeptActivityIndex(OnceLock<ActivityIndex>);
 
@@ -141,19 +173,19 @@ impl KeptActivityIndex {
 }
 
 impl<'a> Lookup<'a> {
-    /// Indexes `view` (lazily: see [`Lookup`]), with the activity index the view lends, if any.
+    /// Indexes `view` (lazily: see [`Lookup`]), with the indexes the view lends, if any.
     pub fn new(view: &View<'a>) -> Lookup<'a> {
         Lookup {
             customer_list: view.customers.clone(),
             lead_list: view.leads.clone(),
             activity_list: view.activities.clone(),
-            kept_activities: view.kept_activity_index,
+            kept: view.kept_indexes,
             ..Lookup::default()
         }
     }
 
     fn activities(&self) -> &ActivityIndex {
-        match self.kept_activities {
+        match self.kept.activities {
             Some(kept) => kept
                 .0
                 .get_or_init(|| ActivityIndex::of(self.activity_list.iter().copied())),
@@ -165,6 +197,10 @@ impl<'a> Lookup<'a> {
 
     /// The customer with `id`, when present.
     pub fn customer(&self, id: &str) -> Option<&'a Customer> {
+        if let Some(kept) = self.kept.customers {
+            let list = &self.customer_list;
+            return kept.position(list, id, |c| &c.meta.id).map(|i| list[i]);
+        }
         self.customers
             .get_or_init(|| {
                 self.customer_list
@@ -178,6 +214,10 @@ impl<'a> Lookup<'a> {
 
     /// The lead with `id`, when present.
     pub fn lead(&self, id: &str) -> Option<&'a Lead> {
+        if let Some(kept) = self.kept.leads {
+            let list = &self.lead_list;
+            return kept.position(list, id, |l| &l.meta.id).map(|i| list[i]);
+        }
         self.leads
             .get_or_init(|| {
                 self.lead_list

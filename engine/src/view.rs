@@ -8,7 +8,7 @@
 
 use typed_arena::Arena;
 
-use crate::context::{KeptActivityIndex, RecordRef};
+use crate::context::{KeptIndexes, RecordRef};
 use crate::dataset::Dataset;
 use crate::records::{
     Activity, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead, Order, Quota,
@@ -25,10 +25,10 @@ macro_rules! record_lists {
             /// every record of the list as it is ([`crate::as_of::unchanged_from`]); `None`
             /// when not known, so the list is looked at.
             pub settled: [Option<Timestamp>; RecordKind::ALL.len()],
-            /// An activity index kept beside the activity list by its holder, lent only while
-            /// the list is exactly the records it indexes: the holder's whole list, as the
-            /// `as_of` view sees it unchanged. Adding an activity withdraws it.
-            pub kept_activity_index: Option<&'a KeptActivityIndex>,
+            /// Indexes kept beside whole lists by their holder, lent only while a list is exactly
+            /// the records its index was built over, in order ([`KeptIndexes`]). Adding a record
+            /// of the kind withdraws its index.
+            pub kept_indexes: KeptIndexes<'a>,
         }
 
         impl<'a> View<'a> {
@@ -37,14 +37,17 @@ macro_rules! record_lists {
                 View {
                     $($field: dataset.$field.iter().collect(),)*
                     settled: Default::default(),
-                    kept_activity_index: None,
+                    kept_indexes: KeptIndexes::default(),
                 }
             }
 
             /// Adds one record to the list of its kind.
             pub fn push(&mut self, record: RecordRef<'a>) {
-                if let RecordRef::Activity(_) = record {
-                    self.kept_activity_index = None;
+                match record {
+                    RecordRef::Customer(_) => self.kept_indexes.customers = None,
+                    RecordRef::Lead(_) => self.kept_indexes.leads = None,
+                    RecordRef::Activity(_) => self.kept_indexes.activities = None,
+                    _ => {}
                 }
                 match record {
                     $(RecordRef::$kind(r) => self.$field.push(r),)*

@@ -10,7 +10,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use crm_metrics_engine::as_of::unchanged_from;
-use crm_metrics_engine::context::{KeptActivityIndex, RecordRef};
+use crm_metrics_engine::context::{KeptActivityIndex, KeptIdIndex, RecordRef};
 use crm_metrics_engine::dataset::{Dataset, KindRead, TimeBound, TimeField};
 use crm_metrics_engine::records::{
     Activity, Cost, CrmUser, Customer, Deal, EngagementEvent, ExchangeRate, Lead, Order, Quota,
@@ -275,15 +275,23 @@ fn micros_ceil(t: Timestamp) -> i64 {
     }
 }
 
+/// The lookup indexes one snapshot version can lend (only those of its kind are ever built).
+#[derive(Default)]
+struct KindIndexes {
+    ids: KeptIdIndex,
+    activities: KeptActivityIndex,
+}
+
 /// The records of one kind at one change sequence.
 pub struct KindSnapshot<T: Kept> {
     chunks: Vec<Arc<Chunk<T>>>,
     position: Position,
     bytes: usize,
     len: usize,
-    /// For activities: the engine's activity index over every record of this version, built by
-    /// the first request that follows an activity reference over the whole kind.
-    activity_index: KeptActivityIndex,
+    /// The engine's lookup indexes over every record of this version (by id for customers and
+    /// leads, earliest activities for activities), each built by the first request that follows
+    /// a reference over the whole kind.
+    indexes: KindIndexes,
 }
 
 impl<T: Kept> KindSnapshot<T> {
@@ -301,7 +309,7 @@ impl<T: Kept> KindSnapshot<T> {
             position,
             bytes: 0,
             len: 0,
-            activity_index: KeptActivityIndex::default(),
+            indexes: KindIndexes::default(),
         };
         snapshot.append(records);
         snapshot
@@ -375,9 +383,15 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
         }
         if alone {
             view.settle(T::KIND, unchanged_from);
-            // The whole kind, exactly: the index over this version's records applies.
-            if T::KIND == RecordKind::Activity && matches!(read, KindRead::All) {
-                view.kept_activity_index = Some(&self.activity_index);
+            // The whole kind, exactly: the indexes over this version's records apply.
+            if matches!(read, KindRead::All) {
+                let kept = &mut view.kept_indexes;
+                match T::KIND {
+                    RecordKind::Customer => kept.customers = Some(&self.indexes.ids),
+                    RecordKind::Lead => kept.leads = Some(&self.indexes.ids),
+                    RecordKind::Activity => kept.activities = Some(&self.indexes.activities),
+                    _ => {}
+                }
             }
         }
     }
@@ -405,7 +419,7 @@ impl<T: Kept> AnySnapshot for KindSnapshot<T> {
             position,
             bytes: 0,
             len: 0,
-            activity_index: KeptActivityIndex::default(),
+            indexes: KindIndexes::default(),
         };
         for chunk in &self.chunks {
             let touched = chunk

@@ -195,9 +195,17 @@ fn random_record(dice: &mut Dice) -> pb::Record {
         }
         1 => {
             let churned = (dice.below(3) == 0).then(|| dice.day()).flatten();
-            let mut record = customer(&customer_id, ts(2025, 12, 1, 0, 0), churned);
+            // Most customers predate every as_of; some are acquired on a random day (and do not
+            // churn), so that an as_of before it hides them.
+            let (acquired, churned) = if dice.below(4) == 0 {
+                (dice.day(), None)
+            } else {
+                (ts(2025, 12, 1, 0, 0), churned)
+            };
+            let mut record = customer(&customer_id, acquired, churned);
             if let Some(pb::record::Kind::Customer(c)) = &mut record.kind {
                 c.name = Some(format!("Person {}", dice.below(100)));
+                c.acquisition_channel = Some(format!("channel-{}", dice.below(2)));
             }
             record.kind
         }
@@ -312,7 +320,17 @@ async fn answers_from_memory_equal_fresh_reads_under_random_interleavings() {
                 }
                 _ => {
                     let as_of = (dice.below(2) == 0).then(|| dice.day()).flatten();
-                    let request = mixed_request(&tenant, as_of);
+                    // The mixed request, or revenue by the customers' channel (a lookup of each
+                    // order's customer: an index kept with the customers' snapshot version).
+                    let request = if dice.below(3) == 0 {
+                        pb::ComputeMetricsRequest {
+                            metrics: vec![metric("revenue")],
+                            group_by: vec!["customer.acquisition_channel".to_owned()],
+                            ..mixed_request(&tenant, as_of)
+                        }
+                    } else {
+                        mixed_request(&tenant, as_of)
+                    };
                     let from_memory = kept.try_compute(request.clone()).await;
                     let from_database = fresh.try_compute(request).await;
                     match (from_memory, from_database) {

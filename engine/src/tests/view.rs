@@ -344,7 +344,7 @@ proptest::proptest! {
 
 #[test]
 fn a_kept_activity_index_serves_only_the_list_it_was_built_over() {
-    use crate::context::{KeptActivityIndex, Lookup};
+    use crate::context::{KeptActivityIndex, KeptIndexes, Lookup};
     use crate::metrics::test_support::sales_activity;
     use crate::records::ActivityDirection::Outbound;
     // An outbound call on lead L on 03-20 and one on deal D on 03-05.
@@ -354,13 +354,16 @@ fn a_kept_activity_index_serves_only_the_list_it_was_built_over() {
     ]);
     let kept = KeptActivityIndex::default();
     let lend = || View {
-        kept_activity_index: Some(&kept),
+        kept_indexes: KeptIndexes {
+            activities: Some(&kept),
+            ..KeptIndexes::default()
+        },
         ..View::of(&data)
     };
     // Seen as of 03-31, the whole list: the first request builds the kept index.
     let scratch = Scratch::default();
     let seen = crate::as_of::as_of(lend(), ymd(2026, 3, 31), &scratch);
-    assert!(seen.kept_activity_index.is_some());
+    assert!(seen.kept_indexes.activities.is_some());
     let lookup = Lookup::new(&seen);
     assert!(!kept.is_built());
     assert_eq!(
@@ -371,12 +374,49 @@ fn a_kept_activity_index_serves_only_the_list_it_was_built_over() {
     // As of 03-10 the call on L has not happened: the list is shorter, the index is not lent,
     // and the lookup indexes the list it sees.
     let seen = crate::as_of::as_of(lend(), ymd(2026, 3, 10), &scratch);
-    assert!(seen.kept_activity_index.is_none());
+    assert!(seen.kept_indexes.activities.is_none());
     let lookup = Lookup::new(&seen);
     assert_eq!(lookup.first_outbound_activity_on_lead("L"), None);
     assert_eq!(lookup.first_activity_on_deal("D"), Some(ymd(2026, 3, 5)));
     // Adding an activity to a lent list withdraws the index.
     let mut view = lend();
     view.push(RecordRef::Activity(&data.activities[0]));
-    assert!(view.kept_activity_index.is_none());
+    assert!(view.kept_indexes.activities.is_none());
+}
+
+#[test]
+fn a_kept_id_index_finds_records_the_as_of_view_rewrote_in_their_places() {
+    use crate::context::{KeptIdIndex, KeptIndexes, Lookup};
+    // c1 acquired 03-01 and churned 03-20; c2 acquired 03-05.
+    let data = dataset(vec![
+        customer("c1", ymd(2026, 3, 1), Some(ymd(2026, 3, 20))),
+        customer("c2", ymd(2026, 3, 5), None),
+    ]);
+    let kept = KeptIdIndex::default();
+    let lend = || View {
+        kept_indexes: KeptIndexes {
+            customers: Some(&kept),
+            ..KeptIndexes::default()
+        },
+        ..View::of(&data)
+    };
+    let scratch = Scratch::default();
+    // As of 03-10 both exist; c1's churn is hidden (a rewritten copy in c1's place): the kept
+    // index is lent, built, and finds the copy.
+    let seen = crate::as_of::as_of(lend(), ymd(2026, 3, 10), &scratch);
+    assert!(seen.kept_indexes.customers.is_some());
+    let lookup = Lookup::new(&seen);
+    assert_eq!(lookup.customer("c1").map(|c| c.churned_time), Some(None));
+    assert_eq!(
+        lookup.customer("c2").map(|c| c.meta.id.as_str()),
+        Some("c2")
+    );
+    assert!(lookup.customer("c3").is_none());
+    assert!(kept.is_built());
+    // As of 03-02 c2 does not exist yet: the list is shorter, the index is not lent.
+    let seen = crate::as_of::as_of(lend(), ymd(2026, 3, 2), &scratch);
+    assert!(seen.kept_indexes.customers.is_none());
+    let lookup = Lookup::new(&seen);
+    assert!(lookup.customer("c2").is_none());
+    assert!(lookup.customer("c1").is_some());
 }

@@ -235,7 +235,7 @@ fn selecting_vouches_for_the_latest_instant_of_the_chunks_it_takes_from() {
 }
 
 #[test]
-fn only_a_whole_activity_kind_lends_its_index() {
+fn only_a_whole_kind_lends_its_index() {
     use crm_metrics_engine::records::{Activity, ActivityDirection, ActivityType};
     let march = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
     let activity = |id: usize| Activity {
@@ -257,7 +257,7 @@ fn only_a_whole_activity_kind_lends_its_index() {
     // Every activity: the view borrows this version's index.
     let mut view = View::default();
     snapshot.select(&KindRead::All, &mut view);
-    assert!(view.kept_activity_index.is_some());
+    assert!(view.kept_indexes.activities.is_some());
     // A time-bounded read (even one that happens to take every record) does not.
     let read = KindRead::AnyOf(vec![TimeBound {
         field: TimeField::ActivityOccurred,
@@ -267,10 +267,11 @@ fn only_a_whole_activity_kind_lends_its_index() {
     let mut view = View::default();
     snapshot.select(&read, &mut view);
     assert_eq!(view.activities.len(), 10);
-    assert!(view.kept_activity_index.is_none());
-    // Nor does a whole kind of another record type.
+    assert!(view.kept_indexes.activities.is_none());
+    // A whole kind of a record type no lookup indexes lends nothing.
     let orders = KindSnapshot::new((0..10).map(|i| order(i, 1)).collect(), at(1));
     let mut view = View::default();
     orders.select(&KindRead::All, &mut view);
-    assert!(view.kept_activity_index.is_none());
+    assert!(view.kept_indexes.activities.is_none());
+    assert!(view.kept_indexes.customers.is_none());
 }
