@@ -30,6 +30,10 @@ pub mod surveys;
 pub(crate) mod test_support;
 
 #[cfg(test)]
+#[path = "tests/arb_records.rs"]
+pub(crate) mod arb_records;
+
+#[cfg(test)]
 #[path = "tests/plans.rs"]
 mod plans;
 
