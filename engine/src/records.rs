@@ -149,6 +149,18 @@ pub enum OrderKind {
     Other,
 }
 
+impl OrderKind {
+    /// Every order kind.
+    pub const ALL: [OrderKind; 6] = [
+        OrderKind::New,
+        OrderKind::Repeat,
+        OrderKind::Upsell,
+        OrderKind::CrossSell,
+        OrderKind::Renewal,
+        OrderKind::Other,
+    ];
+}
+
 /// A revenue event: a purchase by a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Order {

@@ -196,14 +196,7 @@ fn arb_order() -> impl Strategy<Value = Record> {
                 cost,
                 ordered_time: ordered,
                 fulfilled_time: fulfilled,
-                kind: [
-                    OrderKind::New,
-                    OrderKind::Repeat,
-                    OrderKind::Upsell,
-                    OrderKind::CrossSell,
-                    OrderKind::Renewal,
-                    OrderKind::Other,
-                ][usize::from(kind)],
+                kind: OrderKind::ALL[usize::from(kind)],
             })
         })
 }

@@ -591,14 +591,7 @@ fn arb_order() -> impl Strategy<Value = Record> {
         prop::option::of(0i64..3000),
     )
         .prop_map(|(t, customer, id, amount, kind, cost)| {
-            let kinds = [
-                OrderKind::New,
-                OrderKind::Repeat,
-                OrderKind::Upsell,
-                OrderKind::CrossSell,
-                OrderKind::Renewal,
-                OrderKind::Other,
-            ];
+            let kinds = OrderKind::ALL;
             order_of(
                 &format!("o{id}"),
                 &format!("c{customer}"),
