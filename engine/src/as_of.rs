@@ -123,20 +123,16 @@ pub fn as_of<'a>(mut view: View<'a>, as_of: Timestamp, scratch: &'a Scratch) -> 
         settled(RecordKind::Activity),
         |list| kept(list, |a| exists(a.occurred_time)),
     );
-    let lent_as_is = |before: usize, after: usize| before == after;
     let kept_indexes = KeptIndexes {
-        customers: view
-            .kept_indexes
-            .customers
-            .filter(|_| lent_as_is(lent.0, customers.len())),
-        leads: view
-            .kept_indexes
-            .leads
-            .filter(|_| lent_as_is(lent.1, leads.len())),
-        activities: view
-            .kept_indexes
-            .activities
-            .filter(|_| lent_as_is(lent.2, activities.len())),
+        customers: (customers.len() == lent.0)
+            .then_some(view.kept_indexes.customers)
+            .flatten(),
+        leads: (leads.len() == lent.1)
+            .then_some(view.kept_indexes.leads)
+            .flatten(),
+        activities: (activities.len() == lent.2)
+            .then_some(view.kept_indexes.activities)
+            .flatten(),
     };
     View {
         customers,

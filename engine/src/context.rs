@@ -89,7 +89,7 @@ pub struct Lookup<'a> {
     activity_list: Vec<&'a Activity>,
     customers: OnceCell<HashMap<&'a str, &'a Customer>>,
     leads: OnceCell<HashMap<&'a str, &'a Lead>>,
-    activities: OnceCell<ActivityIndex>,
+    activities: OnceLock<ActivityIndex>,
     kept: KeptIndexes<'a>,
 }
 
@@ -185,14 +185,11 @@ impl<'a> Lookup<'a> {
     }
 
     fn activities(&self) -> &ActivityIndex {
-        match self.kept.activities {
-            Some(kept) => kept
-                .0
-                .get_or_init(|| ActivityIndex::of(self.activity_list.iter().copied())),
-            None => self
-                .activities
-                .get_or_init(|| ActivityIndex::of(self.activity_list.iter().copied())),
-        }
+        let cell = match self.kept.activities {
+            Some(kept) => &kept.0,
+            None => &self.activities,
+        };
+        cell.get_or_init(|| ActivityIndex::of(self.activity_list.iter().copied()))
     }
 
     /// The customer with `id`, when present.
