@@ -1,13 +1,11 @@
-//! `IngestService`: atomic batch upserts, a bulk-load stream acknowledged batch by batch, deletion
-//! and erasure.
-
-use std::pin::Pin;
+//! `IngestService`: atomic batch upserts, a bulk-load stream acknowledged batch by batch
+//! (`ingest_stream.rs`), deletion and erasure.
 
 use prost::Message;
-use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::convert::{kind_from_proto, records_from_proto, violations_to_proto};
+use super::ingest_stream::{AckStream, stream_records};
 use super::pb;
 use super::pb::ingest_service_server::IngestService;
 use super::status::invalid_argument;
@@ -39,7 +37,7 @@ impl IngestHandler {
     }
 
     /// Checks a batch's size and converts its records, everything before the database.
-    fn prepare_batch(
+    pub(super) fn prepare_batch(
         &self,
         records: Vec<pb::Record>,
         encoded_len: usize,
@@ -59,7 +57,7 @@ impl IngestHandler {
     }
 
     /// Commits a converted batch.
-    async fn commit_batch(
+    pub(super) async fn commit_batch(
         &self,
         tenant_id: &str,
         records: &[Record],
@@ -107,7 +105,7 @@ fn ingest_response(
 }
 
 /// The acknowledgement of a rejected batch: the status it would have had as a unary call.
-fn rejection(error: AppError) -> pb::BatchRejection {
+pub(super) fn rejection(error: AppError) -> pb::BatchRejection {
     let field_violations = match &error {
         AppError::Invalid(problems) => violations_to_proto(problems),
         _ => Vec::new(),
@@ -119,11 +117,6 @@ fn rejection(error: AppError) -> pb::BatchRejection {
         field_violations,
     }
 }
-
-/// Batches of one stream converted ahead of the one being written.
-const PREPARED_AHEAD: usize = 1;
-
-type AckStream = Pin<Box<dyn Stream<Item = Result<pb::StreamRecordsResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl IngestService for IngestHandler {
@@ -143,71 +136,7 @@ impl IngestService for IngestHandler {
         &self,
         request: Request<Streaming<pb::StreamRecordsRequest>>,
     ) -> Result<Response<AckStream>, Status> {
-        let mut batches = request.into_inner();
-        let (sender, receiver) = tokio::sync::mpsc::channel(4);
-        // Two stages, so that a stream's next batch is decoded and converted while the previous
-        // one is being written: the reader prepares batches, the writer commits them in order.
-        let (prepared_sender, mut prepared) = tokio::sync::mpsc::channel(PREPARED_AHEAD);
-        let reader = self.clone();
-        tokio::spawn(async move {
-            while let Some(next) = batches.next().await {
-                let item = match next {
-                    Ok(batch) => {
-                        let reader = reader.clone();
-                        let converted = tokio::task::spawn_blocking(move || {
-                            let encoded_len = batch.encoded_len();
-                            let pb::StreamRecordsRequest { tenant_id, records } = batch;
-                            (tenant_id, reader.prepare_batch(records, encoded_len))
-                        })
-                        .await;
-                        match converted {
-                            Ok(item) => Ok(item),
-                            Err(_) => Err(Status::internal("converting a batch failed")),
-                        }
-                    }
-                    Err(status) => Err(status),
-                };
-                let broken = item.is_err();
-                if prepared_sender.send(item).await.is_err() || broken {
-                    return;
-                }
-            }
-        });
-        let writer = self.clone();
-        tokio::spawn(async move {
-            let mut sequence: u64 = 0;
-            while let Some(item) = prepared.recv().await {
-                let (tenant_id, records) = match item {
-                    Ok(batch) => batch,
-                    Err(status) => {
-                        // A broken stream (decode error, cancelled client) ends the call.
-                        let _ = sender.send(Err(status)).await;
-                        return;
-                    }
-                };
-                let committed = match records {
-                    Ok(records) => writer.commit_batch(&tenant_id, &records).await,
-                    Err(error) => Err(error),
-                };
-                let result = match committed {
-                    Ok(accepted) => pb::stream_records_response::Result::Accepted(accepted),
-                    Err(error) => {
-                        tracing::info!(sequence, error = %error, "stream batch rejected");
-                        pb::stream_records_response::Result::Rejected(rejection(error))
-                    }
-                };
-                let ack = pb::StreamRecordsResponse {
-                    sequence,
-                    result: Some(result),
-                };
-                if sender.send(Ok(ack)).await.is_err() {
-                    return;
-                }
-                sequence += 1;
-            }
-        });
-        let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(stream_records(self, request.into_inner())))
     }
 
     async fn delete_records(

@@ -4,6 +4,7 @@
 
 pub mod convert;
 mod ingest_service;
+mod ingest_stream;
 mod metrics_service;
 pub mod pb;
 pub mod status;

@@ -193,11 +193,22 @@ fn is_unique_violation(error: &dyn sqlx::error::DatabaseError) -> bool {
 }
 
 /// True when some record of the batch has a tombstone of its kind and id.
+///
+/// A tenant that never deleted anything (every first load) has no tombstone at all: one probe
+/// of the index's tenant prefix says so, and the batch's ids are neither sent nor matched.
 async fn any_tombstoned(
     conn: &mut PgConnection,
     tenant_id: &str,
     batch: &Batch<'_>,
 ) -> Result<bool, StorageError> {
+    let tenant_has_tombstones: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tombstones WHERE tenant_id = $1)")
+            .bind(tenant_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !tenant_has_tombstones {
+        return Ok(false);
+    }
     let (kinds, ids) = batch.kinds_and_ids();
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM tombstones t \

@@ -223,6 +223,82 @@ async fn a_stream_acknowledges_each_batch_in_order_and_survives_a_bad_batch() {
     assert_eq!(ratio(report.total.as_ref().unwrap()), (0.6, 3.0, 5.0));
 }
 
+/// Batches of a stream may commit two at a time, but only when they share no record: a record
+/// sent again in the next batch sees its earlier write, exactly as one-by-one commits would.
+#[tokio::test]
+async fn a_stream_keeps_each_records_writes_in_stream_order() {
+    let mut app = TestApp::spawn().await;
+    // New deals are worth 100 each, "shared" 100 + 106 × its version: with 106 deals, the
+    // average deal size is 100 + the version stored last.
+    let shared_at = |version: i64| deal_v("shared", version, 100 + 106 * version);
+    // Every batch has five new deals. Of each three batches, the first carries "shared" at a
+    // higher version than before (10, 16, 22, …), the second at one version below that, above
+    // the one stored before the first (9, 15, 21, …: stale only if written after the first),
+    // and the third does not carry it.
+    let mut batches = Vec::new();
+    for k in 0..21i64 {
+        let mut records: Vec<pb::Record> = (0..5)
+            .map(|i| deal_v(&format!("b{k}-{i}"), 1, 100))
+            .collect();
+        match k % 3 {
+            0 => records.push(shared_at(2 * k + 10)),
+            1 => records.push(shared_at(2 * k + 7)),
+            _ => {}
+        }
+        batches.push(records);
+    }
+    let requests =
+        tokio_stream::iter(batches.into_iter().map(|records| pb::StreamRecordsRequest {
+            tenant_id: "acme".to_owned(),
+            records,
+        }));
+    let mut acks = app
+        .ingest
+        .stream_records(requests)
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let mut shared = Vec::new();
+    let mut sequences = Vec::new();
+    while let Some(ack) = acks.next().await {
+        let ack = ack.expect("ack");
+        sequences.push(ack.sequence);
+        let Some(pb::stream_records_response::Result::Accepted(accepted)) = ack.result else {
+            panic!("batch {} not accepted", ack.sequence);
+        };
+        assert_eq!(
+            accepted.created + accepted.updated + accepted.stale,
+            6 - u64::from(ack.sequence % 3 == 2)
+        );
+        shared.extend(
+            accepted
+                .results
+                .iter()
+                .filter(|r| r.id == "shared")
+                .map(|r| r.outcome),
+        );
+    }
+    assert_eq!(sequences, (0..21).collect::<Vec<u64>>());
+    let (created, updated, stale) = (
+        pb::RecordOutcome::Created as i32,
+        pb::RecordOutcome::Updated as i32,
+        pb::RecordOutcome::Stale as i32,
+    );
+    let mut expected = vec![created, stale];
+    for _ in 0..6 {
+        expected.extend([updated, stale]);
+    }
+    assert_eq!(shared, expected);
+    // 105 new deals and "shared", all won in March; "shared" holds its highest version, 46.
+    let report = app.report(metric("win_rate"), march()).await;
+    assert_eq!(ratio(report.total.as_ref().unwrap()), (1.0, 106.0, 106.0));
+    let report = app.report(metric("average_deal_size"), march()).await;
+    assert_eq!(
+        money(report.total.as_ref().unwrap()),
+        ("USD".to_owned(), 100 + 46)
+    );
+}
+
 #[tokio::test]
 async fn an_oversize_batch_is_invalid_and_names_the_limit() {
     let mut app = TestApp::spawn_with(|config| config.max_batch_records = 3).await;
