@@ -24,6 +24,30 @@ fn outcomes(response: &pb::IngestRecordsResponse) -> Vec<i32> {
     response.results.iter().map(|r| r.outcome).collect()
 }
 
+/// Sends `batches` to tenant "acme" on one `StreamRecords` call and returns every
+/// acknowledgement, in the order received.
+async fn stream_to_acme(
+    app: &mut TestApp,
+    batches: Vec<Vec<pb::Record>>,
+) -> Vec<pb::StreamRecordsResponse> {
+    let requests =
+        tokio_stream::iter(batches.into_iter().map(|records| pb::StreamRecordsRequest {
+            tenant_id: "acme".to_owned(),
+            records,
+        }));
+    let mut acks = app
+        .ingest
+        .stream_records(requests)
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let mut received = Vec::new();
+    while let Some(ack) = acks.next().await {
+        received.push(ack.expect("ack"));
+    }
+    received
+}
+
 #[tokio::test]
 async fn upserts_report_outcomes_and_out_of_order_versions_converge() {
     let mut app = TestApp::spawn().await;
@@ -150,10 +174,6 @@ async fn duplicate_ids_with_different_content_are_rejected() {
 #[tokio::test]
 async fn a_stream_acknowledges_each_batch_in_order_and_survives_a_bad_batch() {
     let mut app = TestApp::spawn().await;
-    let batch = |records: Vec<pb::Record>| pb::StreamRecordsRequest {
-        tenant_id: "acme".to_owned(),
-        records,
-    };
     let won = (0..3)
         .map(|i| {
             deal(
@@ -183,17 +203,7 @@ async fn a_stream_acknowledges_each_batch_in_order_and_survives_a_bad_batch() {
             )
         })
         .collect();
-    let requests = tokio_stream::iter(vec![batch(won), batch(invalid), batch(lost)]);
-    let mut acks = app
-        .ingest
-        .stream_records(requests)
-        .await
-        .expect("stream opens")
-        .into_inner();
-    let mut received = Vec::new();
-    while let Some(ack) = acks.next().await {
-        received.push(ack.expect("ack"));
-    }
+    let received = stream_to_acme(&mut app, vec![won, invalid, lost]).await;
     assert_eq!(
         received.iter().map(|a| a.sequence).collect::<Vec<_>>(),
         vec![0, 1, 2]
@@ -247,21 +257,9 @@ async fn a_stream_keeps_each_records_writes_in_stream_order() {
         }
         batches.push(records);
     }
-    let requests =
-        tokio_stream::iter(batches.into_iter().map(|records| pb::StreamRecordsRequest {
-            tenant_id: "acme".to_owned(),
-            records,
-        }));
-    let mut acks = app
-        .ingest
-        .stream_records(requests)
-        .await
-        .expect("stream opens")
-        .into_inner();
     let mut shared = Vec::new();
     let mut sequences = Vec::new();
-    while let Some(ack) = acks.next().await {
-        let ack = ack.expect("ack");
+    for ack in stream_to_acme(&mut app, batches).await {
         sequences.push(ack.sequence);
         let Some(pb::stream_records_response::Result::Accepted(accepted)) = ack.result else {
             panic!("batch {} not accepted", ack.sequence);
