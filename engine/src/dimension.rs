@@ -150,10 +150,8 @@ impl Dimension {
             (Dimension::CustomerAcquisitionChannel, _) => {
                 customer()?.acquisition_channel.as_deref()
             }
-            (Dimension::CustomerAttribute(key), _) => {
-                customer()?.meta.attributes.get(key).map(String::as_str)
-            }
-            (Dimension::Attribute(key), _) => record.meta().attributes.get(key).map(String::as_str),
+            (Dimension::CustomerAttribute(key), _) => customer()?.meta.attributes.get(key),
+            (Dimension::Attribute(key), _) => record.meta().attributes.get(key),
             (Dimension::OwnerId, RecordRef::Lead(r)) => r.owner_id.as_deref(),
             (Dimension::OwnerId, RecordRef::Deal(r)) => r.owner_id.as_deref(),
             (Dimension::OwnerId, RecordRef::Activity(r)) => r.owner_id.as_deref(),

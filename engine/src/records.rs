@@ -6,15 +6,15 @@
 //! group-by can use. References between records (`customer_id`, `lead_id`, ...) are soft: the
 //! referenced record may not exist (yet).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::money::{Currency, Money};
 
+mod attributes;
 mod fingerprint;
 mod kind;
 
+pub use attributes::Attributes;
 pub use kind::RecordKind;
 
 /// A short text (an id, a stage, a channel): kept inline up to 24 bytes, so records hold their
@@ -25,9 +25,6 @@ pub type Text = compact_str::CompactString;
 
 /// An instant in time, in UTC, with microsecond precision once stored.
 pub type Timestamp = DateTime<Utc>;
-
-/// The caller's custom fields (region, industry, plan, ...), ordered for deterministic output.
-pub type Attributes = BTreeMap<String, String>;
 
 /// Identity, version and custom attributes shared by every record kind.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -464,6 +461,8 @@ impl Record {
         }
     }
 
+    /// The identity, version and attributes of the record, to change (tests build variants).
+    #[cfg(test)]
     pub(crate) fn meta_mut(&mut self) -> &mut Meta {
         match self {
             Record::Customer(r) => &mut r.meta,

@@ -304,7 +304,7 @@ fn attributes_json(attributes: &Attributes) -> serde_json::Value {
     serde_json::Value::Object(
         attributes
             .iter()
-            .map(|(key, value)| (key.clone(), serde_json::Value::String(value.clone())))
+            .map(|(key, value)| (key.to_owned(), serde_json::Value::String(value.to_owned())))
             .collect(),
     )
 }
@@ -327,15 +327,15 @@ fn meta_from_row(row: &PgRow) -> Result<Meta, StorageError> {
             "attributes of {id:?} are not an object"
         )));
     };
-    let mut attributes = Attributes::new();
-    for (key, value) in map {
-        let serde_json::Value::String(value) = value else {
-            return Err(StorageError::Corrupt(format!(
+    let attributes = map
+        .into_iter()
+        .map(|(key, value)| match value {
+            serde_json::Value::String(value) => Ok((key, value)),
+            _ => Err(StorageError::Corrupt(format!(
                 "attribute {key:?} of {id:?} is not a string"
-            )));
-        };
-        attributes.insert(key, value);
-    }
+            ))),
+        })
+        .collect::<Result<Attributes, _>>()?;
     Ok(Meta {
         version: row.try_get("version")?,
         id,

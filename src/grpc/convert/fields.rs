@@ -6,9 +6,11 @@
 //! only then combines the results with `?`, so all problems of a message are reported, not just
 //! the first.
 
+use std::collections::BTreeMap;
+
 use crm_metrics_engine::money::{Currency, Money};
 use crm_metrics_engine::query::Problem;
-use crm_metrics_engine::records::{Attributes, Meta, Timestamp};
+use crm_metrics_engine::records::{Meta, Timestamp};
 
 use super::pb;
 use super::timestamp_from_proto;
@@ -254,7 +256,12 @@ impl<'p> Fields<'p> {
     }
 
     /// The identity, version and attributes every record has.
-    pub fn meta(&mut self, id: String, version: i64, attributes: Attributes) -> Option<Meta> {
+    pub fn meta(
+        &mut self,
+        id: String,
+        version: i64,
+        attributes: BTreeMap<String, String>,
+    ) -> Option<Meta> {
         let id = self.id("id", id);
         let mut keys_ok = true;
         for key in attributes.keys() {
@@ -275,7 +282,7 @@ impl<'p> Fields<'p> {
         Some(Meta {
             id: id?,
             version,
-            attributes,
+            attributes: attributes.into_iter().collect(),
         })
     }
 }

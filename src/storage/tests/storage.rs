@@ -2,7 +2,6 @@
 //! embedded one under a temporary directory (so they never silently skip). Each test run uses a
 //! fresh database.
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -93,10 +92,9 @@ fn meta(id: &str, version: i64) -> Meta {
     Meta {
         id: id.into(),
         version,
-        attributes: BTreeMap::from([
-            ("region".to_owned(), "eu".to_owned()),
-            ("quote\"d".to_owned(), "ünïcode ✓".to_owned()),
-        ]),
+        attributes: [("region", "eu"), ("quote\"d", "ünïcode ✓")]
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -427,7 +425,7 @@ async fn bounded_reads_erasure_deletion_and_big_batches() {
                 meta: Meta {
                     id: format!("bulk-{i}").into(),
                     version: 1,
-                    attributes: BTreeMap::new(),
+                    attributes: Attributes::new(),
                 },
                 customer_id: format!("c{}", i % 100).into(),
                 amount: usd(i),

@@ -37,7 +37,7 @@ fn a_valid_record_of_each_kind_converts() {
     };
     assert_eq!(deal.status, DealStatus::Won);
     assert_eq!(deal.amount.minor_units, 50_000);
-    assert_eq!(deal.meta.attributes["region"], "emea");
+    assert_eq!(deal.meta.attributes.get("region"), Some("emea"));
     assert_eq!(deal.stage_history.len(), 2);
     let Record::SurveyResponse(survey) = &records[7] else {
         panic!("survey expected");
