@@ -1,6 +1,9 @@
 # Multi-stage build: compile in the Rust image (protoc ships inside a crate, no system protoc),
 # run as non-root on distroless of the same Debian release.
 # The runtime image holds no PostgreSQL: set DATABASE_URL to the database to use.
+# It listens on all interfaces, so it starts only with an authorization policy
+# (CRM_METRICS_POLICY_FILE and an identity source, see the README) or with
+# CRM_METRICS_ALLOW_OPEN_ACCESS=true.
 FROM rust:1.95-trixie AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::admission::{default_max_concurrent_computations, default_max_queued_computations};
 use crate::app::Limits;
+use crate::auth::AuthConfig;
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -125,6 +126,10 @@ pub struct Config {
     /// OTLP/gRPC endpoint for traces (e.g. http://127.0.0.1:4317). Unset: no export.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+
+    /// Caller identity and authorization.
+    #[command(flatten)]
+    pub auth: AuthConfig,
 }
 
 impl Config {
@@ -165,6 +170,7 @@ impl Config {
             tenant_currencies: Vec::new(),
             log_format: LogFormat::Pretty,
             otlp_endpoint: None,
+            auth: AuthConfig::default(),
         }
     }
 }

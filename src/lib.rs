@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod grpc;

@@ -21,6 +21,7 @@ use crm_metrics_engine::money::Currency;
 
 use crate::admission::AdmissionGate;
 use crate::app::App;
+use crate::auth::Access;
 use crate::config::Config;
 use crate::grpc::pb::ingest_service_server::IngestServiceServer;
 use crate::grpc::pb::metrics_service_server::MetricsServiceServer;
@@ -56,6 +57,7 @@ pub struct Application {
     listener: TcpListener,
     app: App,
     admission: AdmissionGate,
+    access: Access,
     embedded: Option<EmbeddedPostgres>,
 }
 
@@ -71,6 +73,8 @@ impl Application {
             })?),
         };
         let tenant_currencies = parse_tenant_currencies(&config.tenant_currencies)?;
+        let access =
+            Access::from_config(&config.auth, config.listen).map_err(StartupError::Config)?;
         let admission = AdmissionGate::new(
             config.max_concurrent_computations,
             config.max_queued_computations,
@@ -109,6 +113,7 @@ impl Application {
             listener,
             app,
             admission,
+            access,
             embedded,
         })
     }
@@ -134,6 +139,7 @@ impl Application {
             listener,
             app,
             admission,
+            access,
             embedded,
         } = self;
         let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -159,16 +165,17 @@ impl Application {
         // Messages somewhat over the configured limit are still decoded, so an oversize batch gets
         // a clear INVALID_ARGUMENT naming the limit rather than a transport error.
         let decode_limit = config.max_message_bytes.saturating_add(DECODE_SLACK_BYTES);
-        let ingest = IngestServiceServer::new(IngestHandler::new(app.clone()))
+        let ingest = IngestServiceServer::new(IngestHandler::new(app.clone(), access.clone()))
             .max_decoding_message_size(decode_limit)
             .accept_compressed(CompressionEncoding::Gzip)
             .accept_compressed(CompressionEncoding::Zstd)
             .send_compressed(CompressionEncoding::Gzip);
-        let metrics = MetricsServiceServer::new(MetricsHandler::new(app.clone(), admission))
-            .max_decoding_message_size(decode_limit)
-            .accept_compressed(CompressionEncoding::Gzip)
-            .accept_compressed(CompressionEncoding::Zstd)
-            .send_compressed(CompressionEncoding::Gzip);
+        let metrics =
+            MetricsServiceServer::new(MetricsHandler::new(app.clone(), admission, access))
+                .max_decoding_message_size(decode_limit)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Zstd)
+                .send_compressed(CompressionEncoding::Gzip);
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let drain_reporter = reporter.clone();

@@ -4,6 +4,7 @@
 use crm_metrics_engine::query::Problem;
 use crm_metrics_engine::value::EvalError;
 
+use crate::auth::AuthError;
 use crate::storage::StorageError;
 
 /// Everything a use case can fail with.
@@ -21,6 +22,12 @@ pub enum AppError {
     /// The database cannot be reached; safe to retry.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The call carries no identity the service accepts.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller lacks the permission the call needs.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// A bug or a corrupt row; details are logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -38,6 +45,15 @@ impl AppError {
     /// A single-field invalid-argument error.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> AppError {
         AppError::Invalid(vec![Problem::new(field, description)])
+    }
+}
+
+impl From<AuthError> for AppError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Unauthenticated(message) => AppError::Unauthenticated(message),
+            AuthError::PermissionDenied(message) => AppError::PermissionDenied(message),
+        }
     }
 }
 

@@ -4,12 +4,14 @@
 use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::caller::caller_of;
 use super::convert::{kind_from_proto, records_from_proto, violations_to_proto};
 use super::ingest_stream::{AckStream, stream_records};
 use super::pb;
 use super::pb::ingest_service_server::IngestService;
 use super::status::invalid_argument;
 use crate::app::{App, AppError, IngestOutcome};
+use crate::auth::{Access, Permission};
 use crate::storage::UpsertOutcome;
 use crm_metrics_engine::records::Record;
 
@@ -17,12 +19,13 @@ use crm_metrics_engine::records::Record;
 #[derive(Clone)]
 pub struct IngestHandler {
     app: App,
+    pub(super) access: Access,
 }
 
 impl IngestHandler {
-    /// A handler over `app`.
-    pub fn new(app: App) -> IngestHandler {
-        IngestHandler { app }
+    /// A handler over `app`; `access` decides who may write, delete and erase which tenant.
+    pub fn new(app: App, access: Access) -> IngestHandler {
+        IngestHandler { app, access }
     }
 
     /// Validates, converts and commits one batch.
@@ -124,8 +127,10 @@ impl IngestService for IngestHandler {
         &self,
         request: Request<pb::IngestRecordsRequest>,
     ) -> Result<Response<pb::IngestRecordsResponse>, Status> {
+        let caller = caller_of(&self.access, &request)?;
         let encoded_len = request.get_ref().encoded_len();
         let pb::IngestRecordsRequest { tenant_id, records } = request.into_inner();
+        let tenant_id = caller.tenant(&self.access, Permission::Ingest, tenant_id)?;
         let response = self.ingest_batch(&tenant_id, records, encoded_len).await?;
         Ok(Response::new(response))
     }
@@ -136,24 +141,41 @@ impl IngestService for IngestHandler {
         &self,
         request: Request<Streaming<pb::StreamRecordsRequest>>,
     ) -> Result<Response<AckStream>, Status> {
-        Ok(Response::new(stream_records(self, request.into_inner())))
+        let caller = caller_of(&self.access, &request)?;
+        Ok(Response::new(stream_records(
+            self,
+            caller,
+            request.into_inner(),
+        )))
     }
 
     async fn delete_records(
         &self,
         request: Request<pb::DeleteRecordsRequest>,
     ) -> Result<Response<pb::DeleteRecordsResponse>, Status> {
+        let caller = caller_of(&self.access, &request)?;
         let pb::DeleteRecordsRequest {
             tenant_id,
             kind,
             ids,
         } = request.into_inner();
+        let tenant_id = caller.tenant(&self.access, Permission::Delete, tenant_id)?;
         let Some(kind) = kind_from_proto(kind) else {
             return Err(invalid_argument(&[
                 crm_metrics_engine::query::Problem::new("kind", "a record kind is required"),
             ]));
         };
         let (deleted, consistency_token) = self.app.delete(&tenant_id, kind, &ids).await?;
+        tracing::info!(
+            target: "audit",
+            action = "delete_records",
+            principal = caller.name(),
+            tenant = %tenant_id,
+            kind = ?kind,
+            requested = ids.len(),
+            deleted,
+            "records deleted"
+        );
         Ok(Response::new(pb::DeleteRecordsResponse {
             deleted,
             consistency_token,
@@ -164,11 +186,26 @@ impl IngestService for IngestHandler {
         &self,
         request: Request<pb::EraseCustomerRequest>,
     ) -> Result<Response<pb::EraseCustomerResponse>, Status> {
+        let caller = caller_of(&self.access, &request)?;
         let pb::EraseCustomerRequest {
             tenant_id,
             customer_id,
         } = request.into_inner();
+        let tenant_id = caller.tenant(&self.access, Permission::Erase, tenant_id)?;
         let counts = self.app.erase_customer(&tenant_id, &customer_id).await?;
+        // The customer's id is the caller's reference, not personal data; it is what an audit
+        // needs to show which erasure request was carried out.
+        tracing::info!(
+            target: "audit",
+            action = "erase_customer",
+            principal = caller.name(),
+            tenant = %tenant_id,
+            customer_id = %customer_id,
+            customers = counts.customers,
+            leads = counts.leads,
+            survey_responses = counts.survey_responses,
+            "customer erased"
+        );
         Ok(Response::new(pb::EraseCustomerResponse {
             customers: counts.customers,
             leads: counts.leads,

@@ -27,9 +27,11 @@ use tokio::task::JoinHandle;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Status, Streaming};
 
+use super::caller::Caller;
 use super::ingest_service::{IngestHandler, rejection};
 use super::pb;
 use crate::app::AppError;
+use crate::auth::Permission;
 use crm_metrics_engine::records::Record;
 
 /// Batches of one stream converted ahead of the ones being written.
@@ -103,11 +105,12 @@ impl Running {
 /// Starts the stream's stages and returns its acknowledgements.
 pub(super) fn stream_records(
     handler: &IngestHandler,
+    caller: Caller,
     batches: Streaming<pb::StreamRecordsRequest>,
 ) -> AckStream {
     let (acks, receiver) = mpsc::channel(4);
     let (prepared_sender, prepared) = mpsc::channel(PREPARED_AHEAD);
-    tokio::spawn(read(handler.clone(), batches, prepared_sender));
+    tokio::spawn(read(handler.clone(), caller, batches, prepared_sender));
     tokio::spawn(write(handler.clone(), prepared, acks));
     Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver))
 }
@@ -116,6 +119,7 @@ pub(super) fn stream_records(
 /// client) is passed on as its status, and reading stops.
 async fn read(
     handler: IngestHandler,
+    caller: Caller,
     mut batches: Streaming<pb::StreamRecordsRequest>,
     prepared: mpsc::Sender<Result<Prepared, Status>>,
 ) {
@@ -123,10 +127,19 @@ async fn read(
         let item = match next {
             Ok(batch) => {
                 let handler = handler.clone();
+                let caller = caller.clone();
                 tokio::task::spawn_blocking(move || {
                     let encoded_len = batch.encoded_len();
                     let pb::StreamRecordsRequest { tenant_id, records } = batch;
-                    let records = handler.prepare_batch(records, encoded_len);
+                    // Each batch names its tenant, so each is authorized on its own.
+                    let (tenant_id, records) =
+                        match caller.tenant(&handler.access, Permission::Ingest, tenant_id) {
+                            Ok(tenant_id) => {
+                                let records = handler.prepare_batch(records, encoded_len);
+                                (tenant_id, records)
+                            }
+                            Err(refused) => (String::new(), Err(refused)),
+                        };
                     let keys = match &records {
                         Ok(records) => RecordKeys::of(records),
                         Err(_) => RecordKeys(Vec::new()),

@@ -7,6 +7,7 @@ use crm_metrics_engine::dimension::Dimension;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
+use super::caller::caller_of;
 use super::convert::{
     compute_request_at, compute_request_from_proto, definition_to_proto, records_from_proto,
     report_to_proto, timestamp_to_proto,
@@ -16,6 +17,7 @@ use super::pb::metrics_service_server::MetricsService;
 use super::status::invalid_argument;
 use crate::admission::AdmissionGate;
 use crate::app::{App, AppError, ComputeOutcome};
+use crate::auth::{Access, Permission};
 use crate::storage::ComputationSource;
 
 /// Handles `crm.metrics.v1.MetricsService`.
@@ -23,12 +25,18 @@ use crate::storage::ComputationSource;
 pub struct MetricsHandler {
     app: App,
     admission: AdmissionGate,
+    access: Access,
 }
 
 impl MetricsHandler {
-    /// A handler over `app`; `admission` bounds the computations running at once.
-    pub fn new(app: App, admission: AdmissionGate) -> MetricsHandler {
-        MetricsHandler { app, admission }
+    /// A handler over `app`; `admission` bounds the computations running at once; `access`
+    /// decides who may read which tenant.
+    pub fn new(app: App, admission: AdmissionGate, access: Access) -> MetricsHandler {
+        MetricsHandler {
+            app,
+            admission,
+            access,
+        }
     }
 }
 
@@ -70,8 +78,10 @@ fn nested(error: AppError, prefix: &str) -> AppError {
 impl MetricsService for MetricsHandler {
     async fn list_metrics(
         &self,
-        _request: Request<pb::ListMetricsRequest>,
+        request: Request<pb::ListMetricsRequest>,
     ) -> Result<Response<pb::ListMetricsResponse>, Status> {
+        // The catalog is no tenant's data, but it is served only to accepted callers.
+        caller_of(&self.access, &request)?;
         let metrics = crm_metrics_engine::metrics::catalog()
             .iter()
             .map(|m| definition_to_proto(m.definition()))
@@ -84,9 +94,15 @@ impl MetricsService for MetricsHandler {
         request: Request<pb::ComputeMetricsRequest>,
     ) -> Result<Response<pb::ComputeMetricsResponse>, Status> {
         let receive_time = Utc::now();
+        let caller = caller_of(&self.access, &request)?;
+        let mut request = request.into_inner();
+        request.tenant_id = caller.tenant(
+            &self.access,
+            Permission::Read,
+            std::mem::take(&mut request.tenant_id),
+        )?;
         // Held to the end of the call: the read, the evaluation and keeping the result.
         let _admitted = self.admission.admit().await?;
-        let request = request.into_inner();
         let encoded_request = request.save.then(|| request.encode_to_vec());
         let converted =
             compute_request_from_proto(request, receive_time).map_err(|p| invalid_argument(&p))?;
@@ -122,9 +138,17 @@ impl MetricsService for MetricsHandler {
         request: Request<pb::ComputeOnRecordsRequest>,
     ) -> Result<Response<pb::ComputeOnRecordsResponse>, Status> {
         let receive_time = Utc::now();
+        let caller = caller_of(&self.access, &request)?;
+        let mut request = request.into_inner();
+        if let Some(query) = request.query.as_mut() {
+            query.tenant_id = caller.tenant(
+                &self.access,
+                Permission::Read,
+                std::mem::take(&mut query.tenant_id),
+            )?;
+        }
         // Held to the end of the call: the evaluation and keeping the result.
         let _admitted = self.admission.admit().await?;
-        let request = request.into_inner();
         let encoded_request = request.encode_to_vec();
         let pb::ComputeOnRecordsRequest { query, records } = request;
         let Some(query) = query else {
@@ -175,10 +199,12 @@ impl MetricsService for MetricsHandler {
         &self,
         request: Request<pb::GetComputationRequest>,
     ) -> Result<Response<pb::GetComputationResponse>, Status> {
+        let caller = caller_of(&self.access, &request)?;
         let pb::GetComputationRequest {
             tenant_id,
             computation_id,
         } = request.into_inner();
+        let tenant_id = caller.tenant(&self.access, Permission::Read, tenant_id)?;
         let kept = self.app.computation(&tenant_id, &computation_id).await?;
         let corrupt = |what: &str, e: prost::DecodeError| {
             Status::from(AppError::Internal(format!(

@@ -2,6 +2,7 @@
 //! service handlers, and the one mapping from application errors to `tonic::Status`.
 //! Only this module names protobuf types.
 
+mod caller;
 pub mod convert;
 mod ingest_service;
 mod ingest_stream;
@@ -9,5 +10,6 @@ mod metrics_service;
 pub mod pb;
 pub mod status;
 
+pub use caller::TENANT_METADATA;
 pub use ingest_service::IngestHandler;
 pub use metrics_service::MetricsHandler;

@@ -30,6 +30,8 @@ impl From<AppError> for Status {
             AppError::Invalid(problems) => invalid_argument(&problems),
             AppError::NotFound(message) => Status::not_found(message),
             AppError::FailedPrecondition(message) => Status::failed_precondition(message),
+            AppError::Unauthenticated(message) => Status::unauthenticated(message),
+            AppError::PermissionDenied(message) => Status::permission_denied(message),
             AppError::Unavailable(message) => {
                 tracing::warn!(error = %message, "database unavailable");
                 Status::unavailable("the database is unavailable; retry later")

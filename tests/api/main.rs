@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod access;
 mod admission;
 mod catalog_metrics;
 mod computations;

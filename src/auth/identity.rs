@@ -1,0 +1,166 @@
+//! Who is calling: one principal per call, from the sources the operator enabled.
+//!
+//! - A JWT bearer token (`authorization: Bearer …`), when a JWKS file is configured: the
+//!   principal is `jwt:<sub>`, and the token's claims can name tenants.
+//! - Istio's `x-forwarded-client-cert`, when trusted: the principal is the client certificate's
+//!   URI (a SPIFFE id) in the element the nearest proxy appended (the last one).
+//! - Linkerd's `l5d-client-id`, when trusted: the principal is the meshed client's identity.
+//!
+//! A present bearer token decides alone: an invalid one is refused, never passed over for a mesh
+//! identity. Mesh headers are read only when their mesh is trusted: a client outside the mesh
+//! could set them, so an untrusted header is ignored as if absent.
+
+use serde_json::Value;
+
+use super::jwt::JwtVerifier;
+
+/// The caller of one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    /// The name policies match: `jwt:<sub>`, a SPIFFE URI, or a Linkerd identity.
+    pub id: String,
+    /// The verified JWT's claims (empty for other sources).
+    pub claims: serde_json::Map<String, Value>,
+}
+
+impl Principal {
+    /// A principal with no claims.
+    pub fn named(id: impl Into<String>) -> Principal {
+        Principal {
+            id: id.into(),
+            claims: serde_json::Map::new(),
+        }
+    }
+
+    /// The string values of claim `name`: a string, or the strings of a list.
+    pub fn claim_values(&self, name: &str) -> Vec<&str> {
+        match self.claims.get(name) {
+            Some(Value::String(value)) => vec![value.as_str()],
+            Some(Value::Array(values)) => values.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The identity sources in force.
+#[derive(Debug, Clone, Default)]
+pub struct IdentitySources {
+    /// Verifies bearer tokens; `None`: bearer tokens are not accepted.
+    pub jwt: Option<JwtVerifier>,
+    /// Trust Istio's `x-forwarded-client-cert`.
+    pub istio: bool,
+    /// Trust Linkerd's `l5d-client-id`.
+    pub linkerd: bool,
+}
+
+/// Why a call's identity was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadIdentity(pub String);
+
+impl IdentitySources {
+    /// Whether any source is enabled.
+    pub fn any(&self) -> bool {
+        self.jwt.is_some() || self.istio || self.linkerd
+    }
+
+    /// The caller, from the call's headers (`header(name)` gives a header's value); `Ok(None)`
+    /// when no enabled source names one.
+    pub fn principal<'h>(
+        &self,
+        header: impl Fn(&str) -> Option<&'h str>,
+    ) -> Result<Option<Principal>, BadIdentity> {
+        if let Some(verifier) = &self.jwt
+            && let Some(authorization) = header("authorization")
+        {
+            let token = bearer_token(authorization).ok_or_else(|| {
+                BadIdentity("the authorization header is not `Bearer <token>`".to_owned())
+            })?;
+            return verifier.verify(token).map(Some);
+        }
+        if self.istio
+            && let Some(xfcc) = header("x-forwarded-client-cert")
+        {
+            let uri = forwarded_client_uri(xfcc).ok_or_else(|| {
+                BadIdentity("x-forwarded-client-cert carries no client URI".to_owned())
+            })?;
+            return Ok(Some(Principal::named(uri)));
+        }
+        if self.linkerd
+            && let Some(id) = header("l5d-client-id")
+        {
+            let id = id.trim();
+            if id.is_empty() {
+                return Err(BadIdentity("l5d-client-id is empty".to_owned()));
+            }
+            return Ok(Some(Principal::named(id)));
+        }
+        Ok(None)
+    }
+}
+
+/// The token of an `authorization: Bearer <token>` header (the scheme is case-insensitive).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The `URI` of the last element of an `x-forwarded-client-cert` header: elements are separated
+/// by commas, their `key=value` pairs by semicolons, and values may be double-quoted (with `\"`
+/// inside).
+pub fn forwarded_client_uri(header: &str) -> Option<String> {
+    let elements = split_unquoted(header, ',');
+    let last = elements.last()?;
+    split_unquoted(last, ';').into_iter().find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        if !key.trim().eq_ignore_ascii_case("uri") {
+            return None;
+        }
+        let value = unquote(value.trim());
+        (!value.is_empty()).then_some(value)
+    })
+}
+
+/// Splits at `separator` outside double quotes.
+fn split_unquoted(text: &str, separator: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (index, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            c if c == separator && !quoted => {
+                parts.push(&text[start..index]);
+                start = index + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// A value without its surrounding quotes and escapes.
+fn unquote(value: &str) -> String {
+    match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) => {
+            let mut out = String::with_capacity(inner.len());
+            let mut escaped = false;
+            for c in inner.chars() {
+                if escaped || c != '\\' {
+                    out.push(c);
+                    escaped = false;
+                } else {
+                    escaped = true;
+                }
+            }
+            out
+        }
+        None => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/identity.rs"]
+mod tests;

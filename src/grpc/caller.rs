@@ -1,0 +1,77 @@
+//! The caller of a call and the tenant it acts on.
+//!
+//! The caller comes from the call's metadata ([`Access::caller`]). The tenant comes from the
+//! request's `tenant_id`, or from `x-tenant-id` metadata (which a mesh can route by); when both
+//! are given they must agree. The permission the method needs is checked on that tenant before
+//! any work is done. Deletions and erasures are written to the audit log with the caller.
+
+use tonic::metadata::MetadataMap;
+use tonic::{Request, Status};
+
+use crate::app::AppError;
+use crate::auth::{Access, Permission, Principal};
+
+/// The metadata key that may carry the tenant.
+pub const TENANT_METADATA: &str = "x-tenant-id";
+
+/// Who is calling, and the tenant its metadata names.
+#[derive(Debug, Clone)]
+pub(super) struct Caller {
+    principal: Option<Principal>,
+    metadata_tenant: Option<String>,
+}
+
+/// The caller of `request`, refused with UNAUTHENTICATED when its identity is not accepted.
+pub(super) fn caller_of<T>(access: &Access, request: &Request<T>) -> Result<Caller, Status> {
+    caller_from_metadata(access, request.metadata())
+}
+
+/// The caller named by `metadata`.
+pub(super) fn caller_from_metadata(
+    access: &Access,
+    metadata: &MetadataMap,
+) -> Result<Caller, Status> {
+    // A value that is not visible ASCII reads as empty, which no source accepts.
+    let header = |name: &str| metadata.get(name).map(|v| v.to_str().unwrap_or(""));
+    let principal = access.caller(header).map_err(AppError::from)?;
+    let metadata_tenant = header(TENANT_METADATA).map(str::to_owned);
+    Ok(Caller {
+        principal,
+        metadata_tenant,
+    })
+}
+
+impl Caller {
+    /// The tenant the call acts on (the request's, else the metadata's), once `permission` on it
+    /// is checked. An empty tenant is left for the request's validation to refuse.
+    pub fn tenant(
+        &self,
+        access: &Access,
+        permission: Permission,
+        requested: String,
+    ) -> Result<String, AppError> {
+        let tenant = match &self.metadata_tenant {
+            Some(named) if requested.is_empty() => named.clone(),
+            Some(named) if *named != requested => {
+                return Err(AppError::invalid(
+                    "tenant_id",
+                    format!(
+                        "{requested:?} does not match the {TENANT_METADATA} metadata {named:?}"
+                    ),
+                ));
+            }
+            _ => requested,
+        };
+        if !tenant.is_empty() {
+            access.authorize(self.principal.as_ref(), permission, &tenant)?;
+        }
+        Ok(tenant)
+    }
+
+    /// The caller's name for logs: its principal, or `anonymous`.
+    pub fn name(&self) -> &str {
+        self.principal
+            .as_ref()
+            .map_or("anonymous", |p| p.id.as_str())
+    }
+}
