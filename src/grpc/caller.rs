@@ -5,7 +5,6 @@
 //! are given they must agree. The permission the method needs is checked on that tenant before
 //! any work is done. Deletions and erasures are written to the audit log with the caller.
 
-use tonic::metadata::MetadataMap;
 use tonic::{Request, Status};
 
 use crate::app::AppError;
@@ -23,14 +22,7 @@ pub(super) struct Caller {
 
 /// The caller of `request`, refused with UNAUTHENTICATED when its identity is not accepted.
 pub(super) fn caller_of<T>(access: &Access, request: &Request<T>) -> Result<Caller, Status> {
-    caller_from_metadata(access, request.metadata())
-}
-
-/// The caller named by `metadata`.
-pub(super) fn caller_from_metadata(
-    access: &Access,
-    metadata: &MetadataMap,
-) -> Result<Caller, Status> {
+    let metadata = request.metadata();
     // A value that is not visible ASCII reads as empty, which no source accepts.
     let header = |name: &str| metadata.get(name).map(|v| v.to_str().unwrap_or(""));
     let principal = access.caller(header).map_err(AppError::from)?;

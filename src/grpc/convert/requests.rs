@@ -94,13 +94,14 @@ pub fn erase_request_from_proto(
     }
 }
 
-/// Problems as proto field violations, in order.
+/// Problems as proto field violations, in order: the first ones, within the limits of an error's
+/// details (`status::listed_problems`; the rejection's message gives the total).
 pub fn violations_to_proto(problems: &[Problem]) -> Vec<pb::FieldViolation> {
-    problems
-        .iter()
+    crate::grpc::status::listed_problems(problems)
+        .into_iter()
         .map(|p| pb::FieldViolation {
-            field: p.field.clone(),
-            description: p.description.clone(),
+            field: p.field,
+            description: p.description,
         })
         .collect()
 }
