@@ -31,6 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .build_client(true)
         .btree_map(".")
+        // Prost's codec, with a message that does not decode reported as INVALID_ARGUMENT.
+        .codec_path("crate::grpc::codec::MessageCodec")
         .file_descriptor_set_path(out_dir.join("crm_metrics_descriptor.bin"))
         .compile_with_config(config, &protos, &includes)?;
     Ok(())

@@ -1,6 +1,7 @@
 //! Ingestion use cases: an atomic batch upsert, deletion by id, and erasure of a customer's
 //! personal data.
 
+use crm_metrics_engine::query::Problem;
 use crm_metrics_engine::records::{Record, RecordKind};
 
 use super::{App, AppError};
@@ -63,15 +64,11 @@ impl App {
                 format!("at most {} ids per call", self.limits.max_batch_records),
             ));
         }
-        let mut problems = Vec::new();
-        for (i, id) in ids.iter().enumerate() {
-            if !(1..=128).contains(&id.chars().count()) {
-                problems.push(crm_metrics_engine::query::Problem::new(
-                    format!("ids[{i}]"),
-                    "an id has 1 to 128 characters",
-                ));
-            }
-        }
+        let problems: Vec<Problem> = ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, id)| id_problem(&format!("ids[{i}]"), id))
+            .collect();
         if !problems.is_empty() {
             return Err(AppError::Invalid(problems));
         }
@@ -86,24 +83,42 @@ impl App {
         customer_id: &str,
     ) -> Result<ErasureCounts, AppError> {
         validate_tenant(tenant_id)?;
-        if !(1..=128).contains(&customer_id.chars().count()) {
-            return Err(AppError::invalid(
-                "customer_id",
-                "an id has 1 to 128 characters",
-            ));
+        if let Some(problem) = id_problem("customer_id", customer_id) {
+            return Err(AppError::Invalid(vec![problem]));
         }
         Ok(self.store.erase_customer(tenant_id, customer_id).await?)
     }
 }
 
-/// A tenant id has 1 to 128 characters.
-pub(super) fn validate_tenant(tenant_id: &str) -> Result<(), AppError> {
-    if (1..=128).contains(&tenant_id.chars().count()) {
-        Ok(())
+/// What is wrong with a record id, if anything: it has 1 to 128 characters and no NUL (which
+/// could not be stored).
+fn id_problem(field: &str, id: &str) -> Option<Problem> {
+    if !(1..=128).contains(&id.chars().count()) {
+        Some(Problem::new(field, "an id has 1 to 128 characters"))
+    } else if id.contains('\0') {
+        Some(Problem::new(
+            field,
+            "an id must not contain NUL (\\0) characters",
+        ))
     } else {
+        None
+    }
+}
+
+/// A tenant id has 1 to 128 characters, not all of them blank, and no control character (a NUL
+/// could not be stored; a blank or control character would make ids that look alike differ).
+pub(super) fn validate_tenant(tenant_id: &str) -> Result<(), AppError> {
+    if !(1..=128).contains(&tenant_id.chars().count()) {
         Err(AppError::invalid(
             "tenant_id",
             "a tenant id has 1 to 128 characters",
         ))
+    } else if tenant_id.trim().is_empty() || tenant_id.chars().any(char::is_control) {
+        Err(AppError::invalid(
+            "tenant_id",
+            "a tenant id must not be blank or contain control characters",
+        ))
+    } else {
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! Only this module names protobuf types.
 
 mod caller;
+pub mod codec;
 pub mod convert;
 mod ingest_service;
 mod ingest_stream;

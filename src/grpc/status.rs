@@ -20,7 +20,10 @@ pub const MAX_LISTED_PROBLEMS: usize = 100;
 const LISTED_PROBLEM_BYTES: usize = 3 * 1024;
 
 /// Longest field path or description kept, in bytes; longer ones are cut with `…`.
-const MAX_PROBLEM_TEXT: usize = 200;
+const MAX_PROBLEM_TEXT: usize = 512;
+
+/// Longest summary of problems in the message, in bytes (the total is appended after it).
+const MAX_SUMMARY: usize = 1536;
 
 /// Problems the message itself summarizes.
 const SUMMARIZED_PROBLEMS: usize = 3;
@@ -34,12 +37,13 @@ pub fn invalid_argument(problems: &[Problem]) -> Status {
     for problem in &listed {
         details.add_bad_request_violation(problem.field.clone(), problem.description.clone());
     }
-    let mut summary = listed
+    let summary = listed
         .iter()
         .take(SUMMARIZED_PROBLEMS)
         .map(|p| format!("{}: {}", p.field, p.description))
         .collect::<Vec<_>>()
         .join("; ");
+    let mut summary = clip(&summary, MAX_SUMMARY);
     if problems.len() > SUMMARIZED_PROBLEMS {
         summary.push_str(&format!(
             "; {} problems in all, {} listed in the details",
@@ -50,14 +54,14 @@ pub fn invalid_argument(problems: &[Problem]) -> Status {
     Status::with_error_details(Code::InvalidArgument, summary, details)
 }
 
-/// The problems an error lists: the first ones, each clipped to [`MAX_PROBLEM_TEXT`], as many
+/// The problems an error lists: the first ones, each text clipped to [`MAX_PROBLEM_TEXT`], as many
 /// as fit in [`MAX_LISTED_PROBLEMS`] and [`LISTED_PROBLEM_BYTES`].
 pub fn listed_problems(problems: &[Problem]) -> Vec<Problem> {
     let mut listed = Vec::new();
     let mut bytes = 0;
     for problem in problems.iter().take(MAX_LISTED_PROBLEMS) {
-        let field = clip(&problem.field);
-        let description = clip(&problem.description);
+        let field = clip(&problem.field, MAX_PROBLEM_TEXT);
+        let description = clip(&problem.description, MAX_PROBLEM_TEXT);
         // Each violation also costs a few bytes of protobuf framing.
         bytes += field.len() + description.len() + 8;
         if bytes > LISTED_PROBLEM_BYTES {
@@ -68,12 +72,12 @@ pub fn listed_problems(problems: &[Problem]) -> Vec<Problem> {
     listed
 }
 
-/// `text` cut to at most [`MAX_PROBLEM_TEXT`] bytes at a character boundary, marked with `…`.
-fn clip(text: &str) -> String {
-    if text.len() <= MAX_PROBLEM_TEXT {
+/// `text` cut to at most `max` bytes at a character boundary, marked with `…`.
+fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
         return text.to_owned();
     }
-    let mut end = MAX_PROBLEM_TEXT - '…'.len_utf8();
+    let mut end = max - '…'.len_utf8();
     while !text.is_char_boundary(end) {
         end -= 1;
     }

@@ -21,6 +21,12 @@ pub const MAX_ID_CHARS: usize = 128;
 /// The character count of `value` when it exceeds [`MAX_ID_CHARS`]; `None` within the limit.
 /// Characters are counted only when the byte length could exceed it (a character is at least
 /// one byte), so the usual short id costs one comparison.
+/// Name, e-mail address and phone number.
+pub type Contact = (Option<String>, Option<String>, Option<String>);
+
+/// Why a string with a NUL character is refused.
+const NUL_PROBLEM: &str = "must not contain NUL (\\0) characters";
+
 fn chars_beyond_limit(value: &str) -> Option<usize> {
     if value.len() <= MAX_ID_CHARS {
         return None;
@@ -90,6 +96,9 @@ impl<'p> Fields<'p> {
         if value.is_empty() {
             self.problem(field, "is required");
             None
+        } else if value.contains('\0') {
+            self.problem(field, NUL_PROBLEM);
+            None
         } else if let Some(chars) = chars_beyond_limit(&value) {
             self.problem(
                 field,
@@ -116,6 +125,31 @@ impl<'p> Fields<'p> {
             }
             Some(v) => self.id(field, v).map(Some),
         }
+    }
+
+    /// Optional free text (a name, an e-mail address, a comment): any length, but no NUL
+    /// character, which PostgreSQL cannot store in text.
+    pub fn text(&mut self, field: &str, value: Option<String>) -> Option<Option<String>> {
+        match value {
+            Some(text) if text.contains('\0') => {
+                self.problem(field, NUL_PROBLEM);
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    /// A person's contact fields (personal data): name, e-mail address and phone number.
+    pub fn contact(
+        &mut self,
+        name: Option<String>,
+        email: Option<String>,
+        phone: Option<String>,
+    ) -> Option<Contact> {
+        let name = self.text("name", name);
+        let email = self.text("email", email);
+        let phone = self.text("phone", phone);
+        Some((name?, email?, phone?))
     }
 
     /// A required instant in [1970-01-01, 2200-01-01).
@@ -264,7 +298,9 @@ impl<'p> Fields<'p> {
     ) -> Option<Meta> {
         let id = self.id("id", id);
         let mut keys_ok = true;
-        for key in attributes.keys() {
+        for (key, value) in &attributes {
+            // Control characters are escaped, so the path is printable.
+            let path = format!("attributes[{}]", key.escape_debug());
             let chars = if key.is_empty() {
                 Some(0)
             } else {
@@ -272,9 +308,12 @@ impl<'p> Fields<'p> {
             };
             if let Some(chars) = chars {
                 self.problem(
-                    &format!("attributes[{key}]"),
+                    &path,
                     format!("attribute keys must be 1-{MAX_ID_CHARS} characters, got {chars}"),
                 );
+                keys_ok = false;
+            } else if key.contains('\0') || value.contains('\0') {
+                self.problem(&path, NUL_PROBLEM);
                 keys_ok = false;
             }
         }

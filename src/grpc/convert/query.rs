@@ -94,9 +94,17 @@ pub fn compute_request_at(
                 );
                 return None;
             }
+            let values: Vec<Option<String>> = values
+                .into_iter()
+                .enumerate()
+                .map(|(j, value)| {
+                    f.text(&format!("filters[{i}].values[{j}]"), Some(value))
+                        .flatten()
+                })
+                .collect();
             Some(Filter {
                 dimension: dimension?,
-                values,
+                values: values.into_iter().collect::<Option<Vec<_>>>()?,
                 exclude,
             })
         })

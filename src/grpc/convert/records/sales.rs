@@ -22,6 +22,7 @@ pub fn customer(mut f: Fields<'_>, customer: pb::Customer) -> Option<Customer> {
         acquisition_channel,
     } = customer;
     let meta = f.meta(id, version, attributes);
+    let contact = f.contact(name, email, phone);
     let acquired_time = f.time("acquired_time", acquired_time);
     let churned_time = f.opt_time("churned_time", churned_time);
     let acquisition_channel = f.opt_id("acquisition_channel", acquisition_channel);
@@ -31,6 +32,7 @@ pub fn customer(mut f: Fields<'_>, customer: pb::Customer) -> Option<Customer> {
         "acquired_time",
         acquired_time,
     );
+    let (name, email, phone) = contact?;
     Some(Customer {
         meta: meta?,
         name,
@@ -61,6 +63,7 @@ pub fn lead(mut f: Fields<'_>, lead: pb::Lead) -> Option<Lead> {
         phone,
     } = lead;
     let meta = f.meta(id, version, attributes);
+    let contact = f.contact(name, email, phone);
     let created_time = f.time("created_time", created_time);
     let source = f.opt_id("source", source);
     let owner_id = f.opt_id("owner_id", owner_id);
@@ -77,6 +80,7 @@ pub fn lead(mut f: Fields<'_>, lead: pb::Lead) -> Option<Lead> {
     ] {
         f.not_before(field, time.flatten(), "created_time", created_time);
     }
+    let (name, email, phone) = contact?;
     Some(Lead {
         meta: meta?,
         created_time: created_time?,

@@ -159,6 +159,7 @@ pub fn survey_response(mut f: Fields<'_>, response: pb::SurveyResponse) -> Optio
     let customer_id = f.id("customer_id", customer_id);
     let ticket_id = f.opt_id("ticket_id", ticket_id);
     let channel = f.opt_id("channel", channel);
+    let comment = f.text("comment", comment);
     let survey_type = survey_type?;
     let type_name = format!("{survey_type:?}").to_uppercase();
     let scales = allowed_scales(survey_type);
@@ -206,7 +207,7 @@ pub fn survey_response(mut f: Fields<'_>, response: pb::SurveyResponse) -> Optio
         customer_id: customer_id?,
         ticket_id: ticket_id?,
         channel: channel?,
-        comment,
+        comment: comment?,
     })
 }
 
