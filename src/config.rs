@@ -102,7 +102,12 @@ pub struct Config {
     #[arg(long, env = "CRM_METRICS_ADMISSION_WAIT_MS", default_value_t = 1000)]
     pub admission_wait_ms: u64,
 
-    /// Seconds in-flight calls get to finish after SIGTERM/SIGINT.
+    /// Seconds between SIGTERM/SIGINT and refusing new connections: health already answers
+    /// NOT_SERVING, so load balancers stop sending calls, and calls that still arrive are served.
+    #[arg(long, env = "CRM_METRICS_DRAIN_DELAY_SECONDS", default_value_t = 5)]
+    pub drain_delay_seconds: u64,
+
+    /// Seconds in-flight calls get to finish once new connections are refused.
     #[arg(long, env = "CRM_METRICS_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
 
@@ -165,6 +170,8 @@ impl Config {
             max_concurrent_computations: default_max_concurrent_computations(),
             max_queued_computations: default_max_queued_computations(),
             admission_wait_ms: 1000,
+            // Tests stop servers all the time; a drain delay is set where it is tested.
+            drain_delay_seconds: 0,
             shutdown_grace_seconds: 5,
             reporting_currency: None,
             tenant_currencies: Vec::new(),

@@ -133,8 +133,9 @@ impl Application {
         self.listener.local_addr().unwrap_or(self.config.listen)
     }
 
-    /// Serves until `shutdown` resolves, then drains: health turns NOT_SERVING, no new
-    /// connections are accepted, and in-flight calls get the grace period to finish.
+    /// Serves until `shutdown` resolves, then drains: health turns NOT_SERVING at once, calls
+    /// are still served for the drain delay, then no new connections are accepted and in-flight
+    /// calls get the grace period to finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -185,11 +186,15 @@ impl Application {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let drain_reporter = reporter.clone();
         let drain_flag = draining.clone();
+        let drain_delay = Duration::from_secs(config.drain_delay_seconds);
         tokio::spawn(async move {
             shutdown.await;
             drain_flag.store(true, Ordering::SeqCst);
             set_all(&drain_reporter, ServingStatus::NotServing).await;
-            tracing::info!("draining");
+            // Health says NOT_SERVING first; calls keep being served until balancers notice.
+            tracing::info!(drain_delay_seconds = drain_delay.as_secs(), "draining");
+            tokio::time::sleep(drain_delay).await;
+            tracing::info!("refusing new connections");
             let _ = stop_tx.send(true);
         });
         let mut stop_for_server = stop_rx.clone();

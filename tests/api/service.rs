@@ -253,6 +253,42 @@ async fn draining_turns_health_not_serving_and_the_grace_period_bounds_it() {
 }
 
 #[tokio::test]
+async fn calls_during_the_drain_delay_are_served_while_health_says_not_serving() {
+    let mut app = TestApp::spawn_with(|config| config.drain_delay_seconds = 2).await;
+    let mut health = HealthClient::new(app.channel.clone());
+    let check = HealthCheckRequest {
+        service: String::new(),
+    };
+    app.begin_shutdown();
+    // Health turns first ...
+    loop {
+        let status = health.check(check.clone()).await.expect("health answers");
+        if status.into_inner().status == ServingStatus::NotServing as i32 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // ... and a call made now, inside the delay, is still served.
+    let accepted = app
+        .ingest_for(
+            "acme",
+            vec![deal(
+                "d1",
+                pb::DealStatus::Won,
+                ts(2026, 3, 1, 0, 0),
+                ts(2026, 3, 2, 0, 0),
+                100,
+            )],
+        )
+        .await
+        .expect("served during the drain delay");
+    assert_eq!(accepted.created, 1);
+    tokio::time::timeout(std::time::Duration::from_secs(20), app.shutdown())
+        .await
+        .expect("the server stops after the delay");
+}
+
+#[tokio::test]
 async fn shutdown_drains_and_stops_the_server() {
     let mut app = TestApp::spawn().await;
     app.ingest(vec![deal(
