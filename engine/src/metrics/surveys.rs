@@ -91,7 +91,8 @@ static NPS: MetricDefinition = MetricDefinition {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NpsState {
     counts: BTreeMap<NpsClass, u64>,
-    /// customer → (responded_time, response id, class): the latest wins, ties by id.
+    /// customer → (responded_time, response id, class): the latest wins, ties by id, then by
+    /// class.
     latest: ById<(Timestamp, String, NpsClass)>,
 }
 
@@ -106,15 +107,16 @@ impl State for NpsState {
     }
 }
 
-/// Keeps `(time, id, class)` as the customer's answer when it is the latest (ties by id); the id
-/// is copied only when kept.
+/// Keeps `(time, id, class)` as the customer's answer when it is the latest (ties by id, then by
+/// class, so the answer never depends on record order: stored data has one record per id, but
+/// inline records may repeat one); the id is copied only when kept.
 fn keep_latest(
     latest: &mut ById<(Timestamp, String, NpsClass)>,
     customer: &str,
     (time, id, class): (Timestamp, &str, NpsClass),
 ) {
     match latest.get(customer) {
-        Some(current) if (current.0, current.1.as_str()) >= (time, id) => {}
+        Some(current) if (current.0, current.1.as_str(), current.2) >= (time, id, class) => {}
         _ => latest.insert(customer, (time, id.to_owned(), class)),
     }
 }
