@@ -8,16 +8,18 @@ use uuid::Uuid;
 
 use super::ingest::validate_tenant;
 use super::{App, AppError};
-use crate::storage::{Computation, ComputationSource};
+use crate::storage::{Computation, ComputationSource, PersonalField};
 
 impl App {
-    /// Keeps a computation's encoded request and result with the definition versions of its
-    /// reports; returns the new computation's id.
+    /// Keeps a computation's encoded request (without the personal data of its records, kept
+    /// beside it as `personal`) and result with the definition versions of its reports; returns
+    /// the new computation's id.
     pub async fn keep_computation(
         &self,
         tenant_id: &str,
         source: ComputationSource,
         request: Vec<u8>,
+        personal: Vec<PersonalField>,
         result: Vec<u8>,
         reports: &[MetricReport],
     ) -> Result<Uuid, AppError> {
@@ -32,6 +34,7 @@ impl App {
             request,
             result,
             definition_versions,
+            personal,
         };
         self.store.save_computation(tenant_id, &computation).await?;
         Ok(computation.id)

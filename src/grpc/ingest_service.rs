@@ -193,23 +193,23 @@ impl IngestService for IngestHandler {
         } = request.into_inner();
         let tenant_id = caller.tenant(&self.access, Permission::Erase, tenant_id)?;
         let counts = self.app.erase_customer(&tenant_id, &customer_id).await?;
-        // The customer's id is the caller's reference, not personal data; it is what an audit
-        // needs to show which erasure request was carried out.
+        // No customer id in the log: it may itself identify the person.
         tracing::info!(
             target: "audit",
             action = "erase_customer",
             principal = caller.name(),
             tenant = %tenant_id,
-            customer_id = %customer_id,
             customers = counts.customers,
             leads = counts.leads,
             survey_responses = counts.survey_responses,
+            kept_computations = counts.kept_computations,
             "customer erased"
         );
         Ok(Response::new(pb::EraseCustomerResponse {
             customers: counts.customers,
             leads: counts.leads,
             survey_responses: counts.survey_responses,
+            kept_computations: counts.kept_computations,
         }))
     }
 }

@@ -8,6 +8,7 @@ use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::caller::caller_of;
+use super::convert::personal::{restore_personal, take_personal};
 use super::convert::{
     compute_request_at, compute_request_from_proto, definition_to_proto, records_from_proto,
     report_to_proto, timestamp_to_proto,
@@ -124,6 +125,7 @@ impl MetricsService for MetricsHandler {
                     &converted.tenant_id,
                     ComputationSource::TenantData,
                     encoded_request,
+                    Vec::new(),
                     response.encode_to_vec(),
                     &outcome.reports,
                 )
@@ -149,7 +151,8 @@ impl MetricsService for MetricsHandler {
         }
         // Held to the end of the call: the evaluation and keeping the result.
         let _admitted = self.admission.admit().await?;
-        let encoded_request = request.encode_to_vec();
+        // What is kept: the request, with the personal data of its records stored apart.
+        let mut kept_request = request.clone();
         let pb::ComputeOnRecordsRequest { query, records } = request;
         let Some(query) = query else {
             return Err(invalid_argument(&[
@@ -179,12 +182,14 @@ impl MetricsService for MetricsHandler {
             .await
             .map_err(|e| nested(e, "query"))?;
         let result = compute_response(&outcome, &converted.request, &converted.request.group_by);
+        let personal = take_personal(&mut kept_request.records);
         let id = self
             .app
             .keep_computation(
                 &converted.tenant_id,
                 ComputationSource::InlineRecords,
-                encoded_request,
+                kept_request.encode_to_vec(),
+                personal,
                 result.encode_to_vec(),
                 &outcome.reports,
             )
@@ -221,8 +226,10 @@ impl MetricsService for MetricsHandler {
                 Vec::new(),
             ),
             ComputationSource::InlineRecords => {
-                let request = pb::ComputeOnRecordsRequest::decode(kept.request.as_slice())
+                let mut request = pb::ComputeOnRecordsRequest::decode(kept.request.as_slice())
                     .map_err(|e| corrupt("request", e))?;
+                // Personal data not erased since goes back in its place.
+                restore_personal(&mut request.records, kept.personal);
                 (request.query.unwrap_or_default(), request.records)
             }
         };

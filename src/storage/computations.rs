@@ -1,5 +1,6 @@
 //! Kept computations: a request's inputs and result, stored as opaque bytes the gRPC layer
-//! encodes, with the definition versions that produced the result.
+//! encodes, with the definition versions that produced the result. Personal data of the inline
+//! records is kept beside them ([`PersonalField`]), where erasure finds it.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +38,19 @@ impl ComputationSource {
     }
 }
 
+/// One personal value of a kept request's records (a contact field, a survey comment), kept
+/// outside the encoded request so that erasing the customer it belongs to removes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonalField {
+    /// The record's position in the request.
+    pub record_index: u32,
+    /// The field (`name`, `email`, `phone`, `comment`).
+    pub field: String,
+    /// The customer the value belongs to, when any.
+    pub customer_id: Option<String>,
+    pub value: String,
+}
+
 /// One kept computation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Computation {
@@ -49,6 +63,8 @@ pub struct Computation {
     pub result: Vec<u8>,
     /// Metric id → definition version.
     pub definition_versions: BTreeMap<String, u32>,
+    /// The personal data of the request's records, taken out of `request`.
+    pub personal: Vec<PersonalField>,
 }
 
 impl Store {
@@ -60,6 +76,7 @@ impl Store {
     ) -> Result<(), StorageError> {
         let versions = serde_json::to_value(&computation.definition_versions)
             .map_err(|e| StorageError::Corrupt(format!("definition versions: {e}")))?;
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO computations (tenant_id, id, created_at, source, request, result, definition_versions) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -71,8 +88,45 @@ impl Store {
         .bind(&computation.request)
         .bind(&computation.result)
         .bind(versions)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        if !computation.personal.is_empty() {
+            let personal = &computation.personal;
+            sqlx::query(
+                "INSERT INTO computation_personal_data \
+                 (tenant_id, computation_id, record_index, field, customer_id, value) \
+                 SELECT $1, $2, * FROM unnest($3::int[], $4::text[], $5::text[], $6::text[])",
+            )
+            .bind(tenant_id)
+            .bind(computation.id)
+            .bind(
+                personal
+                    .iter()
+                    .map(|p| p.record_index as i32)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                personal
+                    .iter()
+                    .map(|p| p.field.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                personal
+                    .iter()
+                    .map(|p| p.customer_id.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                personal
+                    .iter()
+                    .map(|p| p.value.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -93,6 +147,25 @@ impl Store {
         let Some(row) = row else {
             return Ok(None);
         };
+        let personal = sqlx::query(
+            "SELECT record_index, field, customer_id, value FROM computation_personal_data \
+             WHERE tenant_id = $1 AND computation_id = $2 ORDER BY record_index, field",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(PersonalField {
+                record_index: u32::try_from(row.try_get::<i32, _>("record_index")?)
+                    .map_err(|e| StorageError::Corrupt(format!("record index: {e}")))?,
+                field: row.try_get("field")?,
+                customer_id: row.try_get("customer_id")?,
+                value: row.try_get("value")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
         let versions: serde_json::Value = row.try_get("definition_versions")?;
         let definition_versions = serde_json::from_value(versions)
             .map_err(|e| StorageError::Corrupt(format!("definition versions: {e}")))?;
@@ -103,6 +176,7 @@ impl Store {
             request: row.try_get("request")?,
             result: row.try_get("result")?,
             definition_versions,
+            personal,
         }))
     }
 }

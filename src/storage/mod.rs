@@ -35,7 +35,7 @@ use crm_metrics_engine::records::{
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 pub use changes::{Change, LANES, Position, parse_token, token};
-pub use computations::{Computation, ComputationSource};
+pub use computations::{Computation, ComputationSource, PersonalField};
 pub use error::StorageError;
 pub use raw::RawMethod;
 pub use read::TenantRead;
@@ -69,6 +69,8 @@ pub struct ErasureCounts {
     pub leads: u64,
     /// The customer's survey responses.
     pub survey_responses: u64,
+    /// Kept computations that held a copy of the customer's personal data.
+    pub kept_computations: u64,
 }
 
 /// The service's PostgreSQL database.
@@ -258,6 +260,16 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        // Copies kept with computations of inline records.
+        let kept_computations: i64 = sqlx::query_scalar(
+            "WITH erased AS (DELETE FROM computation_personal_data \
+             WHERE tenant_id = $1 AND customer_id = $2 RETURNING computation_id) \
+             SELECT count(DISTINCT computation_id) FROM erased",
+        )
+        .bind(tenant_id)
+        .bind(customer_id)
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         // No customer id in the log: it may itself identify the person.
         tracing::info!(
@@ -265,12 +277,14 @@ impl Store {
             customers,
             leads,
             survey_responses,
+            kept_computations,
             "erased customer"
         );
         Ok(ErasureCounts {
             customers,
             leads,
             survey_responses,
+            kept_computations: kept_computations.unsigned_abs(),
         })
     }
 

@@ -10,6 +10,7 @@ mod bad_input;
 mod catalog_metrics;
 mod computations;
 mod compute_queries;
+mod erasure;
 mod ingestion;
 mod load_generator;
 mod sales_metrics;

@@ -16,6 +16,7 @@
 mod fields;
 
 pub mod enums;
+pub mod personal;
 pub mod query;
 pub mod records;
 pub mod requests;

@@ -391,7 +391,8 @@ async fn bounded_reads_erasure_deletion_and_big_batches() {
         ErasureCounts {
             customers: 1,
             leads: 1,
-            survey_responses: 1
+            survey_responses: 1,
+            kept_computations: 0,
         }
     );
     let data = store.load(TENANT, &read_all()).await.unwrap();
