@@ -15,3 +15,7 @@ CREATE TABLE computation_personal_data (
 );
 CREATE INDEX computation_personal_data_customer_idx
     ON computation_personal_data (tenant_id, customer_id);
+
+-- Kept computations expire after the retention period (--computation-retention-seconds); the
+-- sweep that deletes them looks them up by age.
+CREATE INDEX computations_created_idx ON computations (created_at);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::admission::{default_max_concurrent_computations, default_max_queued_computations};
-use crate::app::Limits;
+use crate::app::{DEFAULT_COMPUTATION_RETENTION, Limits};
 use crate::auth::AuthConfig;
 
 /// How logs are written.
@@ -124,6 +124,15 @@ pub struct Config {
     )]
     pub tenant_currencies: Vec<String>,
 
+    /// Seconds kept computations (ComputeOnRecords, ComputeMetrics with save) are kept; older
+    /// ones are not returned and are deleted, with the personal data kept beside them.
+    #[arg(
+        long,
+        env = "CRM_METRICS_COMPUTATION_RETENTION_SECONDS",
+        default_value_t = DEFAULT_COMPUTATION_RETENTION.as_secs()
+    )]
+    pub computation_retention_seconds: u64,
+
     /// Log format.
     #[arg(long, env = "CRM_METRICS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -175,6 +184,7 @@ impl Config {
             shutdown_grace_seconds: 5,
             reporting_currency: None,
             tenant_currencies: Vec::new(),
+            computation_retention_seconds: DEFAULT_COMPUTATION_RETENTION.as_secs(),
             log_format: LogFormat::Pretty,
             otlp_endpoint: None,
             auth: AuthConfig::default(),

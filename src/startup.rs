@@ -112,7 +112,8 @@ impl Application {
                 })?;
         let app = App::new(store, config.limits(), config.snapshot_budget_bytes())
             .with_default_reporting_currency(reporting_currency)
-            .with_tenant_currencies(tenant_currencies);
+            .with_tenant_currencies(tenant_currencies)
+            .with_computation_retention(Duration::from_secs(config.computation_retention_seconds));
         Ok(Application {
             config,
             listener,
@@ -151,6 +152,7 @@ impl Application {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         let draining = Arc::new(AtomicBool::new(false));
         set_all(&reporter, ServingStatus::Serving).await;
+        let sweep = tokio::spawn(sweep_expired_computations(app.clone()));
         let probe = tokio::spawn(probe_database(
             app.store().clone(),
             reporter.clone(),
@@ -236,6 +238,7 @@ impl Application {
             }
         };
         probe.abort();
+        sweep.abort();
         app.store().close().await;
         if let Some(embedded) = embedded {
             embedded.stop().await;
@@ -271,6 +274,18 @@ async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
         <MetricsServiceServer<MetricsHandler> as NamedService>::NAME,
     ] {
         reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Deletes kept computations past the retention period, at the interval the app asks for.
+async fn sweep_expired_computations(app: App) {
+    loop {
+        tokio::time::sleep(app.computation_sweep_interval()).await;
+        match app.delete_expired_computations().await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "deleted expired computations"),
+            Err(error) => tracing::warn!(%error, "deleting expired computations failed"),
+        }
     }
 }
 

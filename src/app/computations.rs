@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use crm_metrics_engine::eval::MetricReport;
 use uuid::Uuid;
 
@@ -49,8 +49,37 @@ impl App {
         validate_tenant(tenant_id)?;
         let id = Uuid::parse_str(computation_id)
             .map_err(|_| AppError::invalid("computation_id", "a computation id is a UUID"))?;
-        self.store.computation(tenant_id, id).await?.ok_or_else(|| {
-            AppError::NotFound(format!("no computation {id} for tenant {tenant_id}"))
-        })
+        // One past the retention period is gone, whether or not the sweep has deleted it yet.
+        let kept_since = self.retention_cutoff()?;
+        self.store
+            .computation(tenant_id, id, kept_since)
+            .await?
+            .ok_or_else(|| {
+                AppError::NotFound(format!("no computation {id} for tenant {tenant_id}"))
+            })
+    }
+
+    /// Deletes every tenant's computations older than the retention period (with the personal
+    /// data kept beside them); returns how many were deleted.
+    pub async fn delete_expired_computations(&self) -> Result<u64, AppError> {
+        let kept_since = self.retention_cutoff()?;
+        Ok(self.store.delete_computations_before(kept_since).await?)
+    }
+
+    /// The oldest creation time still within the retention period.
+    fn retention_cutoff(&self) -> Result<DateTime<Utc>, AppError> {
+        chrono::Duration::from_std(self.computation_retention)
+            .ok()
+            .and_then(|retention| Utc::now().checked_sub_signed(retention))
+            .ok_or_else(|| {
+                AppError::Internal("the computation retention period is out of range".to_owned())
+            })
+    }
+
+    /// How often expired computations should be swept: the retention period, at most hourly.
+    pub fn computation_sweep_interval(&self) -> std::time::Duration {
+        self.computation_retention
+            .min(std::time::Duration::from_secs(3600))
+            .max(std::time::Duration::from_millis(100))
     }
 }

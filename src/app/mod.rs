@@ -12,12 +12,16 @@ pub use ingest::IngestOutcome;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crm_metrics_engine::money::Currency;
 use tokio::sync::Semaphore;
 
 use crate::snapshot::Snapshots;
 use crate::storage::Store;
+
+/// How long kept computations are kept unless configured otherwise: 30 days.
+pub const DEFAULT_COMPUTATION_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Limits applied to every request.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +51,8 @@ pub struct App {
     tenant_currencies: Arc<BTreeMap<String, Currency>>,
     /// One permit per core: every evaluation holds one while it runs.
     evaluation_slots: Arc<Semaphore>,
+    /// How long kept computations are kept.
+    computation_retention: Duration,
 }
 
 impl App {
@@ -62,7 +68,15 @@ impl App {
             evaluation_slots: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(1, usize::from),
             )),
+            computation_retention: DEFAULT_COMPUTATION_RETENTION,
         }
+    }
+
+    /// Keeps computations for `retention`: older ones are not returned, and
+    /// [`App::delete_expired_computations`] deletes them.
+    pub fn with_computation_retention(mut self, retention: Duration) -> App {
+        self.computation_retention = retention;
+        self
     }
 
     /// Reports money in `currency` when a request names none.

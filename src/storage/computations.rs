@@ -130,18 +130,35 @@ impl Store {
         Ok(())
     }
 
-    /// The tenant's computation with `id`, if there is one.
+    /// Deletes the computations created before `cutoff` (every tenant's), with their personal
+    /// data; returns how many.
+    pub async fn delete_computations_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> Result<u64, StorageError> {
+        Ok(
+            sqlx::query("DELETE FROM computations WHERE created_at < $1")
+                .bind(cutoff)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// The tenant's computation with `id`, if there is one created at `kept_since` or later.
     pub async fn computation(
         &self,
         tenant_id: &str,
         id: Uuid,
+        kept_since: DateTime<Utc>,
     ) -> Result<Option<Computation>, StorageError> {
         let row = sqlx::query(
             "SELECT created_at, source, request, result, definition_versions FROM computations \
-             WHERE tenant_id = $1 AND id = $2",
+             WHERE tenant_id = $1 AND id = $2 AND created_at >= $3",
         )
         .bind(tenant_id)
         .bind(id)
+        .bind(kept_since)
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else {

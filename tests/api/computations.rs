@@ -2,6 +2,7 @@
 //! ComputeMetrics with save.
 
 use crm_metrics::grpc::pb;
+use sqlx::Connection;
 
 use crate::helpers::*;
 
@@ -170,4 +171,45 @@ async fn unknown_or_foreign_computations_are_not_found() {
         .await
         .expect_err("not a uuid");
     assert_eq!(violations(&malformed), vec!["computation_id".to_owned()]);
+}
+
+#[tokio::test]
+async fn kept_computations_expire_after_the_retention_period() {
+    let (mut app, url) =
+        TestApp::spawn_with_database_configured(|c| c.computation_retention_seconds = 1).await;
+    let query = app.request(vec![metric("nps")], march());
+    let computed = app
+        .metrics
+        .compute_on_records(pb::ComputeOnRecordsRequest {
+            query: Some(query),
+            records: nps_answers(),
+        })
+        .await
+        .expect("computed")
+        .into_inner();
+    let get = pb::GetComputationRequest {
+        tenant_id: "acme".to_owned(),
+        computation_id: computed.computation_id,
+    };
+    app.metrics
+        .get_computation(get.clone())
+        .await
+        .expect("kept while within the retention period");
+    // Past the period the sweep deletes its row (and the personal data kept beside it), and
+    // it is not found.
+    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM computations")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        if rows == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never swept");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let status = app.metrics.get_computation(get).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::NotFound);
 }
