@@ -19,6 +19,10 @@ pub enum AppError {
     /// The data cannot answer the request as asked (e.g. amounts in several currencies).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The write lost a race with another transaction on every attempt; nothing was written and
+    /// the caller may retry.
+    #[error("{0}")]
+    Aborted(String),
     /// The database cannot be reached; safe to retry.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -59,10 +63,13 @@ impl From<AuthError> for AppError {
 
 impl From<StorageError> for AppError {
     fn from(error: StorageError) -> Self {
-        if error.is_unavailable() {
-            AppError::Unavailable(error.to_string())
-        } else {
-            AppError::Internal(error.to_string())
+        match error {
+            StorageError::Unavailable(_) => AppError::Unavailable(error.to_string()),
+            StorageError::Conflict(_) => AppError::Aborted(format!(
+                "the write conflicted with concurrent writes {} times and was not applied; retry it",
+                super::retry::WRITE_ATTEMPTS
+            )),
+            _ => AppError::Internal(error.to_string()),
         }
     }
 }

@@ -4,6 +4,7 @@
 use crm_metrics_engine::query::Problem;
 use crm_metrics_engine::records::{Record, RecordKind};
 
+use super::retry::retrying_conflicts;
 use super::{App, AppError};
 use crate::storage::{ErasureCounts, UpsertOutcome};
 
@@ -25,7 +26,8 @@ impl App {
     ) -> Result<IngestOutcome, AppError> {
         validate_tenant(tenant_id)?;
         self.check_batch_size(records.len())?;
-        let (outcomes, consistency_token) = self.store.upsert_batch(tenant_id, records).await?;
+        let (outcomes, consistency_token) =
+            retrying_conflicts(|| self.store.upsert_batch(tenant_id, records)).await?;
         Ok(IngestOutcome {
             outcomes,
             consistency_token,
@@ -72,7 +74,7 @@ impl App {
         if !problems.is_empty() {
             return Err(AppError::Invalid(problems));
         }
-        Ok(self.store.delete_records(tenant_id, kind, ids).await?)
+        retrying_conflicts(|| self.store.delete_records(tenant_id, kind, ids)).await
     }
 
     /// Removes the personal data of one customer (and of its leads and survey comments), keeping
@@ -86,7 +88,7 @@ impl App {
         if let Some(problem) = id_problem("customer_id", customer_id) {
             return Err(AppError::Invalid(vec![problem]));
         }
-        Ok(self.store.erase_customer(tenant_id, customer_id).await?)
+        retrying_conflicts(|| self.store.erase_customer(tenant_id, customer_id)).await
     }
 }
 

@@ -5,6 +5,7 @@ mod computations;
 mod compute;
 mod error;
 mod ingest;
+mod retry;
 
 pub use compute::ComputeOutcome;
 pub use error::AppError;

@@ -92,6 +92,7 @@ impl From<AppError> for Status {
             AppError::FailedPrecondition(message) => Status::failed_precondition(message),
             AppError::Unauthenticated(message) => Status::unauthenticated(message),
             AppError::PermissionDenied(message) => Status::permission_denied(message),
+            AppError::Aborted(message) => Status::aborted(message),
             AppError::Unavailable(message) => {
                 tracing::warn!(error = %message, "database unavailable");
                 Status::unavailable("the database is unavailable; retry later")

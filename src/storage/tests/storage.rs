@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 use super::embedded::EmbeddedPostgres;
-use super::{ErasureCounts, Store, UpsertOutcome};
+use super::{ErasureCounts, StorageError, Store, UpsertOutcome};
 
 const TENANT: &str = "tenant-a";
 
@@ -466,6 +466,26 @@ async fn unknown_enum_text_is_corrupt_not_a_panic() {
         .await
         .unwrap();
     let error = store.load(TENANT, &read_all()).await.unwrap_err();
-    assert!(matches!(error, super::StorageError::Corrupt(_)), "{error}");
+    assert!(matches!(error, StorageError::Corrupt(_)), "{error}");
+    shut_down(store, embedded).await;
+}
+
+#[tokio::test]
+async fn serialization_failures_and_deadlocks_are_conflicts() {
+    let (store, embedded) = fresh_store().await;
+    for state in ["serialization_failure", "deadlock_detected"] {
+        let statement =
+            format!("DO $$ BEGIN RAISE EXCEPTION 'lost a race' USING ERRCODE = '{state}'; END $$");
+        let error = sqlx::query(AssertSqlSafe(statement))
+            .execute(store.pool())
+            .await
+            .unwrap_err();
+        let error = StorageError::from(error);
+        assert!(
+            matches!(error, StorageError::Conflict(_)),
+            "{state}: {error:?}"
+        );
+        assert!(error.is_retryable());
+    }
     shut_down(store, embedded).await;
 }
