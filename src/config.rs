@@ -7,7 +7,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::admission::{default_max_concurrent_computations, default_max_queued_computations};
-use crate::app::{DEFAULT_COMPUTATION_RETENTION, Limits};
+use crate::app::{
+    DEFAULT_COMPUTATION_RETENTION, DEFAULT_MAX_BATCH_RECORDS, DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_SAVED_RESULT_BYTES, Limits,
+};
 use crate::auth::AuthConfig;
 
 /// How logs are written.
@@ -57,12 +60,31 @@ pub struct Config {
     pub db_max_connections: u32,
 
     /// Most records in one ingestion batch.
-    #[arg(long, env = "CRM_METRICS_MAX_BATCH_RECORDS", default_value_t = 10_000)]
+    #[arg(long, env = "CRM_METRICS_MAX_BATCH_RECORDS", default_value_t = DEFAULT_MAX_BATCH_RECORDS)]
     pub max_batch_records: usize,
 
     /// Most bytes in one request message.
-    #[arg(long, env = "CRM_METRICS_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    #[arg(long, env = "CRM_METRICS_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
+
+    /// Most bytes in one ComputeMetrics/ComputeOnRecords response; a larger one is refused with
+    /// INVALID_ARGUMENT naming this limit. The default, 4 MiB, is what default gRPC clients
+    /// accept.
+    #[arg(
+        long,
+        env = "CRM_METRICS_MAX_RESPONSE_BYTES",
+        default_value_t = DEFAULT_MAX_RESPONSE_BYTES
+    )]
+    pub max_response_bytes: usize,
+
+    /// Most bytes of the result a kept computation holds (ComputeMetrics with save,
+    /// ComputeOnRecords); a larger one is refused with INVALID_ARGUMENT and nothing is kept.
+    #[arg(
+        long,
+        env = "CRM_METRICS_MAX_SAVED_RESULT_BYTES",
+        default_value_t = DEFAULT_MAX_SAVED_RESULT_BYTES
+    )]
+    pub max_saved_result_bytes: usize,
 
     /// Most requests served at once; further ones are shed with RESOURCE_EXHAUSTED.
     #[arg(
@@ -152,6 +174,8 @@ impl Config {
         Limits {
             max_batch_records: self.max_batch_records,
             max_message_bytes: self.max_message_bytes,
+            max_response_bytes: self.max_response_bytes,
+            max_saved_result_bytes: self.max_saved_result_bytes,
         }
     }
 
@@ -172,8 +196,10 @@ impl Config {
             database_url: Some(database_url),
             data_dir: PathBuf::from("data"),
             db_max_connections: 8,
-            max_batch_records: 10_000,
-            max_message_bytes: 16 * 1024 * 1024,
+            max_batch_records: DEFAULT_MAX_BATCH_RECORDS,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_saved_result_bytes: DEFAULT_MAX_SAVED_RESULT_BYTES,
             max_concurrent_requests: 256,
             snapshot_memory_mib: 64,
             max_concurrent_computations: default_max_concurrent_computations(),

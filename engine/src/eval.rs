@@ -7,12 +7,17 @@
 //! `merge(state(A), state(B)) == state(A ∪ B)`, and the result does not depend on record order.
 
 mod driver;
+mod groups;
 mod prepare;
 
 pub use driver::{
-    CompiledMetric, Frame, GroupReport, Metric, MetricReport, PreviousPeriod, SeriesPoint,
+    CompiledMetric, Frame, GroupReport, Metric, MetricReport, PageOfGroups, PreviousPeriod,
+    SeriesPoint,
 };
-pub use prepare::{MAX_BUCKETS, Prepared, prepare};
+pub use groups::MAX_GROUPS;
+pub use prepare::{
+    DEFAULT_GROUP_LIMIT, MAX_BUCKETS, MAX_GROUP_LIMIT, MAX_RESULT_VALUES, Prepared, prepare,
+};
 
 use std::fmt::Debug;
 

@@ -68,6 +68,31 @@ pub struct ComputeRequest {
     pub compare_previous: bool,
     /// The instant the data is looked at: later field timestamps have not happened yet.
     pub as_of: Timestamp,
+    /// Which groups of a group-by are reported, in what order.
+    pub groups: GroupPage,
+}
+
+/// The order in which a report lists its groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupOrder {
+    /// By key, ascending (a missing value before any value).
+    #[default]
+    Key,
+    /// By the group's total value, highest first; groups without a value last, ties by key.
+    ValueDescending,
+    /// By the group's total value, lowest first; groups without a value last, ties by key.
+    ValueAscending,
+}
+
+/// One page of a report's groups: the `limit` groups after the first `offset`, in `order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GroupPage {
+    pub order: GroupOrder,
+    /// The most groups a report lists; `None` takes the largest page the result limits allow
+    /// (see [`crate::eval::group_page_limit`]).
+    pub limit: Option<usize>,
+    /// How many groups (in `order`) earlier pages listed.
+    pub offset: usize,
 }
 
 /// One problem with a request, at a field path (`metrics[0].policies[basis]`).

@@ -207,6 +207,8 @@ pub enum EvalError {
     Overflow { metric: String },
     /// No exchange rate converts `currency` on or before `date`.
     MissingRate { currency: String, date: String },
+    /// The group-by yields more than `limit` groups.
+    TooManyGroups { limit: usize },
 }
 
 impl std::fmt::Display for EvalError {
@@ -223,6 +225,11 @@ impl std::fmt::Display for EvalError {
             EvalError::MissingRate { currency, date } => write!(
                 f,
                 "no exchange rate for {currency} on or before {date}: ingest an ExchangeRate for it"
+            ),
+            EvalError::TooManyGroups { limit } => write!(
+                f,
+                "the group-by yields more than {limit} groups, the most one request may group \
+                 into; add filters or group by fewer or coarser dimensions"
             ),
         }
     }

@@ -23,6 +23,18 @@ impl App {
         result: Vec<u8>,
         reports: &[MetricReport],
     ) -> Result<Uuid, AppError> {
+        if result.len() > self.limits.max_saved_result_bytes {
+            return Err(AppError::invalid(
+                "save",
+                format!(
+                    "the result is {} bytes, over the {} bytes a kept computation may hold \
+                     (the service's --max-saved-result-bytes); nothing was kept: ask for fewer \
+                     groups (group_limit), a coarser granularity or fewer metrics",
+                    result.len(),
+                    self.limits.max_saved_result_bytes
+                ),
+            ));
+        }
         let definition_versions: BTreeMap<String, u32> = reports
             .iter()
             .map(|r| (r.metric.to_owned(), r.definition_version))
@@ -38,6 +50,23 @@ impl App {
         };
         self.store.save_computation(tenant_id, &computation).await?;
         Ok(computation.id)
+    }
+
+    /// Refuses a computation response of `bytes` encoded bytes over the response limit (before
+    /// it is kept or sent); `grouped` says whether the request pages groups.
+    pub fn check_response_size(&self, bytes: usize, grouped: bool) -> Result<(), AppError> {
+        let limit = self.limits.max_response_bytes;
+        if bytes <= limit {
+            return Ok(());
+        }
+        Err(AppError::invalid(
+            if grouped { "group_limit" } else { "metrics" },
+            format!(
+                "the response would be {bytes} bytes, over the {limit}-byte limit of this service \
+                 (--max-response-bytes); ask for fewer groups (group_limit), a coarser \
+                 granularity or fewer metrics"
+            ),
+        ))
     }
 
     /// The tenant's computation with `computation_id`.

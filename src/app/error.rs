@@ -81,6 +81,7 @@ impl From<EvalError> for AppError {
             EvalError::Overflow { .. } | EvalError::MissingRate { .. } => {
                 AppError::FailedPrecondition(error.to_string())
             }
+            EvalError::TooManyGroups { .. } => AppError::invalid("group_by", error.to_string()),
         }
     }
 }

@@ -24,6 +24,16 @@ use crate::storage::Store;
 /// How long kept computations are kept unless configured otherwise: 30 days.
 pub const DEFAULT_COMPUTATION_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// Most records in one ingestion batch unless configured otherwise.
+pub const DEFAULT_MAX_BATCH_RECORDS: usize = 10_000;
+/// Most bytes of one encoded request message unless configured otherwise: 16 MiB.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Most bytes of one encoded response unless configured otherwise: 4 MiB, what default gRPC
+/// clients (Go, Java, Python, C++) accept.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Most bytes of one kept computation's encoded result unless configured otherwise: 1 MiB.
+pub const DEFAULT_MAX_SAVED_RESULT_BYTES: usize = 1024 * 1024;
+
 /// Limits applied to every request.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -31,13 +41,19 @@ pub struct Limits {
     pub max_batch_records: usize,
     /// Most bytes of one encoded request message.
     pub max_message_bytes: usize,
+    /// Most bytes of one encoded computation response.
+    pub max_response_bytes: usize,
+    /// Most bytes of the encoded result a kept computation holds.
+    pub max_saved_result_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_batch_records: 10_000,
-            max_message_bytes: 16 * 1024 * 1024,
+            max_batch_records: DEFAULT_MAX_BATCH_RECORDS,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_saved_result_bytes: DEFAULT_MAX_SAVED_RESULT_BYTES,
         }
     }
 }

@@ -3,15 +3,16 @@
 
 use chrono::Utc;
 use crm_metrics_engine::dataset::Dataset;
-use crm_metrics_engine::dimension::Dimension;
+use crm_metrics_engine::eval::MetricReport;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::caller::caller_of;
+use super::convert::page::page_token;
 use super::convert::personal::{restore_personal, take_personal};
 use super::convert::{
-    compute_request_at, compute_request_from_proto, definition_to_proto, records_from_proto,
-    report_to_proto, timestamp_to_proto,
+    ComputeInput, compute_request_at, compute_request_from_proto, definition_to_proto,
+    records_from_proto, report_to_proto, timestamp_to_proto,
 };
 use super::pb;
 use super::pb::metrics_service_server::MetricsService;
@@ -41,22 +42,39 @@ impl MetricsHandler {
     }
 }
 
-/// The response for computed reports.
+/// The response for computed reports, refused when it is over the response size limit.
 fn compute_response(
+    app: &App,
     outcome: &ComputeOutcome,
-    request: &crm_metrics_engine::query::ComputeRequest,
-    group_by: &[Dimension],
-) -> pb::ComputeMetricsResponse {
-    pb::ComputeMetricsResponse {
+    input: &ComputeInput,
+) -> Result<pb::ComputeMetricsResponse, AppError> {
+    let request = &input.request;
+    let response = pb::ComputeMetricsResponse {
         reports: outcome
             .reports
             .iter()
-            .map(|r| report_to_proto(r, group_by))
+            .map(|r| report_to_proto(r, &request.group_by))
             .collect(),
         as_of: Some(timestamp_to_proto(request.as_of)),
         time_zone: request.time_zone.name().to_owned(),
         computation_id: String::new(),
+        next_page_token: next_page_token(&outcome.reports, input),
+    };
+    app.check_response_size(response.encoded_len(), !request.group_by.is_empty())?;
+    Ok(response)
+}
+
+/// The token of the page after this one, when a report has groups after it; empty otherwise.
+fn next_page_token(reports: &[MetricReport], input: &ComputeInput) -> String {
+    let offset = input.request.groups.offset;
+    let more = reports
+        .iter()
+        .any(|r| r.group_count > offset.saturating_add(r.groups.len()));
+    if !more {
+        return String::new();
     }
+    let listed = reports.iter().map(|r| r.groups.len()).max().unwrap_or(0);
+    page_token(offset + listed, input.page_fingerprint)
 }
 
 /// Prefixes the field paths of invalid-argument problems (a query nested under `query`).
@@ -116,8 +134,7 @@ impl MetricsService for MetricsHandler {
                 converted.min_consistency_token.as_deref(),
             )
             .await?;
-        let mut response =
-            compute_response(&outcome, &converted.request, &converted.request.group_by);
+        let mut response = compute_response(&self.app, &outcome, &converted)?;
         if let Some(encoded_request) = encoded_request {
             let id = self
                 .app
@@ -181,7 +198,8 @@ impl MetricsService for MetricsHandler {
             )
             .await
             .map_err(|e| nested(e, "query"))?;
-        let result = compute_response(&outcome, &converted.request, &converted.request.group_by);
+        let result =
+            compute_response(&self.app, &outcome, &converted).map_err(|e| nested(e, "query"))?;
         let personal = take_personal(&mut kept_request.records);
         let id = self
             .app
@@ -193,7 +211,8 @@ impl MetricsService for MetricsHandler {
                 result.encode_to_vec(),
                 &outcome.reports,
             )
-            .await?;
+            .await
+            .map_err(|e| nested(e, "query"))?;
         Ok(Response::new(pb::ComputeOnRecordsResponse {
             result: Some(result),
             computation_id: id.to_string(),

@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 mod admission;
 mod bad_input;
+mod bounded;
 mod catalog_metrics;
 mod computations;
 mod compute_queries;

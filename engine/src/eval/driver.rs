@@ -1,17 +1,16 @@
 //! The driver: routes each primary record to the periods and groups it counts in, folds it into
 //! their states, and finalizes the report (total, series, groups, previous period).
 
-use std::collections::BTreeMap;
-
 use chrono_tz::Tz;
 
+use super::groups::Groups;
 use super::{Family, FoldContext, Period, Route};
 use crate::calendar::Window;
 use crate::catalog::{MetricDefinition, Settings};
 use crate::context::{Lookup, RecordRef, for_each_of_kind};
 use crate::dataset::ReadPlan;
 use crate::dimension::Dimension;
-use crate::query::{Filter, MetricQuery, Problem};
+use crate::query::{Filter, GroupOrder, MetricQuery, Problem};
 use crate::records::Timestamp;
 use crate::value::{EvalError, MetricResult};
 use crate::view::View;
@@ -49,6 +48,9 @@ pub struct MetricReport {
     pub applied_policies: Vec<(String, String)>,
     pub total: MetricResult,
     pub series: Vec<SeriesPoint>,
+    /// How many groups the group-by yields over all pages.
+    pub group_count: usize,
+    /// The page of groups asked for.
     pub groups: Vec<GroupReport>,
     pub previous: Option<PreviousPeriod>,
 }
@@ -63,6 +65,16 @@ pub struct Frame {
     pub filters: Vec<Filter>,
     pub as_of: Timestamp,
     pub time_zone: Tz,
+    /// The page of groups each report lists.
+    pub group_page: PageOfGroups,
+}
+
+/// The page of groups a report lists: the `limit` groups after the first `offset`, in `order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageOfGroups {
+    pub order: GroupOrder,
+    pub limit: usize,
+    pub offset: usize,
 }
 
 impl Frame {
@@ -198,6 +210,69 @@ fn targets(route: Route, frame: &Frame, out: &mut Vec<usize>) {
     }
 }
 
+/// What every pass over one metric's records shares: the formula, the request's frame, and a
+/// fold context per period (0 = the window, then the buckets, then the previous period).
+pub(super) struct Evaluation<'a, 'b, F> {
+    pub family: &'b F,
+    pub settings: &'b Settings,
+    pub view: &'b View<'a>,
+    pub lookup: &'b Lookup<'a>,
+    pub frame: &'b Frame,
+    pub contexts: Vec<FoldContext<'a, 'b>>,
+}
+
+impl<'a, F: Family> Evaluation<'a, '_, F> {
+    /// Calls `visit` with every primary record that passes the filters and the periods it
+    /// reaches, when it reaches any.
+    pub(super) fn for_each_routed(&self, mut visit: impl FnMut(RecordRef<'a>, &[usize])) {
+        let mut reached = Vec::new();
+        for kind in self.family.definition().primary {
+            for_each_of_kind(self.view, *kind, |record| {
+                if !passes_filters(&self.frame.filters, record, self.lookup) {
+                    return;
+                }
+                targets(
+                    self.family.route(self.settings, record),
+                    self.frame,
+                    &mut reached,
+                );
+                if !reached.is_empty() {
+                    visit(record, &reached);
+                }
+            });
+        }
+    }
+
+    /// Folds `record` into `state` as counted in period `index`.
+    pub(super) fn fold(&self, index: usize, state: &mut F::State, record: RecordRef<'a>) {
+        self.family.fold(&self.contexts[index], state, record);
+    }
+
+    /// The value of `state` over period `index`.
+    pub(super) fn finalize(
+        &self,
+        index: usize,
+        state: &F::State,
+    ) -> Result<MetricResult, EvalError> {
+        self.family.finalize(&self.contexts[index], state)
+    }
+
+    /// The series of one state per bucket, in bucket order.
+    pub(super) fn series(&self, buckets: &[F::State]) -> Result<Vec<SeriesPoint>, EvalError> {
+        buckets
+            .iter()
+            .zip(&self.frame.buckets)
+            .enumerate()
+            .map(|(i, (state, window))| {
+                Ok(SeriesPoint {
+                    window: *window,
+                    result: self.finalize(i + 1, state)?,
+                })
+            })
+            .collect()
+    }
+}
+
 fn evaluate_family<'a, F: Family>(
     family: &F,
     settings: &Settings,
@@ -206,57 +281,31 @@ fn evaluate_family<'a, F: Family>(
     frame: &Frame,
 ) -> Result<MetricReport, EvalError> {
     let periods = frame.periods();
-    let contexts: Vec<FoldContext<'a, '_>> = periods
-        .iter()
-        .map(|period| FoldContext::new(settings, *period, lookup))
-        .collect();
-    let mut overall: Vec<F::State> = vec![F::State::default(); periods.len()];
-    let mut groups: BTreeMap<Vec<Option<&'a str>>, Vec<F::State>> = BTreeMap::new();
-    let mut reached = Vec::new();
-    for kind in family.definition().primary {
-        for_each_of_kind(view, *kind, |record| {
-            if !passes_filters(&frame.filters, record, lookup) {
-                return;
-            }
-            targets(family.route(settings, record), frame, &mut reached);
-            if reached.is_empty() {
-                return;
-            }
-            for index in &reached {
-                family.fold(&contexts[*index], &mut overall[*index], record);
-            }
-            if !frame.group_by.is_empty() {
-                let key: Vec<Option<&'a str>> = frame
-                    .group_by
-                    .iter()
-                    .map(|d| d.value_of(record, lookup))
-                    .collect();
-                let states = groups
-                    .entry(key)
-                    .or_insert_with(|| vec![F::State::default(); periods.len()]);
-                for index in &reached {
-                    family.fold(&contexts[*index], &mut states[*index], record);
-                }
-            }
-        });
-    }
-    let bucket_count = frame.buckets.len();
-    let finalize_series = |states: &[F::State]| -> Result<Vec<SeriesPoint>, EvalError> {
-        (0..bucket_count)
-            .map(|i| {
-                Ok(SeriesPoint {
-                    window: frame.buckets[i],
-                    result: family.finalize(&contexts[i + 1], &states[i + 1])?,
-                })
-            })
-            .collect()
+    let evaluation = Evaluation {
+        family,
+        settings,
+        view,
+        lookup,
+        frame,
+        contexts: periods
+            .iter()
+            .map(|period| FoldContext::new(settings, *period, lookup))
+            .collect(),
     };
-    let total = family.finalize(&contexts[0], &overall[0])?;
+    let mut overall: Vec<F::State> = vec![F::State::default(); periods.len()];
+    let mut groups = Groups::new();
+    evaluation.for_each_routed(|record, reached| {
+        for index in reached {
+            evaluation.fold(*index, &mut overall[*index], record);
+        }
+        groups.fold(&evaluation, record, reached);
+    });
+    let bucket_count = frame.buckets.len();
+    let total = evaluation.finalize(0, &overall[0])?;
     let previous = match frame.previous {
         None => None,
         Some(window) => {
-            let result =
-                family.finalize(&contexts[bucket_count + 1], &overall[bucket_count + 1])?;
+            let result = evaluation.finalize(bucket_count + 1, &overall[bucket_count + 1])?;
             let (absolute_change, relative_change) = match (total.scalar(), result.scalar()) {
                 (Some(now), Some(before)) => (
                     Some(now - before),
@@ -272,34 +321,16 @@ fn evaluate_family<'a, F: Family>(
             })
         }
     };
-    let mut group_reports = Vec::with_capacity(groups.len());
-    let overall_series = finalize_series(&overall)?;
-    for (key, states) in &groups {
-        // A group is listed when one of its records counts somewhere (the window, a bucket, the
-        // previous period), not merely because a record was routed to it: whether a record
-        // that counts nowhere is read at all depends on the read plan, and the answer must not.
-        if states.iter().all(|state| *state == F::State::default()) {
-            continue;
-        }
-        let mut group_total = family.finalize(&contexts[0], &states[0])?;
-        family.relate_group(&mut group_total, &total);
-        let mut series = finalize_series(states)?;
-        for (point, overall_point) in series.iter_mut().zip(&overall_series) {
-            family.relate_group(&mut point.result, &overall_point.result);
-        }
-        group_reports.push(GroupReport {
-            key: key.iter().map(|v| v.map(str::to_owned)).collect(),
-            total: group_total,
-            series,
-        });
-    }
+    let series = evaluation.series(&overall[1..=bucket_count])?;
+    let (group_count, groups) = groups.report(&evaluation, &total, &series)?;
     Ok(MetricReport {
         metric: family.definition().id,
         definition_version: family.definition().version,
         applied_policies: settings.applied_policies(),
-        series: overall_series,
+        series,
         total,
-        groups: group_reports,
+        group_count,
+        groups,
         previous,
     })
 }

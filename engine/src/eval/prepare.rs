@@ -1,7 +1,7 @@
 //! Preparing a request: checking it against the catalog, building its frame (buckets, previous
 //! period), its read plan, and evaluating it over one snapshot.
 
-use super::{CompiledMetric, Frame, MetricReport};
+use super::{CompiledMetric, Frame, MetricReport, PageOfGroups};
 use crate::calendar::{buckets, previous_window};
 use crate::context::Lookup;
 use crate::dataset::{Dataset, ReadPlan};
@@ -14,6 +14,17 @@ use crate::view::{Scratch, View};
 
 /// The most buckets one series may have.
 pub const MAX_BUCKETS: usize = 1000;
+
+/// The most groups one page of a group-by may list.
+pub const MAX_GROUP_LIMIT: usize = 10_000;
+
+/// The page size of a group-by that names none, when the result limit allows that many.
+pub const DEFAULT_GROUP_LIMIT: usize = 1_000;
+
+/// The most values one response may carry: every report's total, series points and previous
+/// period, and every listed group's total and series points. About 4 MiB encoded at most, what
+/// default gRPC clients accept.
+pub const MAX_RESULT_VALUES: usize = 50_000;
 
 /// A validated request: its frame and its compiled metrics.
 pub struct Prepared {
@@ -164,6 +175,7 @@ pub fn prepare(request: &ComputeRequest) -> Result<Prepared, Vec<Problem>> {
             format!("the window holds more than {MAX_BUCKETS} buckets of this granularity"),
         ));
     }
+    let group_limit = result_size(request, buckets.as_ref().map_or(0, Vec::len), &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -177,9 +189,65 @@ pub fn prepare(request: &ComputeRequest) -> Result<Prepared, Vec<Problem>> {
         filters: request.filters.clone(),
         as_of: request.as_of,
         time_zone: request.time_zone,
+        group_page: PageOfGroups {
+            order: request.groups.order,
+            limit: group_limit,
+            offset: request.groups.offset,
+        },
     };
     Ok(Prepared {
         frame,
         metrics: compiled,
     })
+}
+
+/// Checks that the response stays within [`MAX_RESULT_VALUES`] and returns the page size of the
+/// group-by: the one asked for, else [`DEFAULT_GROUP_LIMIT`] or as many as fit.
+fn result_size(
+    request: &ComputeRequest,
+    bucket_count: usize,
+    problems: &mut Vec<Problem>,
+) -> usize {
+    let metrics = request.metrics.len().max(1);
+    let per_report = 1 + bucket_count + usize::from(request.compare_previous);
+    let per_group = 1 + bucket_count;
+    let grouped = !request.group_by.is_empty();
+    let limit = match request.groups.limit {
+        Some(0) => {
+            problems.push(Problem::new("group_limit", "must be at least 1"));
+            return 0;
+        }
+        Some(limit) if limit > MAX_GROUP_LIMIT => {
+            problems.push(Problem::new(
+                "group_limit",
+                format!("{limit} is over the most groups one page may list, {MAX_GROUP_LIMIT}"),
+            ));
+            return 0;
+        }
+        Some(limit) => limit,
+        None if !grouped => 0,
+        None => DEFAULT_GROUP_LIMIT
+            .min((MAX_RESULT_VALUES / metrics).saturating_sub(per_report) / per_group)
+            .max(1),
+    };
+    let values = metrics.saturating_mul(per_report + if grouped { limit * per_group } else { 0 });
+    if values > MAX_RESULT_VALUES {
+        let (field, shape) = if grouped {
+            (
+                "group_limit",
+                format!("{metrics} metrics × ({per_report} + {limit} groups × {per_group})"),
+            )
+        } else {
+            ("metrics", format!("{metrics} metrics × {per_report}"))
+        };
+        problems.push(Problem::new(
+            field,
+            format!(
+                "the response would carry up to {values} values ({shape}); at most \
+                 {MAX_RESULT_VALUES} are allowed: lower group_limit, use a coarser granularity \
+                 or ask for fewer metrics"
+            ),
+        ));
+    }
+    limit
 }

@@ -6,6 +6,7 @@
 
 use crm_metrics_engine::calendar::Granularity;
 use crm_metrics_engine::catalog::{Direction, ParamKind, ValueKind};
+use crm_metrics_engine::query::GroupOrder;
 use crm_metrics_engine::records::{
     ActivityDirection, ActivityType, CostCategory, DealStatus, DealType, EngagementType, OrderKind,
     RecordKind, RenewalOutcome, ScoreDirection, SurveyType, UserEventKind, UserRole,
@@ -71,6 +72,15 @@ pub fn granularity(value: pb::Granularity) -> Option<Granularity> {
         pb::Granularity::Month => Granularity::Month,
         pb::Granularity::Quarter => Granularity::Quarter,
         pb::Granularity::Year => Granularity::Year,
+    })
+}
+
+/// The order of a report's groups.
+pub fn group_order(value: pb::GroupOrder) -> Option<GroupOrder> {
+    Some(match value {
+        pb::GroupOrder::Unspecified | pb::GroupOrder::Key => GroupOrder::Key,
+        pb::GroupOrder::ValueDescending => GroupOrder::ValueDescending,
+        pb::GroupOrder::ValueAscending => GroupOrder::ValueAscending,
     })
 }
 

@@ -9,6 +9,7 @@
 //! - [`records`]: ingest batches → engine records.
 //! - [`query`]: `ComputeMetricsRequest` → engine `ComputeRequest`.
 //! - [`results`]: engine reports and catalog definitions → proto.
+//! - [`page`]: page tokens of a group-by.
 //! - [`enums`]: enum mappings shared by the handlers (record kinds, outcomes, catalog enums).
 //! - [`requests`]: the small requests (tenant ids, DeleteRecords, EraseCustomer) and problems →
 //!   field violations.
@@ -16,6 +17,7 @@
 mod fields;
 
 pub mod enums;
+pub mod page;
 pub mod personal;
 pub mod query;
 pub mod records;

@@ -10,11 +10,14 @@ use crm_metrics_engine::Tz;
 use crm_metrics_engine::calendar::{Window, parse_time_zone};
 use crm_metrics_engine::dimension::{Dimension, FIXED_DIMENSIONS};
 use crm_metrics_engine::money::Currency;
-use crm_metrics_engine::query::{ComputeRequest, Filter, MetricQuery, ParamValue, Problem};
+use crm_metrics_engine::query::{
+    ComputeRequest, Filter, GroupPage, MetricQuery, ParamValue, Problem,
+};
 use crm_metrics_engine::records::Timestamp;
 
 use super::enums;
 use super::fields::Fields;
+use super::page;
 use super::pb;
 
 /// A validated `ComputeMetrics` call.
@@ -28,6 +31,8 @@ pub struct ComputeInput {
     pub min_consistency_token: Option<String>,
     /// Keep the request and its result as a computation.
     pub save: bool,
+    /// The fingerprint page tokens of this request carry.
+    pub page_fingerprint: u64,
 }
 
 /// Converts and validates a `ComputeMetricsRequest`. `receive_time` is the default `as_of`.
@@ -45,6 +50,7 @@ pub fn compute_request_at(
     request: pb::ComputeMetricsRequest,
     receive_time: Timestamp,
 ) -> Result<ComputeInput, Vec<Problem>> {
+    let page_fingerprint = page::request_fingerprint(&request);
     let pb::ComputeMetricsRequest {
         tenant_id,
         metrics,
@@ -58,6 +64,9 @@ pub fn compute_request_at(
         reporting_currency,
         min_consistency_token,
         save,
+        group_limit,
+        group_order,
+        page_token,
     } = request;
     let mut problems = Vec::new();
     let mut f = Fields::new(prefix, &mut problems);
@@ -121,6 +130,23 @@ pub fn compute_request_at(
     };
     let min_consistency_token =
         (!min_consistency_token.is_empty()).then_some(min_consistency_token);
+    let group_order = f.enumeration(
+        "group_order",
+        group_order,
+        pb::GroupOrder::as_str_name,
+        enums::group_order,
+    );
+    let offset = if page_token.is_empty() {
+        Some(0)
+    } else {
+        match page::offset_of(&page_token, page_fingerprint) {
+            Ok(offset) => Some(offset),
+            Err(problem) => {
+                f.problem("page_token", problem);
+                None
+            }
+        }
+    };
     let converted = (|| {
         Some(ComputeInput {
             tenant_id: tenant_id?,
@@ -133,10 +159,17 @@ pub fn compute_request_at(
                 filters: filters.into_iter().collect::<Option<Vec<_>>>()?,
                 compare_previous,
                 as_of: as_of?,
+                groups: GroupPage {
+                    order: group_order?,
+                    limit: (group_limit != 0)
+                        .then(|| usize::try_from(group_limit).unwrap_or(usize::MAX)),
+                    offset: offset?,
+                },
             },
             reporting_currency: reporting_currency?,
             min_consistency_token,
             save,
+            page_fingerprint,
         })
     })();
     match converted {

@@ -25,6 +25,7 @@ pub fn report_to_proto(report: &MetricReport, group_by: &[Dimension]) -> pb::Met
         applied_policies,
         total,
         series,
+        group_count,
         groups,
         previous,
     } = report;
@@ -36,6 +37,7 @@ pub fn report_to_proto(report: &MetricReport, group_by: &[Dimension]) -> pb::Met
         series: series.iter().map(series_point_to_proto).collect(),
         groups: groups.iter().map(|g| group_to_proto(g, group_by)).collect(),
         previous: previous.as_ref().map(previous_to_proto),
+        group_count: *group_count as u64,
     }
 }
 

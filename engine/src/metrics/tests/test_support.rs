@@ -151,6 +151,7 @@ pub fn request(query: MetricQuery, window: Window) -> ComputeRequest {
         filters: Vec::new(),
         compare_previous: false,
         as_of: ymd(2100, 1, 1),
+        groups: Default::default(),
     }
 }
 

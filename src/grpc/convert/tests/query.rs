@@ -2,6 +2,7 @@
 
 use super::*;
 use chrono::{TimeZone, Utc};
+use crm_metrics_engine::query::GroupOrder;
 
 fn ts(seconds: i64) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds, nanos: 0 }
@@ -41,6 +42,9 @@ fn valid() -> pb::ComputeMetricsRequest {
         reporting_currency: "EUR".into(),
         min_consistency_token: "42".into(),
         save: false,
+        group_limit: 25,
+        group_order: pb::GroupOrder::ValueDescending as i32,
+        page_token: String::new(),
     }
 }
 
@@ -72,6 +76,27 @@ fn a_valid_request_converts() {
     );
     assert_eq!(input.reporting_currency, Currency::parse("EUR"));
     assert_eq!(input.min_consistency_token.as_deref(), Some("42"));
+    assert_eq!(
+        input.request.groups,
+        GroupPage {
+            order: GroupOrder::ValueDescending,
+            limit: Some(25),
+            offset: 0,
+        }
+    );
+}
+
+#[test]
+fn a_page_token_gives_the_offset_for_the_same_request_only() {
+    let first = compute_request_from_proto(valid(), Utc::now()).unwrap();
+    let mut next = valid();
+    next.page_token = crate::grpc::convert::page::page_token(50, first.page_fingerprint);
+    let input = compute_request_from_proto(next.clone(), Utc::now()).unwrap();
+    assert_eq!(input.request.groups.offset, 50);
+    next.group_limit = 26;
+    let problems = compute_request_from_proto(next, Utc::now()).unwrap_err();
+    assert_eq!(fields(&problems), ["page_token"]);
+    assert!(problems[0].description.contains("different request"));
 }
 
 #[test]
@@ -82,6 +107,8 @@ fn defaults_apply() {
     request.reporting_currency = String::new();
     request.min_consistency_token = String::new();
     request.as_of = Some(ts(1_767_225_600));
+    request.group_limit = 0;
+    request.group_order = 0;
     let input = compute_request_from_proto(request, Utc::now()).unwrap();
     assert_eq!(input.request.time_zone, Tz::UTC);
     assert_eq!(
@@ -91,6 +118,7 @@ fn defaults_apply() {
     assert_eq!(input.request.as_of.timestamp(), 1_767_225_600);
     assert_eq!(input.reporting_currency, None);
     assert_eq!(input.min_consistency_token, None);
+    assert_eq!(input.request.groups, GroupPage::default());
 }
 
 #[test]

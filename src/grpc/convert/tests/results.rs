@@ -37,6 +37,7 @@ fn reports_convert_with_groups_series_and_previous() {
             window: window(),
             result: total.clone(),
         }],
+        group_count: 3,
         groups: vec![GroupReport {
             key: vec![Some("rep-1".into()), None],
             total: undefined.clone(),
@@ -61,6 +62,7 @@ fn reports_convert_with_groups_series_and_previous() {
     assert_eq!(money.amount.unwrap().units_minor, 10_000);
     assert_eq!(money.denominator, Some(100.0));
     assert_eq!(proto.series.len(), 1);
+    assert_eq!(proto.group_count, 3);
     let group = &proto.groups[0];
     assert_eq!(group.key[0].dimension, "owner_id");
     assert_eq!(group.key[1].value, None);
