@@ -8,11 +8,12 @@
 use std::path::PathBuf;
 
 const PROTO_ROOT: &str = "proto";
-const PROTOS: [&str; 4] = [
+const PROTOS: [&str; 5] = [
     "proto/crm/metrics/v1/common.proto",
     "proto/crm/metrics/v1/records.proto",
     "proto/crm/metrics/v1/ingest.proto",
     "proto/crm/metrics/v1/metrics.proto",
+    "proto/crm/metrics/v1/tenants.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

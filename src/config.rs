@@ -133,12 +133,28 @@ pub struct Config {
     #[arg(long, env = "CRM_METRICS_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
 
-    /// The tenants' reporting currency (ISO 4217): money results are converted into it with the
-    /// tenant's exchange rates unless a request names another. Unset: the data's own currency.
+    /// The base currency (ISO 4217) of tenants that stored no settings: the currency their
+    /// exchange rates convert into. Unset: none, so only currencies with rates of their own
+    /// convert. A tenant's stored settings (TenantService) win over every default flag.
+    #[arg(long, env = "CRM_METRICS_BASE_CURRENCY")]
+    pub base_currency: Option<String>,
+
+    /// The reporting currency (ISO 4217) of tenants that stored no settings: money results are
+    /// converted into it with the tenant's exchange rates unless a request names another.
+    /// Unset: the data's own currency.
     #[arg(long, env = "CRM_METRICS_REPORTING_CURRENCY")]
     pub reporting_currency: Option<String>,
 
-    /// A tenant's own reporting currency, `tenant=EUR`; wins over --reporting-currency.
+    /// The time zone (IANA) of tenants that stored no settings, used when a request names none.
+    #[arg(long, env = "CRM_METRICS_TIME_ZONE", default_value = "UTC")]
+    pub time_zone: String,
+
+    /// The month (1-12) the fiscal year starts in, for tenants that stored no settings.
+    #[arg(long, env = "CRM_METRICS_FISCAL_YEAR_START_MONTH", default_value_t = 1)]
+    pub fiscal_year_start_month: u32,
+
+    /// A reporting currency for one tenant that stored no settings, `tenant=EUR`; wins over
+    /// --reporting-currency.
     #[arg(
         long = "tenant-currency",
         env = "CRM_METRICS_TENANT_CURRENCIES",
@@ -208,7 +224,10 @@ impl Config {
             // Tests stop servers all the time; a drain delay is set where it is tested.
             drain_delay_seconds: 0,
             shutdown_grace_seconds: 5,
+            base_currency: None,
             reporting_currency: None,
+            time_zone: "UTC".to_owned(),
+            fiscal_year_start_month: 1,
             tenant_currencies: Vec::new(),
             computation_retention_seconds: DEFAULT_COMPUTATION_RETENTION.as_secs(),
             log_format: LogFormat::Pretty,

@@ -17,15 +17,17 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crm_metrics_engine::calendar::parse_time_zone;
 use crm_metrics_engine::money::Currency;
 
 use crate::admission::AdmissionGate;
-use crate::app::App;
+use crate::app::{App, TenantSettings};
 use crate::auth::Access;
 use crate::config::Config;
 use crate::grpc::pb::ingest_service_server::IngestServiceServer;
 use crate::grpc::pb::metrics_service_server::MetricsServiceServer;
-use crate::grpc::{IngestHandler, MetricsHandler, pb};
+use crate::grpc::pb::tenant_service_server::TenantServiceServer;
+use crate::grpc::{IngestHandler, MetricsHandler, TenantHandler, pb};
 use crate::storage::Store;
 use crate::storage::embedded::EmbeddedPostgres;
 
@@ -69,14 +71,7 @@ pub struct Application {
 impl Application {
     /// Connects to (or starts) PostgreSQL, runs migrations and binds the listener.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let reporting_currency = match &config.reporting_currency {
-            None => None,
-            Some(code) => Some(Currency::parse(code).ok_or_else(|| {
-                StartupError::Config(format!(
-                    "--reporting-currency '{code}' is not an ISO 4217 code of three upper-case letters"
-                ))
-            })?),
-        };
+        let default_settings = default_settings(&config)?;
         let tenant_currencies = parse_tenant_currencies(&config.tenant_currencies)?;
         let access =
             Access::from_config(&config.auth, config.listen).map_err(StartupError::Config)?;
@@ -111,8 +106,7 @@ impl Application {
                     source,
                 })?;
         let app = App::new(store, config.limits(), config.snapshot_budget_bytes())
-            .with_default_reporting_currency(reporting_currency)
-            .with_tenant_currencies(tenant_currencies)
+            .with_default_settings(default_settings, tenant_currencies)
             .with_computation_retention(Duration::from_secs(config.computation_retention_seconds));
         Ok(Application {
             config,
@@ -178,6 +172,8 @@ impl Application {
             .accept_compressed(CompressionEncoding::Gzip)
             .accept_compressed(CompressionEncoding::Zstd)
             .send_compressed(CompressionEncoding::Gzip);
+        let tenants = TenantServiceServer::new(TenantHandler::new(app.clone(), access.clone()))
+            .max_decoding_message_size(decode_limit);
         let metrics =
             MetricsServiceServer::new(MetricsHandler::new(app.clone(), admission, access))
                 .max_decoding_message_size(decode_limit)
@@ -212,6 +208,7 @@ impl Application {
             .add_service(reflection)
             .add_service(ingest)
             .add_service(metrics)
+            .add_service(tenants)
             .serve_with_incoming_shutdown(
                 TcpIncoming::from(listener).with_nodelay(Some(true)),
                 async move {
@@ -248,6 +245,34 @@ impl Application {
     }
 }
 
+/// The settings of tenants that stored none, from the flags.
+fn default_settings(config: &Config) -> Result<TenantSettings, StartupError> {
+    let currency = |flag: &str, code: &Option<String>| match code {
+        None => Ok(None),
+        Some(code) => Currency::parse(code).map(Some).ok_or_else(|| {
+            StartupError::Config(format!("{flag} '{code}' is not an ISO 4217 currency code"))
+        }),
+    };
+    let time_zone = parse_time_zone(&config.time_zone).ok_or_else(|| {
+        StartupError::Config(format!(
+            "--time-zone '{}' is not an IANA time zone",
+            config.time_zone
+        ))
+    })?;
+    if !(1..=12).contains(&config.fiscal_year_start_month) {
+        return Err(StartupError::Config(format!(
+            "--fiscal-year-start-month {} is not a month (1-12)",
+            config.fiscal_year_start_month
+        )));
+    }
+    Ok(TenantSettings {
+        base_currency: currency("--base-currency", &config.base_currency)?,
+        reporting_currency: currency("--reporting-currency", &config.reporting_currency)?,
+        time_zone,
+        fiscal_year_start_month: config.fiscal_year_start_month,
+    })
+}
+
 /// Parses `tenant=CUR` pairs.
 fn parse_tenant_currencies(pairs: &[String]) -> Result<BTreeMap<String, Currency>, StartupError> {
     pairs
@@ -272,6 +297,7 @@ async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
     for name in [
         <IngestServiceServer<IngestHandler> as NamedService>::NAME,
         <MetricsServiceServer<MetricsHandler> as NamedService>::NAME,
+        <TenantServiceServer<TenantHandler> as NamedService>::NAME,
     ] {
         reporter.set_service_status(name, status).await;
     }

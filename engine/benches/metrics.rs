@@ -357,6 +357,7 @@ fn catalog(c: &mut Criterion) {
             compare_previous: true,
             as_of: Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
             groups: Default::default(),
+            tenant: Default::default(),
         };
         let prepared = prepare(&request).unwrap();
         group.bench_with_input(BenchmarkId::from_parameter(id), &data, |b, data| {

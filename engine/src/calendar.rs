@@ -49,6 +49,10 @@ pub enum Granularity {
     Month,
     Quarter,
     Year,
+    /// Three months from the fiscal year's start month.
+    FiscalQuarter,
+    /// Twelve months from the fiscal year's start month.
+    FiscalYear,
 }
 
 /// Parses an IANA time zone name (`Europe/Warsaw`, `UTC`).
@@ -79,9 +83,30 @@ fn local_date(tz: Tz, t: Timestamp) -> NaiveDate {
     t.with_timezone(&tz).date_naive()
 }
 
-/// The first day of the calendar bucket containing `date`.
-fn bucket_start_date(granularity: Granularity, date: NaiveDate) -> NaiveDate {
+/// The first day of the `months`-long period containing `date`, periods starting in
+/// `first_month` (1-12) of some year.
+fn period_start(date: NaiveDate, first_month: u32, months: u32) -> NaiveDate {
+    let first = first_month.clamp(1, 12) - 1;
+    let since_first = (date.month0() + 12 - first) % 12;
+    let month0 = (first + since_first / months * months) % 12;
+    let year = if month0 > date.month0() {
+        date.year() - 1
+    } else {
+        date.year()
+    };
+    NaiveDate::from_ymd_opt(year, month0 + 1, 1).unwrap_or(date)
+}
+
+/// The first day of the calendar bucket containing `date`; fiscal periods start in
+/// `fiscal_year_start_month`.
+fn bucket_start_date(
+    granularity: Granularity,
+    fiscal_year_start_month: u32,
+    date: NaiveDate,
+) -> NaiveDate {
     match granularity {
+        Granularity::FiscalQuarter => period_start(date, fiscal_year_start_month, 3),
+        Granularity::FiscalYear => period_start(date, fiscal_year_start_month, 12),
         Granularity::None | Granularity::Day => date,
         Granularity::Week => date - Days::new(u64::from(date.weekday().num_days_from_monday())),
         Granularity::Month => date.with_day(1).unwrap_or(date),
@@ -98,26 +123,34 @@ fn next_bucket_date(granularity: Granularity, start: NaiveDate) -> NaiveDate {
         Granularity::None | Granularity::Day => start.checked_add_days(Days::new(1)),
         Granularity::Week => start.checked_add_days(Days::new(7)),
         Granularity::Month => start.checked_add_months(Months::new(1)),
-        Granularity::Quarter => start.checked_add_months(Months::new(3)),
-        Granularity::Year => start.checked_add_months(Months::new(12)),
+        Granularity::Quarter | Granularity::FiscalQuarter => {
+            start.checked_add_months(Months::new(3))
+        }
+        Granularity::Year | Granularity::FiscalYear => start.checked_add_months(Months::new(12)),
     };
     next.unwrap_or(NaiveDate::MAX)
 }
 
-/// Cuts `window` into calendar buckets of `granularity` in `tz`. The first and last buckets are
-/// clipped to the window. `Granularity::None` yields no buckets. At most `limit` buckets are
-/// produced; `None` when more would be needed.
+/// Cuts `window` into calendar buckets of `granularity` in `tz` (fiscal ones starting in
+/// `fiscal_year_start_month`). The first and last buckets are clipped to the window.
+/// `Granularity::None` yields no buckets. At most `limit` buckets are produced; `None` when more
+/// would be needed.
 pub fn buckets(
     window: Window,
     tz: Tz,
     granularity: Granularity,
+    fiscal_year_start_month: u32,
     limit: usize,
 ) -> Option<Vec<Window>> {
     if granularity == Granularity::None {
         return Some(Vec::new());
     }
     let mut result = Vec::new();
-    let mut date = bucket_start_date(granularity, local_date(tz, window.start));
+    let mut date = bucket_start_date(
+        granularity,
+        fiscal_year_start_month,
+        local_date(tz, window.start),
+    );
     let mut start = window.start;
     while start < window.end {
         if result.len() == limit {

@@ -1,11 +1,12 @@
 //! Converting every amount of a dataset into one reporting currency, before any formula runs.
 //!
 //! An `ExchangeRate {currency, date, rate}` says one unit of `currency` was worth `rate` units of
-//! the tenant's base currency on `date`. An amount is converted with the latest rate on or before
-//! its record's date (the date of the record's defining timestamp in the request's time zone); a
-//! cross rate `rate(from) / rate(to)` converts between two non-base currencies. A currency with no
-//! rates at all can only be the base: converting from or to it needs the other side's rate, and
-//! two currencies that both lack rates are never converted 1:1 — that is a missing rate.
+//! the tenant's base currency (a tenant setting) on `date`. An amount is converted with the latest
+//! rate on or before its record's date (the date of the record's defining timestamp in the
+//! request's time zone); a cross rate `rate(from) / rate(to)` converts between two non-base
+//! currencies, and the base's own rate is 1. A currency that is not the base and has no rates at
+//! all is unreachable: converting from or into it is an error naming it, never an assumption
+//! that it is the base.
 //! Minor units follow ISO 4217 exponents.
 //! Results are rounded half to even to the reporting currency's minor unit. A missing rate is an
 //! error naming the currency and the date; amounts are never summed across currencies and never
@@ -52,13 +53,14 @@ pub fn currencies(dataset: &Dataset) -> BTreeSet<Currency> {
     found
 }
 
-/// Rates per currency, sorted by date.
+/// Rates per currency, sorted by date, into the base currency.
 struct Rates {
     by_currency: BTreeMap<Currency, Vec<(NaiveDate, i128, u32)>>,
+    base: Option<Currency>,
 }
 
 impl Rates {
-    fn new<'r>(rates: impl Iterator<Item = &'r ExchangeRate>) -> Rates {
+    fn new<'r>(rates: impl Iterator<Item = &'r ExchangeRate>, base: Option<Currency>) -> Rates {
         let mut by_currency: BTreeMap<Currency, Vec<(NaiveDate, i128, u32)>> = BTreeMap::new();
         for rate in rates {
             by_currency.entry(rate.currency).or_default().push((
@@ -70,18 +72,26 @@ impl Rates {
         for list in by_currency.values_mut() {
             list.sort_unstable();
         }
-        Rates { by_currency }
+        Rates { by_currency, base }
     }
 
-    /// The rate of `currency` on `date` as (units, scale); `None` when the currency has no
-    /// rates at all (it can only be the base).
-    fn on(&self, currency: Currency, date: NaiveDate) -> Option<Result<(i128, u32), EvalError>> {
-        let list = self.by_currency.get(&currency)?;
+    /// The rate of `currency` into the base on `date` as (units, scale): 1 for the base itself,
+    /// an error when the currency has no rate on or before `date`, or none at all.
+    fn on(&self, currency: Currency, date: NaiveDate) -> Result<(i128, u32), EvalError> {
+        if Some(currency) == self.base {
+            return Ok((1, 0));
+        }
+        let Some(list) = self.by_currency.get(&currency) else {
+            return Err(EvalError::Unreachable {
+                currency: currency.to_string(),
+                base: self.base.map(|base| base.to_string()),
+            });
+        };
         let index = list.partition_point(|(d, _, _)| *d <= date);
-        Some(match index.checked_sub(1).and_then(|i| list.get(i)) {
+        match index.checked_sub(1).and_then(|i| list.get(i)) {
             Some((_, units, scale)) => Ok((*units, *scale)),
             None => Err(missing(currency, date)),
-        })
+        }
     }
 }
 
@@ -165,13 +175,8 @@ impl Converter {
 
     /// minor_to = minor_from × 10^(e_to − e_from) × rate_from / rate_to, exactly.
     fn factors(&self, from: Currency, date: NaiveDate) -> Result<Factors, EvalError> {
-        let ((from_units, from_scale), (to_units, to_scale)) =
-            match (self.rates.on(from, date), self.rates.on(self.to, date)) {
-                (None, None) => return Err(missing(from, date)),
-                (Some(from), None) => (from?, (1, 0)),
-                (None, Some(to)) => ((1, 0), to?),
-                (Some(from), Some(to)) => (from?, to?),
-            };
+        let (to_units, to_scale) = self.rates.on(self.to, date)?;
+        let (from_units, from_scale) = self.rates.on(from, date)?;
         let numerator = pow10(to_scale)
             .and_then(|p| from_units.checked_mul(p))
             .and_then(|n| n.checked_mul(pow10(minor_unit_digits(self.to))?));
@@ -186,13 +191,18 @@ impl Converter {
 }
 
 /// Converts every amount of `dataset` into `to`, each with the rate of its record's date in
-/// `time_zone`.
+/// `time_zone`; the rates convert into `base`.
 pub fn convert_dataset(
     dataset: &mut Dataset,
     to: Currency,
+    base: Option<Currency>,
     time_zone: Tz,
 ) -> Result<(), EvalError> {
-    let converter = Converter::new(Rates::new(dataset.exchange_rates.iter()), to, time_zone);
+    let converter = Converter::new(
+        Rates::new(dataset.exchange_rates.iter(), base),
+        to,
+        time_zone,
+    );
     dataset
         .deals
         .iter_mut()
@@ -221,11 +231,12 @@ pub fn convert_dataset(
 pub fn convert_view<'a>(
     view: &mut View<'a>,
     to: Currency,
+    base: Option<Currency>,
     time_zone: Tz,
     scratch: &'a Scratch,
 ) -> Result<(), EvalError> {
     let converter = Converter::new(
-        Rates::new(view.exchange_rates.iter().copied()),
+        Rates::new(view.exchange_rates.iter().copied(), base),
         to,
         time_zone,
     );
@@ -284,11 +295,13 @@ pub fn convert_view<'a>(
     }
 }
 
-/// Orders conversion errors: missing rates by date, then currency, before any other error.
+/// Orders conversion errors: unreachable currencies by name, then missing rates by date and
+/// currency, before any other error.
 fn error_order(error: &EvalError) -> (u8, &str, &str) {
     match error {
-        EvalError::MissingRate { currency, date } => (0, date.as_str(), currency.as_str()),
-        _ => (1, "", ""),
+        EvalError::Unreachable { currency, .. } => (0, currency.as_str(), ""),
+        EvalError::MissingRate { currency, date } => (1, date.as_str(), currency.as_str()),
+        _ => (2, "", ""),
     }
 }
 

@@ -13,8 +13,16 @@ use std::fmt;
 pub struct Currency([u8; 3]);
 
 impl Currency {
-    /// Parses a code of exactly three ASCII upper-case letters.
+    /// Parses a current or historic ISO 4217 alphabetic code (`USD`, `EUR`); made-up codes of
+    /// three letters (`ZZZ`) are `None`.
     pub fn parse(code: &str) -> Option<Currency> {
+        iso_currency::Currency::from_code(code)?;
+        Currency::from_letters(code)
+    }
+
+    /// A code of exactly three ASCII upper-case letters, whether or not ISO 4217 lists it: for
+    /// codes already accepted once (stored rows), which a newer list must not make unreadable.
+    pub fn from_letters(code: &str) -> Option<Currency> {
         let bytes = code.as_bytes();
         if bytes.len() == 3 && bytes.iter().all(u8::is_ascii_uppercase) {
             Some(Currency([bytes[0], bytes[1], bytes[2]]))

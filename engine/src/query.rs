@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 use crate::calendar::{Granularity, Window};
 use crate::dimension::Dimension;
+use crate::money::Currency;
 use crate::records::Timestamp;
 
 /// A typed parameter value.
@@ -70,6 +71,27 @@ pub struct ComputeRequest {
     pub as_of: Timestamp,
     /// Which groups of a group-by are reported, in what order.
     pub groups: GroupPage,
+    /// What the tenant's settings contribute.
+    pub tenant: TenantCalendar,
+}
+
+/// What a tenant's settings contribute to every computation of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantCalendar {
+    /// The currency the tenant's exchange rates convert into; `None`: not set, so no currency
+    /// without rates is reachable.
+    pub base_currency: Option<Currency>,
+    /// The month (1-12) the fiscal year starts in; fiscal quarters are three months from it.
+    pub fiscal_year_start_month: u32,
+}
+
+impl Default for TenantCalendar {
+    fn default() -> Self {
+        TenantCalendar {
+            base_currency: None,
+            fiscal_year_start_month: 1,
+        }
+    }
 }
 
 /// The order in which a report lists its groups.

@@ -207,6 +207,12 @@ pub enum EvalError {
     Overflow { metric: String },
     /// No exchange rate converts `currency` on or before `date`.
     MissingRate { currency: String, date: String },
+    /// No exchange rate path reaches `currency`: it is not the tenant's `base` currency and has
+    /// no rates.
+    Unreachable {
+        currency: String,
+        base: Option<String>,
+    },
     /// The group-by yields more than `limit` groups.
     TooManyGroups { limit: usize },
 }
@@ -225,6 +231,23 @@ impl std::fmt::Display for EvalError {
             EvalError::MissingRate { currency, date } => write!(
                 f,
                 "no exchange rate for {currency} on or before {date}: ingest an ExchangeRate for it"
+            ),
+            EvalError::Unreachable {
+                currency,
+                base: Some(base),
+            } => write!(
+                f,
+                "no exchange rate path reaches {currency}: it has no ExchangeRate and is not the \
+                 tenant's base currency {base}; ingest ExchangeRate records for {currency} or \
+                 report in another currency"
+            ),
+            EvalError::Unreachable {
+                currency,
+                base: None,
+            } => write!(
+                f,
+                "no exchange rate path reaches {currency}: it has no ExchangeRate and the tenant \
+                 has no base currency; set base_currency with UpdateTenantSettings"
             ),
             EvalError::TooManyGroups { limit } => write!(
                 f,

@@ -3,16 +3,17 @@
 
 use std::sync::Arc;
 
+use crm_metrics_engine::Tz;
 use crm_metrics_engine::dataset::Dataset;
 use crm_metrics_engine::eval::{MetricReport, Prepared, prepare};
 use crm_metrics_engine::money::Currency;
-use crm_metrics_engine::query::ComputeRequest;
+use crm_metrics_engine::query::{ComputeRequest, TenantCalendar};
 use tokio::sync::Semaphore;
 
 use super::ingest::validate_tenant;
-use super::{App, AppError};
+use super::{App, AppError, TenantSettings};
 use crate::snapshot::TenantData;
-use crate::storage::{parse_token, token};
+use crate::storage::{Observed, parse_token, token};
 
 /// Reports for every metric of a request.
 #[derive(Debug, Clone)]
@@ -20,16 +21,45 @@ pub struct ComputeOutcome {
     pub reports: Vec<MetricReport>,
     /// How many records the engine read.
     pub records_read: usize,
+    /// The time zone the request was computed in (the request's, else the tenant's).
+    pub time_zone: Tz,
+}
+
+/// What a request names itself, where the tenant's settings fill in what it does not.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Asked {
+    /// The currency to report money in.
+    pub reporting_currency: Option<Currency>,
+    /// The time zone to cut calendar buckets in.
+    pub time_zone: Option<Tz>,
+}
+
+/// `request` with the tenant's settings where the request names nothing, and the reporting
+/// currency that applies.
+fn with_settings(
+    request: &ComputeRequest,
+    asked: Asked,
+    settings: TenantSettings,
+) -> (ComputeRequest, Option<Currency>) {
+    let mut request = request.clone();
+    request.time_zone = asked.time_zone.unwrap_or(settings.time_zone);
+    request.tenant = TenantCalendar {
+        base_currency: settings.base_currency,
+        fiscal_year_start_month: settings.fiscal_year_start_month,
+    };
+    let currency = asked.reporting_currency.or(settings.reporting_currency);
+    (request, currency)
 }
 
 impl App {
-    /// Computes every metric of `request` over one snapshot of the tenant's data. Money is
-    /// converted into `reporting_currency` (else the tenant's configured one) when there is one.
+    /// Computes every metric of `request` over one snapshot of the tenant's data, with the
+    /// tenant's settings where the request names nothing: money is converted into the reporting
+    /// currency when there is one.
     pub async fn compute(
         &self,
         tenant_id: &str,
         request: &ComputeRequest,
-        reporting_currency: Option<Currency>,
+        asked: Asked,
         min_consistency_token: Option<&str>,
     ) -> Result<ComputeOutcome, AppError> {
         validate_tenant(tenant_id)?;
@@ -42,11 +72,11 @@ impl App {
                 )
             })?),
         };
-        let prepared = prepare(request).map_err(AppError::Invalid)?;
-        let currency = reporting_currency.or_else(|| self.reporting_currency_of(tenant_id));
+        let (prepared, currency, observed) =
+            self.prepare_settled(tenant_id, request, asked).await?;
         let data = self
             .snapshots
-            .read(tenant_id, &prepared.plan(currency))
+            .read_observed(tenant_id, &prepared.plan(currency), observed.position)
             .await?;
         if let Some(required) = required_change
             && !data.position.contains(required)
@@ -76,13 +106,29 @@ impl App {
         tenant_id: &str,
         request: &ComputeRequest,
         records: Dataset,
-        reporting_currency: Option<Currency>,
+        asked: Asked,
     ) -> Result<ComputeOutcome, AppError> {
         validate_tenant(tenant_id)?;
         self.check_batch_size(records.len())?;
-        let prepared = prepare(request).map_err(AppError::Invalid)?;
-        let currency = reporting_currency.or_else(|| self.reporting_currency_of(tenant_id));
+        let (prepared, currency, _) = self.prepare_settled(tenant_id, request, asked).await?;
         evaluate(prepared, records, currency, &self.evaluation_slots).await
+    }
+
+    /// Reads the tenant's position and settings (one statement), and prepares `request` with
+    /// the settings where it names nothing; also returns the reporting currency that applies.
+    async fn prepare_settled(
+        &self,
+        tenant_id: &str,
+        request: &ComputeRequest,
+        asked: Asked,
+    ) -> Result<(Prepared, Option<Currency>, Observed), AppError> {
+        let observed = self.store.observe(tenant_id).await?;
+        let settings = self
+            .settings_at(tenant_id, observed.settings_version)
+            .await?;
+        let (request, currency) = with_settings(request, asked, settings);
+        let prepared = prepare(&request).map_err(AppError::Invalid)?;
+        Ok((prepared, currency, observed))
     }
 }
 
@@ -99,6 +145,7 @@ async fn evaluate(
         Ok(ComputeOutcome {
             reports,
             records_read,
+            time_zone: prepared.frame.time_zone,
         })
     })
     .await
@@ -128,6 +175,7 @@ async fn evaluate_kept(
         Ok(ComputeOutcome {
             reports,
             records_read,
+            time_zone: prepared.frame.time_zone,
         })
     };
     if size <= INLINE_RECORDS {

@@ -78,9 +78,9 @@ impl From<EvalError> for AppError {
     fn from(error: EvalError) -> Self {
         match error {
             EvalError::MixedCurrencies { .. } => AppError::FailedPrecondition(error.to_string()),
-            EvalError::Overflow { .. } | EvalError::MissingRate { .. } => {
-                AppError::FailedPrecondition(error.to_string())
-            }
+            EvalError::Overflow { .. }
+            | EvalError::MissingRate { .. }
+            | EvalError::Unreachable { .. } => AppError::FailedPrecondition(error.to_string()),
             EvalError::TooManyGroups { .. } => AppError::invalid("group_by", error.to_string()),
         }
     }

@@ -6,16 +6,16 @@ mod compute;
 mod error;
 mod ingest;
 mod retry;
+mod settings;
 
-pub use compute::ComputeOutcome;
+pub use compute::{Asked, ComputeOutcome};
 pub use error::AppError;
 pub use ingest::IngestOutcome;
+pub use settings::{TenantSettings, VersionedSettings};
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crm_metrics_engine::money::Currency;
 use tokio::sync::Semaphore;
 
 use crate::snapshot::Snapshots;
@@ -64,8 +64,7 @@ pub struct App {
     store: Store,
     snapshots: Snapshots,
     limits: Limits,
-    default_reporting_currency: Option<Currency>,
-    tenant_currencies: Arc<BTreeMap<String, Currency>>,
+    settings: Arc<settings::SettingsCache>,
     /// One permit per core: every evaluation holds one while it runs.
     evaluation_slots: Arc<Semaphore>,
     /// How long kept computations are kept.
@@ -80,8 +79,7 @@ impl App {
             snapshots: Snapshots::new(store.clone(), snapshot_budget_bytes),
             store,
             limits,
-            default_reporting_currency: None,
-            tenant_currencies: Arc::default(),
+            settings: Arc::default(),
             evaluation_slots: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(1, usize::from),
             )),
@@ -94,26 +92,6 @@ impl App {
     pub fn with_computation_retention(mut self, retention: Duration) -> App {
         self.computation_retention = retention;
         self
-    }
-
-    /// Reports money in `currency` when a request names none.
-    pub fn with_default_reporting_currency(mut self, currency: Option<Currency>) -> App {
-        self.default_reporting_currency = currency;
-        self
-    }
-
-    /// Reports each listed tenant's money in its own currency when a request names none.
-    pub fn with_tenant_currencies(mut self, currencies: BTreeMap<String, Currency>) -> App {
-        self.tenant_currencies = Arc::new(currencies);
-        self
-    }
-
-    /// The currency a tenant's money is reported in when a request names none.
-    pub(crate) fn reporting_currency_of(&self, tenant_id: &str) -> Option<Currency> {
-        self.tenant_currencies
-            .get(tenant_id)
-            .copied()
-            .or(self.default_reporting_currency)
     }
 
     /// The request limits.

@@ -16,6 +16,7 @@ use tokio_stream::StreamExt;
 use crate::grpc::pb;
 use crate::grpc::pb::ingest_service_client::IngestServiceClient;
 use crate::grpc::pb::metrics_service_client::MetricsServiceClient;
+use crate::grpc::pb::tenant_service_client::TenantServiceClient;
 
 /// Options of `crm-metrics demo`.
 #[derive(Debug, Clone, Args)]
@@ -90,6 +91,18 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
             ..generate::Spec::default()
         };
         let records = generate::generate(&spec);
+        // The generated exchange rates convert into US dollars: that is the tenant's base.
+        TenantServiceClient::new(channel.clone())
+            .update_tenant_settings(pb::UpdateTenantSettingsRequest {
+                tenant_id: tenant.clone(),
+                settings: Some(pb::TenantSettings {
+                    base_currency: "USD".to_owned(),
+                    reporting_currency: "USD".to_owned(),
+                    ..Default::default()
+                }),
+                etag: String::new(),
+            })
+            .await?;
         println!(
             "generated {} records for tenant '{tenant}' ({} to {})",
             records.len(),

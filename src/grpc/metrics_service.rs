@@ -18,7 +18,7 @@ use super::pb;
 use super::pb::metrics_service_server::MetricsService;
 use super::status::invalid_argument;
 use crate::admission::AdmissionGate;
-use crate::app::{App, AppError, ComputeOutcome};
+use crate::app::{App, AppError, Asked, ComputeOutcome};
 use crate::auth::{Access, Permission};
 use crate::storage::ComputationSource;
 
@@ -56,7 +56,7 @@ fn compute_response(
             .map(|r| report_to_proto(r, &request.group_by))
             .collect(),
         as_of: Some(timestamp_to_proto(request.as_of)),
-        time_zone: request.time_zone.name().to_owned(),
+        time_zone: outcome.time_zone.name().to_owned(),
         computation_id: String::new(),
         next_page_token: next_page_token(&outcome.reports, input),
     };
@@ -75,6 +75,14 @@ fn next_page_token(reports: &[MetricReport], input: &ComputeInput) -> String {
     }
     let listed = reports.iter().map(|r| r.groups.len()).max().unwrap_or(0);
     page_token(offset + listed, input.page_fingerprint)
+}
+
+/// What the request names itself, where the tenant's settings fill in the rest.
+fn asked(input: &ComputeInput) -> Asked {
+    Asked {
+        reporting_currency: input.reporting_currency,
+        time_zone: input.time_zone,
+    }
 }
 
 /// Prefixes the field paths of invalid-argument problems (a query nested under `query`).
@@ -130,7 +138,7 @@ impl MetricsService for MetricsHandler {
             .compute(
                 &converted.tenant_id,
                 &converted.request,
-                converted.reporting_currency,
+                asked(&converted),
                 converted.min_consistency_token.as_deref(),
             )
             .await?;
@@ -194,7 +202,7 @@ impl MetricsService for MetricsHandler {
                 &converted.tenant_id,
                 &converted.request,
                 Dataset::from_records(records),
-                converted.reporting_currency,
+                asked(&converted),
             )
             .await
             .map_err(|e| nested(e, "query"))?;

@@ -10,7 +10,9 @@ mod ingest_stream;
 mod metrics_service;
 pub mod pb;
 pub mod status;
+mod tenant_service;
 
 pub use caller::TENANT_METADATA;
 pub use ingest_service::IngestHandler;
 pub use metrics_service::MetricsHandler;
+pub use tenant_service::TenantHandler;

@@ -172,24 +172,30 @@ impl Snapshots {
         }
     }
 
-    /// The rows `plan` asks for, exact at the tenant's latest committed change.
+    /// The rows `plan` asks for, exact at the tenant's latest committed change, of which
+    /// `position` was read just before (`Store::observe`).
     ///
-    /// Fast path: one index read of the tenant's position; when every kind the plan needs is
-    /// kept at exactly that position, nothing else touches the database. Otherwise one
-    /// REPEATABLE READ transaction reads the position again and brings every kind to it.
-    pub async fn read(&self, tenant_id: &str, plan: &ReadPlan) -> Result<TenantData, StorageError> {
-        if self.inner.budget > 0 && !plan.kinds.is_empty() {
-            let position = self.inner.store.change_position(tenant_id).await?;
-            if let Some(kept) = self.all_kept_at(tenant_id, plan, &position) {
-                self.inner
-                    .hits
-                    .fetch_add(kept.len() as u64, Ordering::Relaxed);
-                return Ok(TenantData {
-                    owned: Dataset::default(),
-                    kept,
-                    position,
-                });
-            }
+    /// Fast path: when every kind the plan needs is kept at exactly `position`, nothing else
+    /// touches the database. Otherwise one REPEATABLE READ transaction reads the position again
+    /// (the same or later) and brings every kind to it.
+    pub async fn read_observed(
+        &self,
+        tenant_id: &str,
+        plan: &ReadPlan,
+        position: Position,
+    ) -> Result<TenantData, StorageError> {
+        if self.inner.budget > 0
+            && !plan.kinds.is_empty()
+            && let Some(kept) = self.all_kept_at(tenant_id, plan, &position)
+        {
+            self.inner
+                .hits
+                .fetch_add(kept.len() as u64, Ordering::Relaxed);
+            return Ok(TenantData {
+                owned: Dataset::default(),
+                kept,
+                position,
+            });
         }
         self.read_in_transaction(tenant_id, plan).await
     }

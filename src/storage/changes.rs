@@ -81,15 +81,54 @@ pub(crate) async fn current(
             .bind(tenant_id)
             .fetch_all(conn)
             .await?;
+    Ok(position_of(lanes)?.0)
+}
+
+/// What one statement sees of a tenant: its change position and the version of its settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    pub position: Position,
+    /// 0 when the tenant has no stored settings.
+    pub settings_version: i64,
+}
+
+/// The tenant's position and settings version, read by one statement (the settings as the
+/// pseudo-lane -1).
+pub(crate) async fn observe(
+    conn: &mut PgConnection,
+    tenant_id: &str,
+) -> Result<Observed, StorageError> {
+    let rows: Vec<(i16, i64)> = sqlx::query_as(
+        "SELECT lane, change_seq FROM tenant_changes WHERE tenant_id = $1 \
+         UNION ALL SELECT -1::smallint, version FROM tenant_settings WHERE tenant_id = $1",
+    )
+    .bind(tenant_id)
+    .fetch_all(conn)
+    .await?;
+    let (position, settings_version) = position_of(rows)?;
+    Ok(Observed {
+        position,
+        settings_version,
+    })
+}
+
+/// A position from `(lane, seq)` rows, and the sequence of the settings pseudo-lane -1 (0 when
+/// absent).
+fn position_of(rows: Vec<(i16, i64)>) -> Result<(Position, i64), StorageError> {
     let mut position = Position::default();
-    for (lane, seq) in lanes {
+    let mut settings_version = 0;
+    for (lane, seq) in rows {
+        if lane == -1 {
+            settings_version = seq;
+            continue;
+        }
         let slot = usize::try_from(lane)
             .ok()
             .and_then(|lane| position.0.get_mut(lane))
             .ok_or_else(|| StorageError::Corrupt(format!("change lane {lane} out of range")))?;
         *slot = seq;
     }
-    Ok(position)
+    Ok((position, settings_version))
 }
 
 /// The consistency token of a write that committed as `change`.

@@ -19,6 +19,7 @@ mod raw;
 mod read;
 mod revenue;
 mod sales;
+mod settings;
 mod table;
 #[cfg(test)]
 #[path = "tests/storage.rs"]
@@ -34,11 +35,12 @@ use crm_metrics_engine::records::{
 };
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
-pub use changes::{Change, LANES, Position, parse_token, token};
+pub use changes::{Change, LANES, Observed, Position, parse_token, token};
 pub use computations::{Computation, ComputationSource, PersonalField};
 pub use error::StorageError;
 pub use raw::RawMethod;
 pub use read::TenantRead;
+pub use settings::StoredSettings;
 
 use table::{Pending, Table};
 use upsert::upsert;

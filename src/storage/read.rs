@@ -5,7 +5,7 @@ use crm_metrics_engine::dataset::{Dataset, KindRead};
 use crm_metrics_engine::records::RecordKind;
 use sqlx::{AssertSqlSafe, PgConnection, Postgres, Transaction};
 
-use super::changes::Position;
+use super::changes::{Observed, Position};
 use super::table::{RowFilter, changed_since_clause, load};
 use super::{StorageError, Store, changes, sales};
 
@@ -18,10 +18,11 @@ pub struct TenantRead {
 }
 
 impl Store {
-    /// The tenant's latest committed position: one index read of its change lanes.
-    pub async fn change_position(&self, tenant_id: &str) -> Result<Position, StorageError> {
+    /// The tenant's latest committed position and settings version: one index read each, in
+    /// one statement.
+    pub async fn observe(&self, tenant_id: &str) -> Result<Observed, StorageError> {
         let mut conn = self.pool.acquire().await?;
-        changes::current(&mut conn, tenant_id).await
+        changes::observe(&mut conn, tenant_id).await
     }
 
     /// Opens a snapshot of `tenant_id` and reads its change sequence in it.

@@ -368,7 +368,8 @@ pub(crate) fn opt_money(
 
 /// Parses a stored ISO 4217 code.
 pub(crate) fn parse_currency(code: &str) -> Result<Currency, StorageError> {
-    Currency::parse(code).ok_or_else(|| StorageError::Corrupt(format!("bad currency {code:?}")))
+    Currency::from_letters(code)
+        .ok_or_else(|| StorageError::Corrupt(format!("bad currency {code:?}")))
 }
 
 /// Reads a non-negative integer column into a `u32`.

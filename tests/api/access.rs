@@ -244,6 +244,61 @@ async fn every_identity_source_gets_its_own_tenant_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn settings_are_read_with_read_and_changed_only_with_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate("k1");
+    let mut app = TestApp::spawn_with(|c| configure_access(c, dir.path(), &key, true)).await;
+    let get = |identity: &Identity, tenant: &str| {
+        identified(
+            pb::GetTenantSettingsRequest {
+                tenant_id: tenant.to_owned(),
+            },
+            identity,
+        )
+    };
+    let update = |identity: &Identity| {
+        identified(
+            pb::UpdateTenantSettingsRequest {
+                tenant_id: "acme".to_owned(),
+                settings: Some(pb::TenantSettings::default()),
+                etag: String::new(),
+            },
+            identity,
+        )
+    };
+    let dashboard = Identity::Istio(ISTIO_DASHBOARD);
+    assert!(
+        app.tenants
+            .get_tenant_settings(get(&dashboard, "acme"))
+            .await
+            .is_ok()
+    );
+    let status = app
+        .tenants
+        .get_tenant_settings(get(&dashboard, "globex"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    // Not even a principal with every other permission on acme may change its settings.
+    for identity in [dashboard, Identity::Istio(ISTIO_BACKEND)] {
+        let status = app
+            .tenants
+            .update_tenant_settings(update(&identity))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{identity:?}");
+        assert!(status.message().contains("admin"), "{}", status.message());
+    }
+    let status = app
+        .tenants
+        .update_tenant_settings(update(&Identity::Nobody))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_denial_names_the_permission_and_the_catalog_needs_an_identity() {
     let dir = tempfile::tempdir().unwrap();
     let key = SigningKey::generate("k1");

@@ -279,7 +279,7 @@ impl tonic::codec::Decoder for RawDecoder {
     }
 }
 
-const UNARY_METHODS: [&str; 7] = [
+const UNARY_METHODS: [&str; 9] = [
     "/crm.metrics.v1.IngestService/IngestRecords",
     "/crm.metrics.v1.IngestService/DeleteRecords",
     "/crm.metrics.v1.IngestService/EraseCustomer",
@@ -287,6 +287,8 @@ const UNARY_METHODS: [&str; 7] = [
     "/crm.metrics.v1.MetricsService/ComputeMetrics",
     "/crm.metrics.v1.MetricsService/ComputeOnRecords",
     "/crm.metrics.v1.MetricsService/GetComputation",
+    "/crm.metrics.v1.TenantService/GetTenantSettings",
+    "/crm.metrics.v1.TenantService/UpdateTenantSettings",
 ];
 
 /// Malformed messages: a truncated batch, a string that is not UTF-8, a varint that never ends,

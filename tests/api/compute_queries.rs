@@ -222,10 +222,7 @@ async fn unknown_names_are_invalid_arguments_naming_the_field() {
 async fn money_is_never_summed_across_currencies_nor_silently_reported_in_another() {
     // 100.00 USD and 50.00 EUR in March: no exchange rates, so revenue cannot be one amount.
     let mut app = TestApp::spawn().await;
-    let mut euro = order("eur", "c2", ts(2026, 3, 3, 0, 0), 5_000);
-    if let Some(pb::record::Kind::Order(o)) = &mut euro.kind {
-        o.amount.as_mut().unwrap().currency_code = "EUR".to_owned();
-    }
+    let euro = in_euros(order("eur", "c2", ts(2026, 3, 3, 0, 0), 5_000));
     app.ingest(vec![order("usd", "c1", ts(2026, 3, 2, 0, 0), 10_000), euro])
         .await;
     let status = app
@@ -240,7 +237,7 @@ async fn money_is_never_summed_across_currencies_nor_silently_reported_in_anothe
     );
 
     // Filtered to the USD customer, a USD report works; asking for it in EUR without any
-    // exchange rate is refused, naming the currency and the date.
+    // exchange rate is refused, naming the currency no rate reaches.
     let mut request = app.request(vec![metric("revenue")], march());
     request.filters = vec![pb::Filter {
         dimension: "customer_id".to_owned(),
@@ -259,21 +256,12 @@ async fn money_is_never_summed_across_currencies_nor_silently_reported_in_anothe
         .expect_err("no exchange rate");
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);
     assert!(
-        status.message().contains("2026-03-0"),
+        status
+            .message()
+            .contains("no exchange rate path reaches EUR"),
         "{}",
         status.message()
     );
-}
-
-fn rate(id: &str, currency: &str, date: &str, rate: &str) -> pb::Record {
-    record(pb::record::Kind::ExchangeRate(pb::ExchangeRate {
-        id: id.to_owned(),
-        version: 1,
-        currency: currency.to_owned(),
-        date: date.to_owned(),
-        rate: rate.to_owned(),
-        ..Default::default()
-    }))
 }
 
 #[tokio::test]
@@ -283,13 +271,13 @@ async fn amounts_are_converted_with_the_rate_of_their_records_date() {
     // 1.30 → 13.00 USD). Revenue in USD: 100.00 + 55.00 + 13.00 = 168.00.
     // In EUR: 100.00 USD / 1.10 = 90.909… → 90.91, + 50.00 + 10.00 = 150.91 EUR.
     let mut app = TestApp::spawn().await;
-    let mut euro = order("eur", "c2", ts(2026, 3, 3, 0, 0), 5_000);
-    let mut late_euro = order("eur-late", "c2", ts(2026, 3, 25, 0, 0), 1_000);
-    for record in [&mut euro, &mut late_euro] {
-        if let Some(pb::record::Kind::Order(o)) = &mut record.kind {
-            o.amount.as_mut().unwrap().currency_code = "EUR".to_owned();
-        }
-    }
+    app.set_settings(pb::TenantSettings {
+        base_currency: "USD".to_owned(),
+        ..Default::default()
+    })
+    .await;
+    let euro = in_euros(order("eur", "c2", ts(2026, 3, 3, 0, 0), 5_000));
+    let late_euro = in_euros(order("eur-late", "c2", ts(2026, 3, 25, 0, 0), 1_000));
     app.ingest(vec![
         rate("r1", "EUR", "2026-03-01", "1.10"),
         rate("r2", "EUR", "2026-03-20", "1.30"),
@@ -339,9 +327,13 @@ async fn a_write_is_visible_to_a_read_carrying_its_consistency_token() {
 
 #[tokio::test]
 async fn a_tenants_configured_currency_applies_when_the_request_names_none() {
-    // acme reports in EUR: 110.00 USD on 2 Mar at EUR = 1.10 USD → 100.00 EUR.
-    let mut app =
-        TestApp::spawn_with(|config| config.tenant_currencies = vec!["acme=EUR".to_owned()]).await;
+    // acme, with no stored settings, reports in EUR by the service's flags, its rates convert
+    // into USD: 110.00 USD on 2 Mar at EUR = 1.10 USD → 100.00 EUR.
+    let mut app = TestApp::spawn_with(|config| {
+        config.tenant_currencies = vec!["acme=EUR".to_owned()];
+        config.base_currency = Some("USD".to_owned());
+    })
+    .await;
     app.ingest(vec![
         rate("r1", "EUR", "2026-03-01", "1.10"),
         order("usd", "c1", ts(2026, 3, 2, 0, 0), 11_000),

@@ -8,6 +8,7 @@ use crm_metrics::config::Config;
 use crm_metrics::grpc::pb;
 use crm_metrics::grpc::pb::ingest_service_client::IngestServiceClient;
 use crm_metrics::grpc::pb::metrics_service_client::MetricsServiceClient;
+use crm_metrics::grpc::pb::tenant_service_client::TenantServiceClient;
 use crm_metrics::snapshot::Snapshots;
 use crm_metrics::startup::Application;
 use crm_metrics::storage::embedded::EmbeddedPostgres;
@@ -107,6 +108,7 @@ pub async fn drop_database(url: &str) {
 pub struct TestApp {
     pub ingest: IngestServiceClient<Channel>,
     pub metrics: MetricsServiceClient<Channel>,
+    pub tenants: TenantServiceClient<Channel>,
     pub channel: Channel,
     pub tenant: String,
     /// The service's address, `http://127.0.0.1:<port>`.
@@ -168,6 +170,7 @@ impl TestApp {
         TestApp {
             ingest: IngestServiceClient::new(channel.clone()),
             metrics: MetricsServiceClient::new(channel.clone()),
+            tenants: TenantServiceClient::new(channel.clone()),
             channel,
             tenant: "acme".to_owned(),
             address,
@@ -198,6 +201,22 @@ impl TestApp {
             })
             .await
             .map(tonic::Response::into_inner)
+    }
+
+    /// Replaces the test tenant's settings, asserting success.
+    pub async fn set_settings(
+        &mut self,
+        settings: pb::TenantSettings,
+    ) -> pb::UpdateTenantSettingsResponse {
+        self.tenants
+            .update_tenant_settings(pb::UpdateTenantSettingsRequest {
+                tenant_id: self.tenant.clone(),
+                settings: Some(settings),
+                etag: String::new(),
+            })
+            .await
+            .expect("settings accepted")
+            .into_inner()
     }
 
     /// Computes one request, asserting success.
@@ -510,4 +529,24 @@ pub async fn delete_deals(app: &mut TestApp, ids: &[&str]) -> pb::DeleteRecordsR
         .await
         .expect("delete")
         .into_inner()
+}
+
+/// An exchange rate: one `currency` is worth `rate` of the tenant's base currency from `date`.
+pub fn rate(id: &str, currency: &str, date: &str, rate: &str) -> pb::Record {
+    record(pb::record::Kind::ExchangeRate(pb::ExchangeRate {
+        id: id.to_owned(),
+        version: 1,
+        currency: currency.to_owned(),
+        date: date.to_owned(),
+        rate: rate.to_owned(),
+        ..Default::default()
+    }))
+}
+
+/// An order with its amount in euros.
+pub fn in_euros(mut record: pb::Record) -> pb::Record {
+    if let Some(pb::record::Kind::Order(o)) = &mut record.kind {
+        o.amount.as_mut().expect("amount").currency_code = "EUR".to_owned();
+    }
+    record
 }

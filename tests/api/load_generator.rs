@@ -33,7 +33,11 @@ async fn answers(app: &mut TestApp, tenant: &str) -> Vec<pb::MetricReport> {
 
 #[tokio::test]
 async fn every_ingest_path_stores_the_same_data_and_the_sql_twins_agree() {
-    let (mut app, url) = TestApp::spawn_with_database().await;
+    // The generated exchange rates convert into US dollars.
+    let (mut app, url) = TestApp::spawn_with_database_configured(|config| {
+        config.base_currency = Some("USD".to_owned());
+    })
+    .await;
     let address = app.address.clone();
     let small = ["--scale", "0.05", "--batch", "500", "--tenants", "1"];
     let ingest = |api: &'static str, first: &'static str| {

@@ -16,6 +16,7 @@ mod ingestion;
 mod load_generator;
 mod sales_metrics;
 mod service;
+mod settings;
 mod snapshots;
 mod survey_metrics;
 mod value_metrics;

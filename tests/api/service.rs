@@ -15,6 +15,7 @@ async fn health_reports_serving_overall_and_per_service() {
         "",
         "crm.metrics.v1.IngestService",
         "crm.metrics.v1.MetricsService",
+        "crm.metrics.v1.TenantService",
     ] {
         let response = health
             .check(HealthCheckRequest {
@@ -124,6 +125,7 @@ async fn reflection_lists_the_services() {
     for expected in [
         "crm.metrics.v1.IngestService",
         "crm.metrics.v1.MetricsService",
+        "crm.metrics.v1.TenantService",
         "grpc.health.v1.Health",
     ] {
         assert!(

@@ -30,6 +30,8 @@ pub const MAX_RESULT_VALUES: usize = 50_000;
 pub struct Prepared {
     pub frame: Frame,
     pub metrics: Vec<Box<dyn CompiledMetric>>,
+    /// The currency the tenant's exchange rates convert into.
+    pub base_currency: Option<Currency>,
 }
 
 impl Prepared {
@@ -92,7 +94,13 @@ impl Prepared {
         let scratch = Scratch::default();
         let mut seen = crate::as_of::as_of(view, self.frame.as_of, &scratch);
         if let Some(currency) = self.converting_into(reporting_currency) {
-            crate::currency::convert_view(&mut seen, currency, self.frame.time_zone, &scratch)?;
+            crate::currency::convert_view(
+                &mut seen,
+                currency,
+                self.base_currency,
+                self.frame.time_zone,
+                &scratch,
+            )?;
         }
         let lookup = Lookup::new(&seen);
         self.metrics
@@ -167,6 +175,7 @@ pub fn prepare(request: &ComputeRequest) -> Result<Prepared, Vec<Problem>> {
         request.window,
         request.time_zone,
         request.granularity,
+        request.tenant.fiscal_year_start_month,
         MAX_BUCKETS,
     );
     if buckets.is_none() {
@@ -198,6 +207,7 @@ pub fn prepare(request: &ComputeRequest) -> Result<Prepared, Vec<Problem>> {
     Ok(Prepared {
         frame,
         metrics: compiled,
+        base_currency: request.tenant.base_currency,
     })
 }
 

@@ -377,7 +377,7 @@ fn year_before_end(period: &Period) -> Window {
 
 /// The calendar months of the period (clipped to it).
 fn months_of(period: &Period) -> Vec<Window> {
-    buckets(period.window, period.time_zone, Granularity::Month, 1200).unwrap_or_default()
+    buckets(period.window, period.time_zone, Granularity::Month, 1, 1200).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ fn converts_with_the_latest_rate_on_or_before_the_records_date() {
         order("JPY", 1_000, 5),
         order("USD", 1, 5),
     ]);
-    convert_dataset(&mut dataset, code("USD"), chrono_tz::UTC).unwrap();
+    convert_dataset(&mut dataset, code("USD"), Some(code("USD")), chrono_tz::UTC).unwrap();
     let amounts: Vec<i64> = dataset
         .orders
         .iter()
@@ -69,7 +69,7 @@ fn cross_rates_and_rounding_half_to_even() {
         order("EUR", 3, 5),
         order("EUR", 12_000, 5),
     ]);
-    convert_dataset(&mut dataset, code("GBP"), chrono_tz::UTC).unwrap();
+    convert_dataset(&mut dataset, code("GBP"), Some(code("USD")), chrono_tz::UTC).unwrap();
     assert_eq!(dataset.orders[0].amount, Money::new(code("GBP"), 2));
     // 120.00 EUR × 1.25 / 1.50 = 100.00 GBP.
     assert_eq!(dataset.orders[1].amount, Money::new(code("GBP"), 10_000));
@@ -78,19 +78,20 @@ fn cross_rates_and_rounding_half_to_even() {
 #[test]
 fn two_currencies_without_rates_are_never_converted_one_to_one() {
     let mut dataset = Dataset::from_records([order("EUR", 100, 5)]);
-    let error = convert_dataset(&mut dataset, code("USD"), chrono_tz::UTC).unwrap_err();
+    let error =
+        convert_dataset(&mut dataset, code("USD"), Some(code("USD")), chrono_tz::UTC).unwrap_err();
     assert_eq!(
         error,
-        EvalError::MissingRate {
+        EvalError::Unreachable {
             currency: "EUR".into(),
-            date: "2026-03-05".into()
+            base: Some("USD".into())
         }
     );
     // Converting from the base into a rated currency divides by its rate: 11.00 USD at
     // EUR = 1.10 USD is 10.00 EUR.
     let mut dataset =
         Dataset::from_records([rate("EUR", (2026, 3, 1), 110, 2), order("USD", 1_100, 5)]);
-    convert_dataset(&mut dataset, code("EUR"), chrono_tz::UTC).unwrap();
+    convert_dataset(&mut dataset, code("EUR"), Some(code("USD")), chrono_tz::UTC).unwrap();
     assert_eq!(dataset.orders[0].amount, Money::new(code("EUR"), 1_000));
 }
 
@@ -98,7 +99,8 @@ fn two_currencies_without_rates_are_never_converted_one_to_one() {
 fn a_missing_rate_names_currency_and_date() {
     let mut dataset =
         Dataset::from_records([rate("EUR", (2026, 3, 10), 110, 2), order("EUR", 100, 5)]);
-    let error = convert_dataset(&mut dataset, code("USD"), chrono_tz::UTC).unwrap_err();
+    let error =
+        convert_dataset(&mut dataset, code("USD"), Some(code("USD")), chrono_tz::UTC).unwrap_err();
     assert_eq!(
         error,
         EvalError::MissingRate {
@@ -106,4 +108,37 @@ fn a_missing_rate_names_currency_and_date() {
             date: "2026-03-05".into()
         }
     );
+}
+
+#[test]
+fn a_reporting_currency_no_rate_reaches_is_never_taken_for_the_base() {
+    // One EUR rate into the base USD; a report in JPY has no path (JPY has no rate and is not
+    // the base), so 100.00 EUR is never reported as ¥110.
+    let records = [rate("EUR", (2026, 3, 1), 110, 2), order("EUR", 10_000, 5)];
+    let mut dataset = Dataset::from_records(records.clone());
+    let error =
+        convert_dataset(&mut dataset, code("JPY"), Some(code("USD")), chrono_tz::UTC).unwrap_err();
+    assert_eq!(
+        error,
+        EvalError::Unreachable {
+            currency: "JPY".into(),
+            base: Some("USD".into())
+        }
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("not the tenant's base currency USD")
+    );
+    // Without a base currency even USD is unreachable: nothing says the rates are into USD.
+    let mut dataset = Dataset::from_records(records.clone());
+    let error = convert_dataset(&mut dataset, code("USD"), None, chrono_tz::UTC).unwrap_err();
+    assert!(
+        error.to_string().contains("has no base currency"),
+        "{error}"
+    );
+    // With the base USD, the same report in USD is 110.00.
+    let mut dataset = Dataset::from_records(records);
+    convert_dataset(&mut dataset, code("USD"), Some(code("USD")), chrono_tz::UTC).unwrap();
+    assert_eq!(dataset.orders[0].amount, Money::new(code("USD"), 11_000));
 }

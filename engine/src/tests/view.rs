@@ -144,8 +144,9 @@ fn kind_read_selects_like_the_storage_scan() {
 
 #[test]
 fn conversion_over_a_view_names_the_earliest_missing_rate_whatever_the_order() {
-    // No rates at all: a GBP order on 03-20 and a JPY order on 03-05 both lack one; the error
-    // names 2026-03-05 JPY in either order. A USD order needs no conversion and stays borrowed.
+    // GBP and JPY have rates only from 03-25: a GBP order on 03-20 and a JPY order on 03-05 both
+    // lack one; the error names 2026-03-05 JPY in either order. A USD order needs no conversion
+    // and stays borrowed.
     let usd = Currency::parse("USD").unwrap();
     let with_currency = |record: Record, code: &str| match record {
         Record::Order(mut o) => {
@@ -157,14 +158,25 @@ fn conversion_over_a_view_names_the_earliest_missing_rate_whatever_the_order() {
     let gbp = with_currency(order("g", "c", ymd(2026, 3, 20), 100), "GBP");
     let jpy = with_currency(order("j", "c", ymd(2026, 3, 5), 100), "JPY");
     let plain = order("u", "c", ymd(2026, 3, 1), 100);
-    for records in [
+    let late_rate = |code: &str| {
+        Record::ExchangeRate(crate::records::ExchangeRate {
+            meta: crate::records::Meta::default(),
+            currency: Currency::parse(code).unwrap(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 25).unwrap(),
+            rate_units: 1,
+            rate_scale: 0,
+        })
+    };
+    let rates = [late_rate("GBP"), late_rate("JPY")];
+    for mut records in [
         vec![gbp.clone(), jpy.clone(), plain.clone()],
         vec![plain.clone(), jpy.clone(), gbp.clone()],
     ] {
+        records.extend(rates.clone());
         let data = dataset(records);
         let scratch = Scratch::default();
         let mut view = View::of(&data);
-        let error = convert_view(&mut view, usd, chrono_tz::UTC, &scratch).unwrap_err();
+        let error = convert_view(&mut view, usd, Some(usd), chrono_tz::UTC, &scratch).unwrap_err();
         assert_eq!(
             error,
             EvalError::MissingRate {
@@ -176,7 +188,7 @@ fn conversion_over_a_view_names_the_earliest_missing_rate_whatever_the_order() {
     let data = dataset(vec![plain]);
     let scratch = Scratch::default();
     let mut view = View::of(&data);
-    convert_view(&mut view, usd, chrono_tz::UTC, &scratch).unwrap();
+    convert_view(&mut view, usd, Some(usd), chrono_tz::UTC, &scratch).unwrap();
     assert!(std::ptr::eq(view.orders[0], &data.orders[0]));
 }
 

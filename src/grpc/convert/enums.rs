@@ -72,6 +72,8 @@ pub fn granularity(value: pb::Granularity) -> Option<Granularity> {
         pb::Granularity::Month => Granularity::Month,
         pb::Granularity::Quarter => Granularity::Quarter,
         pb::Granularity::Year => Granularity::Year,
+        pb::Granularity::FiscalQuarter => Granularity::FiscalQuarter,
+        pb::Granularity::FiscalYear => Granularity::FiscalYear,
     })
 }
 

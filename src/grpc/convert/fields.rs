@@ -208,7 +208,8 @@ impl<'p> Fields<'p> {
             self.problem(
                 field,
                 format!(
-                    "'{code}' is not an ISO 4217 currency code (three upper-case letters, e.g. USD)"
+                    "'{code}' is not an ISO 4217 currency code (three upper-case letters that \
+                     ISO 4217 lists, e.g. USD)"
                 ),
             );
         }

@@ -10,6 +10,7 @@
 //! - [`query`]: `ComputeMetricsRequest` → engine `ComputeRequest`.
 //! - [`results`]: engine reports and catalog definitions → proto.
 //! - [`page`]: page tokens of a group-by.
+//! - [`settings`]: tenant settings.
 //! - [`enums`]: enum mappings shared by the handlers (record kinds, outcomes, catalog enums).
 //! - [`requests`]: the small requests (tenant ids, DeleteRecords, EraseCustomer) and problems →
 //!   field violations.
@@ -23,6 +24,7 @@ pub mod query;
 pub mod records;
 pub mod requests;
 pub mod results;
+pub mod settings;
 
 pub use enums::{kind_from_proto, kind_to_proto};
 pub use query::{ComputeInput, compute_request_at, compute_request_from_proto};

@@ -25,8 +25,10 @@ use super::pb;
 pub struct ComputeInput {
     pub tenant_id: String,
     pub request: ComputeRequest,
-    /// The requested reporting currency; `None` = the data's own single currency.
+    /// The requested reporting currency; `None` = the tenant's, else the data's own.
     pub reporting_currency: Option<Currency>,
+    /// The requested time zone; `None` = the tenant's.
+    pub time_zone: Option<Tz>,
     /// The computation must see at least the writes of this token; `None` when not given.
     pub min_consistency_token: Option<String>,
     /// Keep the request and its result as a computation.
@@ -73,7 +75,7 @@ pub fn compute_request_at(
     let tenant_id = f.id("tenant_id", tenant_id);
     let metrics = metric_queries(&mut f, metrics);
     let window = time_window(&mut f, "window", window);
-    let time_zone = zone(&mut f, &time_zone);
+    let time_zone = zone(&mut f, "time_zone", &time_zone);
     let granularity = f.enumeration(
         "granularity",
         granularity,
@@ -153,7 +155,8 @@ pub fn compute_request_at(
             request: ComputeRequest {
                 metrics: metrics?,
                 window: window?,
-                time_zone: time_zone?,
+                // The tenant's time zone applies when none is given (see `App::compute`).
+                time_zone: time_zone.flatten().unwrap_or(Tz::UTC),
                 granularity: granularity?,
                 group_by: group_by.into_iter().collect::<Option<Vec<_>>>()?,
                 filters: filters.into_iter().collect::<Option<Vec<_>>>()?,
@@ -165,8 +168,11 @@ pub fn compute_request_at(
                         .then(|| usize::try_from(group_limit).unwrap_or(usize::MAX)),
                     offset: offset?,
                 },
+                // The tenant's settings fill this in (see `App::compute`).
+                tenant: Default::default(),
             },
             reporting_currency: reporting_currency?,
+            time_zone: time_zone?,
             min_consistency_token,
             save,
             page_fingerprint,
@@ -195,19 +201,19 @@ fn time_window(f: &mut Fields<'_>, field: &str, window: Option<pb::TimeWindow>) 
     window
 }
 
-/// An IANA time zone; empty means UTC.
-fn zone(f: &mut Fields<'_>, name: &str) -> Option<Tz> {
+/// An IANA time zone in `field`; empty means none given.
+pub(super) fn zone(f: &mut Fields<'_>, field: &str, name: &str) -> Option<Option<Tz>> {
     if name.is_empty() {
-        return Some(Tz::UTC);
+        return Some(None);
     }
     let tz = parse_time_zone(name);
     if tz.is_none() {
         f.problem(
-            "time_zone",
+            field,
             format!("unknown IANA time zone '{name}'; use a name such as UTC, Europe/Warsaw or America/New_York"),
         );
     }
-    tz
+    tz.map(Some)
 }
 
 /// A dimension name.

@@ -152,6 +152,7 @@ pub fn request(query: MetricQuery, window: Window) -> ComputeRequest {
         compare_previous: false,
         as_of: ymd(2100, 1, 1),
         groups: Default::default(),
+        tenant: Default::default(),
     }
 }
 
