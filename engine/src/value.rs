@@ -203,7 +203,7 @@ pub enum EvalError {
         metric: String,
         currencies: Vec<String>,
     },
-    /// A sum did not fit in 64-bit minor units.
+    /// A sum did not fit in 64 bits (money in minor units, durations in microseconds).
     Overflow { metric: String },
     /// No exchange rate converts `currency` on or before `date`.
     MissingRate { currency: String, date: String },
@@ -225,9 +225,11 @@ impl std::fmt::Display for EvalError {
                 "{metric}: amounts in several currencies ({}) cannot be added; set reporting_currency to convert them with the tenant's exchange rates, or filter to one currency",
                 currencies.join(", ")
             ),
-            EvalError::Overflow { metric } => {
-                write!(f, "{metric}: a money sum exceeds 64-bit minor units")
-            }
+            EvalError::Overflow { metric } => write!(
+                f,
+                "{metric}: a result exceeds what 64 bits hold (money in minor units, durations \
+                 in microseconds)"
+            ),
             EvalError::MissingRate { currency, date } => write!(
                 f,
                 "no exchange rate for {currency} on or before {date}: ingest an ExchangeRate for it"

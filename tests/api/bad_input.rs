@@ -423,3 +423,31 @@ async fn malformed_and_random_bytes_never_get_internal_on_any_method() {
     };
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
 }
+
+#[tokio::test]
+async fn an_activity_longer_than_a_century_is_refused_at_the_door() {
+    // 4,000,000,000 s is over 100 years (3,155,760,000 s); 3,155,760,000 itself is accepted.
+    let mut app = TestApp::spawn().await;
+    let activity = |id: &str, seconds: i64| {
+        record(pb::record::Kind::Activity(pb::Activity {
+            id: id.to_owned(),
+            version: 1,
+            activity_type: pb::ActivityType::Task as i32,
+            direction: pb::ActivityDirection::Outbound as i32,
+            occurred_time: ts(2026, 3, 2, 0, 0),
+            duration_seconds: Some(seconds),
+            ..Default::default()
+        }))
+    };
+    let status = app
+        .ingest_for("acme", vec![activity("long", 4_000_000_000)])
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        violations(&status),
+        ["records[0].activity.duration_seconds"]
+    );
+    app.ingest(vec![activity("century", 3_155_760_000)]).await;
+    app.shutdown().await;
+}

@@ -367,17 +367,21 @@ static ROUTINE_TASK_TIME: MetricDefinition = MetricDefinition {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RoutineState {
     routine: DurationSet,
-    logged_seconds: i64,
+    /// All logged seconds, exactly (no sum of i64 durations overflows i128).
+    logged_seconds: i128,
     routine_without_duration: u64,
     without_duration: u64,
+    /// A routine duration did not fit 64-bit microseconds.
+    overflowed: bool,
 }
 
 impl State for RoutineState {
     fn merge(&mut self, other: &Self) {
         self.routine.merge(&other.routine);
-        self.logged_seconds = self.logged_seconds.saturating_add(other.logged_seconds);
+        self.logged_seconds += other.logged_seconds;
         self.routine_without_duration += other.routine_without_duration;
         self.without_duration += other.without_duration;
+        self.overflowed |= other.overflowed;
     }
 }
 
@@ -444,9 +448,12 @@ impl Family for RoutineTaskTime {
             .any(|name| name == a.activity_type.name());
         match a.duration_seconds {
             Some(seconds) => {
-                state.logged_seconds = state.logged_seconds.saturating_add(seconds);
+                state.logged_seconds += i128::from(seconds);
                 if routine {
-                    state.routine.add_micros(seconds.saturating_mul(1_000_000));
+                    match seconds.checked_mul(1_000_000) {
+                        Some(micros) => state.routine.add_micros(micros),
+                        None => state.overflowed = true,
+                    }
                 }
             }
             None => {
@@ -461,6 +468,14 @@ impl Family for RoutineTaskTime {
         _ctx: &FoldContext<'_, '_>,
         state: &RoutineState,
     ) -> Result<MetricResult, EvalError> {
+        if state.overflowed {
+            return Err(EvalError::Overflow {
+                metric: format!(
+                    "{}: a duration over 64-bit microseconds",
+                    ROUTINE_TASK_TIME.id
+                ),
+            });
+        }
         let mut components = vec![
             Component::seconds("logged_seconds", state.logged_seconds as f64),
             Component::count("routine_without_duration", state.routine_without_duration),

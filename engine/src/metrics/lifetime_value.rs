@@ -240,16 +240,29 @@ impl Reading for CustomerEconomics {
     }
 }
 
-/// Money from a float amount of minor units, rounded half to even.
-fn money_value(currency: Currency, minor: f64, components: Vec<Component>) -> MetricResult {
-    MetricResult::value(
+/// Money from a float amount of minor units, rounded half to even; an amount beyond 64-bit minor
+/// units is an overflow, never a saturated value.
+fn money_value(
+    metric: &str,
+    currency: Currency,
+    minor: f64,
+    components: Vec<Component>,
+) -> Result<MetricResult, EvalError> {
+    let rounded = minor.round_ties_even();
+    // i64::MAX as f64 is 2^63, the first value that does not fit.
+    if !rounded.is_finite() || rounded >= i64::MAX as f64 || rounded < i64::MIN as f64 {
+        return Err(EvalError::Overflow {
+            metric: metric.to_owned(),
+        });
+    }
+    Ok(MetricResult::value(
         Value::Money(MoneyValue {
-            amount: Money::new(currency, minor.round_ties_even() as i64),
+            amount: Money::new(currency, rounded as i64),
             numerator: None,
             denominator: None,
         }),
         components,
-    )
+    ))
 }
 
 fn clv_result(
@@ -257,10 +270,12 @@ fn clv_result(
     ctx: &crate::eval::FoldContext<'_, '_>,
     state: &EconomicsState,
 ) -> Result<MetricResult, EvalError> {
-    Ok(match clv(definition.id, ctx, state)? {
-        Ok((currency, minor, components)) => money_value(currency, minor, components),
-        Err(result) => result,
-    })
+    match clv(definition.id, ctx, state)? {
+        Ok((currency, minor, components)) => {
+            money_value(definition.id, currency, minor, components)
+        }
+        Err(result) => Ok(result),
+    }
 }
 
 fn ltv_to_cac_result(

@@ -549,3 +549,24 @@ proptest! {
         assert_merge_property(&RoutineTaskTime, &Settings::defaults(&ROUTINE_TASK_TIME), period, &records, split, rotate);
     }
 }
+
+#[test]
+fn a_routine_duration_beyond_64_bit_microseconds_is_an_overflow() {
+    // i64::MAX seconds cannot be held in microseconds: an error, never a value a million times
+    // too small.
+    let mut records = routine_records();
+    records.push(activity(
+        "huge",
+        ActivityType::Task,
+        ymd(2026, 3, 9),
+        Some(i64::MAX),
+    ));
+    let prepared =
+        crate::eval::prepare(&request(MetricQuery::new("routine_task_time"), march())).unwrap();
+    let dataset = crate::dataset::Dataset::from_records(records);
+    let error = prepared.evaluate(&dataset, None).unwrap_err();
+    assert!(
+        matches!(&error, EvalError::Overflow { metric } if metric.starts_with("routine_task_time")),
+        "{error:?}"
+    );
+}

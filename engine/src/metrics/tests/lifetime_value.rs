@@ -192,3 +192,19 @@ proptest! {
         assert_merge_property(&CUSTOMER_LIFETIME_VALUE_METRIC, &settings, period, &sample(), split, rotate);
     }
 }
+
+#[test]
+fn a_lifetime_value_beyond_64_bit_minor_units_is_an_overflow_not_a_saturated_amount() {
+    // 2,000.00 a year × 10^16 years = 2 × 10^21 minor units, over i64::MAX (≈ 9.2 × 10^18).
+    let huge = MetricQuery::new("customer_lifetime_value")
+        .parameter("lifespan_years", ParamValue::Number(1e16));
+    let prepared = crate::eval::prepare(&request(huge, q1())).unwrap();
+    let dataset = crate::dataset::Dataset::from_records(sample());
+    let error = prepared.evaluate(&dataset, None).unwrap_err();
+    assert_eq!(
+        error,
+        EvalError::Overflow {
+            metric: "customer_lifetime_value".to_owned()
+        }
+    );
+}

@@ -14,7 +14,10 @@ use super::pb;
 /// The most fractional digits an exchange rate may have (so `rate_units` fits comfortably).
 const MAX_RATE_SCALE: usize = 18;
 
-/// An activity: `duration_seconds` is not negative.
+/// The longest activity: 100 years of 365.25 days.
+const MAX_DURATION_SECONDS: i64 = 3_155_760_000;
+
+/// An activity: `duration_seconds` is between 0 and 100 years.
 pub fn activity(mut f: Fields<'_>, activity: pb::Activity) -> Option<Activity> {
     let pb::Activity {
         id,
@@ -46,6 +49,13 @@ pub fn activity(mut f: Fields<'_>, activity: pb::Activity) -> Option<Activity> {
     let duration_seconds = match duration_seconds {
         Some(d) if d < 0 => {
             f.problem("duration_seconds", format!("must not be negative, got {d}"));
+            None
+        }
+        Some(d) if d > MAX_DURATION_SECONDS => {
+            f.problem(
+                "duration_seconds",
+                format!("must be at most {MAX_DURATION_SECONDS} (100 years), got {d}"),
+            );
             None
         }
         d => Some(d),
