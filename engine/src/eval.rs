@@ -16,7 +16,8 @@ pub use driver::{
 };
 pub use groups::MAX_GROUPS;
 pub use prepare::{
-    DEFAULT_GROUP_LIMIT, MAX_BUCKETS, MAX_GROUP_LIMIT, MAX_RESULT_VALUES, Prepared, prepare,
+    DEFAULT_GROUP_LIMIT, MAX_BUCKETS, MAX_GROUP_LIMIT, MAX_RESULT_VALUES, Prepared, check_catalog,
+    prepare,
 };
 
 use std::fmt::Debug;

@@ -8,7 +8,7 @@ use crate::dataset::{Dataset, ReadPlan};
 use crate::dimension::Dimension;
 use crate::metrics;
 use crate::money::Currency;
-use crate::query::{ComputeRequest, Problem};
+use crate::query::{ComputeRequest, MetricQuery, Problem};
 use crate::value::EvalError;
 use crate::view::{Scratch, View};
 
@@ -116,30 +116,12 @@ pub fn prepare(request: &ComputeRequest) -> Result<Prepared, Vec<Problem>> {
     if request.metrics.is_empty() {
         problems.push(Problem::new("metrics", "at least one metric is required"));
     }
-    let mut compiled = Vec::new();
-    for (i, query) in request.metrics.iter().enumerate() {
-        let path = format!("metrics[{i}]");
-        let Some(metric) = metrics::find(&query.metric) else {
-            problems.push(Problem::new(
-                format!("{path}.metric"),
-                format!(
-                    "unknown metric '{}'; allowed: {}",
-                    query.metric,
-                    metrics::catalog()
-                        .iter()
-                        .map(|m| m.definition().id)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-            continue;
-        };
-        match metric.compile(query, &path) {
-            Ok(c) => compiled.push(c),
-            Err(mut found) => problems.append(&mut found),
-        }
-    }
-    for (field, dimension) in request
+    let metric_paths = request
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(i, query)| (format!("metrics[{i}]"), query));
+    let dimension_paths: Vec<(String, &Dimension)> = request
         .group_by
         .iter()
         .enumerate()
@@ -151,26 +133,9 @@ pub fn prepare(request: &ComputeRequest) -> Result<Prepared, Vec<Problem>> {
                 .enumerate()
                 .map(|(i, f)| (format!("filters[{i}].dimension"), &f.dimension)),
         )
-    {
-        for metric in &compiled {
-            let definition = metric.definition();
-            if !definition
-                .primary
-                .iter()
-                .all(|kind| dimension.applies_to(*kind))
-            {
-                problems.push(Problem::new(
-                    field.clone(),
-                    format!(
-                        "dimension {} does not apply to metric {}; allowed: {}",
-                        dimension.name(),
-                        definition.id,
-                        Dimension::names_for(definition.primary).join(", ")
-                    ),
-                ));
-            }
-        }
-    }
+        .collect();
+    let (compiled, mut found) = check_catalog(metric_paths, &dimension_paths);
+    problems.append(&mut found);
     let buckets = buckets(
         request.window,
         request.time_zone,
@@ -260,4 +225,57 @@ fn result_size(
         ));
     }
     limit
+}
+
+/// Checks metric queries (each at its field path) against the catalog, and that every dimension
+/// (at its path) applies to each of them; returns the metrics that compile and every problem.
+/// Usable on the valid parts of a request that has other problems, so all are reported at once.
+pub fn check_catalog<'q>(
+    metrics: impl IntoIterator<Item = (String, &'q MetricQuery)>,
+    dimensions: &[(String, &Dimension)],
+) -> (Vec<Box<dyn CompiledMetric>>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut compiled = Vec::new();
+    for (path, query) in metrics {
+        let Some(metric) = metrics::find(&query.metric) else {
+            problems.push(Problem::new(
+                format!("{path}.metric"),
+                format!(
+                    "unknown metric '{}'; allowed: {}",
+                    query.metric,
+                    metrics::catalog()
+                        .iter()
+                        .map(|m| m.definition().id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            continue;
+        };
+        match metric.compile(query, &path) {
+            Ok(c) => compiled.push(c),
+            Err(mut found) => problems.append(&mut found),
+        }
+    }
+    for (field, dimension) in dimensions {
+        for metric in &compiled {
+            let definition = metric.definition();
+            if !definition
+                .primary
+                .iter()
+                .all(|kind| dimension.applies_to(*kind))
+            {
+                problems.push(Problem::new(
+                    field.clone(),
+                    format!(
+                        "dimension {} does not apply to metric {}; allowed: {}",
+                        dimension.name(),
+                        definition.id,
+                        Dimension::names_for(definition.primary).join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    (compiled, problems)
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use crm_metrics_engine::Tz;
 use crm_metrics_engine::calendar::{Window, parse_time_zone};
 use crm_metrics_engine::dimension::{Dimension, FIXED_DIMENSIONS};
+use crm_metrics_engine::eval::check_catalog;
 use crm_metrics_engine::money::Currency;
 use crm_metrics_engine::query::{
     ComputeRequest, Filter, GroupPage, MetricQuery, ParamValue, Problem,
@@ -149,17 +150,21 @@ pub fn compute_request_at(
             }
         }
     };
+    if !problems.is_empty() {
+        problems.extend(catalog_problems(prefix, &metrics, &group_by, &filters));
+        return Err(problems);
+    }
     let converted = (|| {
         Some(ComputeInput {
             tenant_id: tenant_id?,
             request: ComputeRequest {
-                metrics: metrics?,
+                metrics: metrics.into_iter().collect::<Option<Vec<_>>>()?,
                 window: window?,
                 // The tenant's time zone applies when none is given (see `App::compute`).
                 time_zone: time_zone.flatten().unwrap_or(Tz::UTC),
                 granularity: granularity?,
-                group_by: group_by.into_iter().collect::<Option<Vec<_>>>()?,
-                filters: filters.into_iter().collect::<Option<Vec<_>>>()?,
+                group_by: group_by.iter().cloned().collect::<Option<Vec<_>>>()?,
+                filters: filters.iter().cloned().collect::<Option<Vec<_>>>()?,
                 compare_previous,
                 as_of: as_of?,
                 groups: GroupPage {
@@ -231,11 +236,12 @@ fn dimension(f: &mut Fields<'_>, field: &str, name: &str) -> Option<Dimension> {
     dimension
 }
 
-/// The metric queries, with their parameter values converted (names are checked later).
-fn metric_queries(f: &mut Fields<'_>, metrics: Vec<pb::MetricQuery>) -> Option<Vec<MetricQuery>> {
+/// The metric queries, with their parameter values converted (names are checked later); `None`
+/// for each one with a problem.
+fn metric_queries(f: &mut Fields<'_>, metrics: Vec<pb::MetricQuery>) -> Vec<Option<MetricQuery>> {
     let mut converted = Vec::with_capacity(metrics.len());
-    let mut valid = true;
     for (i, query) in metrics.into_iter().enumerate() {
+        let mut valid = true;
         let pb::MetricQuery {
             metric,
             policies,
@@ -261,13 +267,47 @@ fn metric_queries(f: &mut Fields<'_>, metrics: Vec<pb::MetricQuery>) -> Option<V
                 }
             }
         }
-        converted.push(MetricQuery {
+        converted.push(valid.then_some(MetricQuery {
             metric,
             policies,
             parameters: values,
-        });
+        }));
     }
-    valid.then_some(converted)
+    converted
+}
+
+/// The catalog's problems with the parts of a request that converted (metric ids, policies,
+/// parameter names, dimensions that do not apply), so a request with other problems gets them
+/// all in one answer.
+fn catalog_problems(
+    prefix: &str,
+    metrics: &[Option<MetricQuery>],
+    group_by: &[Option<Dimension>],
+    filters: &[Option<Filter>],
+) -> Vec<Problem> {
+    let at = |path: String| {
+        if prefix.is_empty() {
+            path
+        } else {
+            format!("{prefix}.{path}")
+        }
+    };
+    let metric_paths = metrics
+        .iter()
+        .enumerate()
+        .filter_map(|(i, query)| Some((at(format!("metrics[{i}]")), query.as_ref()?)));
+    let dimension_paths: Vec<(String, &Dimension)> = group_by
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| Some((at(format!("group_by[{i}]")), d.as_ref()?)))
+        .chain(filters.iter().enumerate().filter_map(|(i, f)| {
+            Some((
+                at(format!("filters[{i}].dimension")),
+                &f.as_ref()?.dimension,
+            ))
+        }))
+        .collect();
+    check_catalog(metric_paths, &dimension_paths).1
 }
 
 /// A parameter value; `None` when the oneof is unset.

@@ -200,3 +200,45 @@ fn a_missing_window_is_required() {
     let problems = compute_request_from_proto(request, Utc::now()).unwrap_err();
     assert_eq!(fields(&problems), ["window.start"]);
 }
+
+#[test]
+fn shape_and_catalog_problems_come_in_one_answer() {
+    // A bad time zone and an unknown dimension (shape), an unknown metric, an unknown policy of a
+    // known one, and a known dimension that does not apply to it (catalog): all five at once.
+    let mut request = valid();
+    request.time_zone = "Mars/Base".into();
+    request.metrics = vec![
+        pb::MetricQuery {
+            metric: "no_such_metric".into(),
+            ..Default::default()
+        },
+        pb::MetricQuery {
+            metric: "win_rate".into(),
+            policies: BTreeMap::from([("flavour".to_owned(), "sweet".to_owned())]),
+            ..Default::default()
+        },
+        pb::MetricQuery {
+            metric: "revenue".into(),
+            ..Default::default()
+        },
+    ];
+    request.group_by = vec!["stage".into(), "nowhere".into()];
+    request.filters.clear();
+    let problems = compute_request_from_proto(request, Utc::now()).unwrap_err();
+    assert_eq!(
+        fields(&problems),
+        [
+            "time_zone",
+            "group_by[1]",
+            "metrics[0].metric",
+            "metrics[1].policies[flavour]",
+            "group_by[0]",
+        ],
+        "{problems:#?}"
+    );
+    assert!(
+        problems[4]
+            .description
+            .contains("does not apply to metric revenue")
+    );
+}
