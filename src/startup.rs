@@ -15,6 +15,7 @@ use tonic::server::NamedService;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::HealthReporter;
 
 use crm_metrics_engine::calendar::parse_time_zone;
@@ -27,7 +28,8 @@ use crate::config::Config;
 use crate::grpc::pb::ingest_service_server::IngestServiceServer;
 use crate::grpc::pb::metrics_service_server::MetricsServiceServer;
 use crate::grpc::pb::tenant_service_server::TenantServiceServer;
-use crate::grpc::{IngestHandler, MetricsHandler, TenantHandler, pb};
+use crate::grpc::{DrainingHealth, IngestHandler, MetricsHandler, TenantHandler, pb};
+use crate::shutdown::Stopping;
 use crate::storage::Store;
 use crate::storage::embedded::EmbeddedPostgres;
 
@@ -143,7 +145,11 @@ impl Application {
             access,
             embedded,
         } = self;
-        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopping = Stopping::new(stop_rx.clone());
+        let reporter = HealthReporter::new();
+        let health_service =
+            HealthServer::new(DrainingHealth::new(reporter.clone(), stopping.clone()));
         let draining = Arc::new(AtomicBool::new(false));
         set_all(&reporter, ServingStatus::Serving).await;
         let sweep = tokio::spawn(sweep_expired_computations(app.clone()));
@@ -167,11 +173,12 @@ impl Application {
         // Messages somewhat over the configured limit are still decoded, so an oversize batch gets
         // a clear INVALID_ARGUMENT naming the limit rather than a transport error.
         let decode_limit = config.max_message_bytes.saturating_add(DECODE_SLACK_BYTES);
-        let ingest = IngestServiceServer::new(IngestHandler::new(app.clone(), access.clone()))
-            .max_decoding_message_size(decode_limit)
-            .accept_compressed(CompressionEncoding::Gzip)
-            .accept_compressed(CompressionEncoding::Zstd)
-            .send_compressed(CompressionEncoding::Gzip);
+        let ingest =
+            IngestServiceServer::new(IngestHandler::new(app.clone(), access.clone(), stopping))
+                .max_decoding_message_size(decode_limit)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Zstd)
+                .send_compressed(CompressionEncoding::Gzip);
         let tenants = TenantServiceServer::new(TenantHandler::new(app.clone(), access.clone()))
             .max_decoding_message_size(decode_limit);
         let metrics =
@@ -181,7 +188,6 @@ impl Application {
                 .accept_compressed(CompressionEncoding::Zstd)
                 .send_compressed(CompressionEncoding::Gzip);
 
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let drain_reporter = reporter.clone();
         let drain_flag = draining.clone();
         let drain_delay = Duration::from_secs(config.drain_delay_seconds);

@@ -12,6 +12,7 @@ use super::pb::ingest_service_server::IngestService;
 use super::status::invalid_argument;
 use crate::app::{App, AppError, IngestOutcome};
 use crate::auth::{Access, Permission};
+use crate::shutdown::Stopping;
 use crate::storage::UpsertOutcome;
 use crm_metrics_engine::records::Record;
 
@@ -20,12 +21,19 @@ use crm_metrics_engine::records::Record;
 pub struct IngestHandler {
     app: App,
     pub(super) access: Access,
+    /// Ends open streams once the service stops accepting connections.
+    pub(super) stopping: Stopping,
 }
 
 impl IngestHandler {
-    /// A handler over `app`; `access` decides who may write, delete and erase which tenant.
-    pub fn new(app: App, access: Access) -> IngestHandler {
-        IngestHandler { app, access }
+    /// A handler over `app`; `access` decides who may write, delete and erase which tenant;
+    /// open streams end once `stopping` fires.
+    pub fn new(app: App, access: Access, stopping: Stopping) -> IngestHandler {
+        IngestHandler {
+            app,
+            access,
+            stopping,
+        }
     }
 
     /// Validates, converts and commits one batch.

@@ -116,14 +116,30 @@ pub(super) fn stream_records(
 }
 
 /// Decodes and converts batches in stream order; a broken stream (decode error, cancelled
-/// client) is passed on as its status, and reading stops.
+/// client) is passed on as its status, and reading stops. Once the service stops accepting
+/// connections no further batch is read: the batches already read are committed and
+/// acknowledged, then the stream ends UNAVAILABLE so the client sends the rest elsewhere.
 async fn read(
     handler: IngestHandler,
     caller: Caller,
     mut batches: Streaming<pb::StreamRecordsRequest>,
     prepared: mpsc::Sender<Result<Prepared, Status>>,
 ) {
-    while let Some(next) = batches.next().await {
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = handler.stopping.stopped() => {
+                let _ = prepared.send(Err(Status::unavailable(
+                    "the service is shutting down: the batches acknowledged on this stream are \
+                     committed; send the others again on a new stream",
+                ))).await;
+                return;
+            }
+            next = batches.next() => next,
+        };
+        let Some(next) = next else {
+            return;
+        };
         let item = match next {
             Ok(batch) => {
                 let handler = handler.clone();

@@ -5,6 +5,7 @@
 mod caller;
 pub mod codec;
 pub mod convert;
+mod health;
 mod ingest_service;
 mod ingest_stream;
 mod metrics_service;
@@ -13,6 +14,7 @@ pub mod status;
 mod tenant_service;
 
 pub use caller::TENANT_METADATA;
+pub use health::DrainingHealth;
 pub use ingest_service::IngestHandler;
 pub use metrics_service::MetricsHandler;
 pub use tenant_service::TenantHandler;

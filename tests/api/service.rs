@@ -233,10 +233,10 @@ async fn list_metrics_returns_the_catalog_with_policies_and_dimensions() {
 }
 
 #[tokio::test]
-async fn draining_turns_health_not_serving_and_the_grace_period_bounds_it() {
-    let mut app = TestApp::spawn_with(|config| config.shutdown_grace_seconds = 1).await;
+async fn draining_turns_health_not_serving_and_ends_watches_without_holding_shutdown() {
+    // A grace period far longer than the test may take: an open watch must not hold it.
+    let mut app = TestApp::spawn_with(|config| config.shutdown_grace_seconds = 600).await;
     let mut health = HealthClient::new(app.channel.clone());
-    // A watch stream never ends by itself: it is the in-flight call the grace period must cut.
     let mut watch = health
         .watch(HealthCheckRequest {
             service: String::new(),
@@ -249,9 +249,59 @@ async fn draining_turns_health_not_serving_and_the_grace_period_bounds_it() {
     app.begin_shutdown();
     let next = watch.message().await.expect("a status").expect("a message");
     assert_eq!(next.status, ServingStatus::NotServing as i32);
-    tokio::time::timeout(std::time::Duration::from_secs(10), app.shutdown())
+    // Once the service stops accepting connections the watch ends.
+    assert!(watch.message().await.map_or(true, |m| m.is_none()));
+    tokio::time::timeout(std::time::Duration::from_secs(60), app.shutdown())
         .await
-        .expect("the grace period ends the drain");
+        .expect("an open watch does not hold shutdown for the grace period");
+}
+
+#[tokio::test]
+async fn an_open_stream_finishes_its_batches_and_ends_unavailable_at_shutdown() {
+    let mut app = TestApp::spawn_with(|config| config.shutdown_grace_seconds = 600).await;
+    let (batches, outgoing) = tokio::sync::mpsc::channel(4);
+    let mut acks = app
+        .ingest
+        .stream_records(tokio_stream::wrappers::ReceiverStream::new(outgoing))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let batch = |id: &str| pb::StreamRecordsRequest {
+        tenant_id: "acme".to_owned(),
+        records: vec![deal(
+            id,
+            pb::DealStatus::Won,
+            ts(2026, 3, 1, 0, 0),
+            ts(2026, 3, 2, 0, 0),
+            100,
+        )],
+    };
+    batches.send(batch("d1")).await.unwrap();
+    let first = acks.message().await.expect("an ack").expect("a message");
+    assert!(matches!(
+        first.result,
+        Some(pb::stream_records_response::Result::Accepted(_))
+    ));
+    // The client keeps the stream open; the service stops: the stream ends UNAVAILABLE, saying
+    // the acknowledged batches are committed.
+    app.begin_shutdown();
+    let ended = loop {
+        match acks.message().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the stream ended OK while batches may still come"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(ended.code(), tonic::Code::Unavailable);
+    assert!(
+        ended.message().contains("acknowledged"),
+        "{}",
+        ended.message()
+    );
+    drop(batches);
+    tokio::time::timeout(std::time::Duration::from_secs(60), app.shutdown())
+        .await
+        .expect("an open stream does not hold shutdown for the grace period");
 }
 
 #[tokio::test]
