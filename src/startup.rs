@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
 use tonic::server::NamedService;
-use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::HealthReporter;
@@ -23,7 +23,7 @@ use crm_metrics_engine::money::Currency;
 
 use crate::admission::AdmissionGate;
 use crate::app::{App, TenantSettings};
-use crate::auth::Access;
+use crate::auth::{Access, AuthConfig};
 use crate::config::Config;
 use crate::grpc::pb::ingest_service_server::IngestServiceServer;
 use crate::grpc::pb::metrics_service_server::MetricsServiceServer;
@@ -203,7 +203,13 @@ impl Application {
         });
         let mut stop_for_server = stop_rx.clone();
         let exporting = config.otlp_endpoint.is_some();
-        let server = Server::builder()
+        let mut builder = Server::builder();
+        if let Some(tls) = server_tls(&config.auth)? {
+            builder = builder
+                .tls_config(tls)
+                .map_err(|e| StartupError::Config(format!("TLS: {e}")))?;
+        }
+        let server = builder
             .trace_fn(move |request| crate::telemetry::request_span(request, exporting))
             // A backstop over every call (computations are bounded by `admission` in the
             // handler): tonic answers tower's `Overloaded` with RESOURCE_EXHAUSTED.
@@ -249,6 +255,33 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// The server's TLS configuration, when a certificate is configured: its identity, and the CA
+/// client certificates must be signed by (required unless configured optional).
+fn server_tls(auth: &AuthConfig) -> Result<Option<ServerTlsConfig>, StartupError> {
+    let (Some(cert_file), Some(key_file)) = (&auth.tls_cert_file, &auth.tls_key_file) else {
+        return Ok(None);
+    };
+    let read = |flag: &str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| {
+            StartupError::Config(format!("{flag} {}: cannot read it: {e}", path.display()))
+        })
+    };
+    let identity = tonic::transport::Identity::from_pem(
+        read("--tls-cert-file", cert_file)?,
+        read("--tls-key-file", key_file)?,
+    );
+    let mut tls = ServerTlsConfig::new().identity(identity);
+    if let Some(ca_file) = &auth.tls_client_ca_file {
+        tls = tls
+            .client_ca_root(tonic::transport::Certificate::from_pem(read(
+                "--tls-client-ca-file",
+                ca_file,
+            )?))
+            .client_auth_optional(auth.tls_client_cert_optional);
+    }
+    Ok(Some(tls))
 }
 
 /// The settings of tenants that stored none, from the flags.

@@ -5,6 +5,9 @@
 //! - Istio's `x-forwarded-client-cert`, when trusted: the principal is the client certificate's
 //!   URI (a SPIFFE id) in the element the nearest proxy appended (the last one).
 //! - Linkerd's `l5d-client-id`, when trusted: the principal is the meshed client's identity.
+//! - The service's own mutual TLS, when a client CA is configured: the principal is the client
+//!   certificate's SPIFFE URI SAN, else its first DNS SAN. The TLS handshake has already verified
+//!   the certificate against the CA, so it comes first.
 //!
 //! A present bearer token decides alone: an invalid one is refused, never passed over for a mesh
 //! identity. Mesh headers are read only when their mesh is trusted: a client outside the mesh
@@ -51,6 +54,8 @@ pub struct IdentitySources {
     pub istio: bool,
     /// Trust Linkerd's `l5d-client-id`.
     pub linkerd: bool,
+    /// Take the caller from client certificates the TLS handshake verified.
+    pub client_certificates: bool,
 }
 
 /// Why a call's identity was refused.
@@ -60,7 +65,7 @@ pub struct BadIdentity(pub String);
 impl IdentitySources {
     /// Whether any source is enabled.
     pub fn any(&self) -> bool {
-        self.jwt.is_some() || self.istio || self.linkerd
+        self.jwt.is_some() || self.istio || self.linkerd || self.client_certificates
     }
 
     /// The caller, from the call's headers (`header(name)` gives a header's value); `Ok(None)`
@@ -68,7 +73,13 @@ impl IdentitySources {
     pub fn principal<'h>(
         &self,
         header: impl Fn(&str) -> Option<&'h str>,
+        peer_certificate: Option<&[u8]>,
     ) -> Result<Option<Principal>, BadIdentity> {
+        if self.client_certificates
+            && let Some(der) = peer_certificate
+        {
+            return certificate_principal(der).map(Some);
+        }
         if let Some(verifier) = &self.jwt
             && let Some(authorization) = header("authorization")
         {
@@ -96,6 +107,27 @@ impl IdentitySources {
         }
         Ok(None)
     }
+}
+
+/// The principal a verified client certificate (DER) names: its SPIFFE URI SAN, else its first
+/// DNS SAN.
+pub fn certificate_principal(der: &[u8]) -> Result<Principal, BadIdentity> {
+    let certificate = rustls_pki_types::CertificateDer::from(der);
+    let parsed = webpki::EndEntityCert::try_from(&certificate)
+        .map_err(|e| BadIdentity(format!("the client certificate cannot be read: {e}")))?;
+    if let Some(spiffe) = parsed
+        .valid_uri_names()
+        .find(|uri| uri.starts_with("spiffe://"))
+    {
+        return Ok(Principal::named(spiffe));
+    }
+    parsed
+        .valid_dns_names()
+        .next()
+        .map(Principal::named)
+        .ok_or_else(|| {
+            BadIdentity("the client certificate names no SPIFFE URI and no DNS name".to_owned())
+        })
 }
 
 /// The token of an `authorization: Bearer <token>` header (the scheme is case-insensitive).

@@ -55,6 +55,25 @@ pub struct AuthConfig {
     /// The `aud` bearer tokens must carry.
     #[arg(long, env = "CRM_METRICS_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
+
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key-file. For deployments
+    /// without a mesh: behind a mesh its sidecar terminates mutual TLS.
+    #[arg(long, env = "CRM_METRICS_TLS_CERT_FILE", requires = "tls_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert-file.
+    #[arg(long, env = "CRM_METRICS_TLS_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<PathBuf>,
+
+    /// Require client certificates signed by this CA (PEM) and take the caller from them: the
+    /// certificate's SPIFFE URI SAN, else its first DNS SAN.
+    #[arg(long, env = "CRM_METRICS_TLS_CLIENT_CA_FILE")]
+    pub tls_client_ca_file: Option<PathBuf>,
+
+    /// With --tls-client-ca-file, also accept connections without a client certificate (their
+    /// calls need another identity source, such as a bearer token).
+    #[arg(long, env = "CRM_METRICS_TLS_CLIENT_CERT_OPTIONAL")]
+    pub tls_client_cert_optional: bool,
 }
 
 /// Why a call is refused before it does anything.
@@ -108,7 +127,11 @@ impl Access {
             jwt,
             istio: config.trust_istio_identity,
             linkerd: config.trust_linkerd_identity,
+            client_certificates: config.tls_client_ca_file.is_some(),
         };
+        if config.tls_client_ca_file.is_some() && config.tls_cert_file.is_none() {
+            return Err("--tls-client-ca-file needs --tls-cert-file and --tls-key-file".to_owned());
+        }
         let policy = config
             .policy_file
             .as_deref()
@@ -124,7 +147,7 @@ impl Access {
         if policy.is_some() && !sources.any() {
             return Err(
                 "a policy needs an identity source: --trust-istio-identity, \
-                 --trust-linkerd-identity or --jwt-jwks-file"
+                 --trust-linkerd-identity, --jwt-jwks-file or --tls-client-ca-file"
                     .to_owned(),
             );
         }
@@ -136,14 +159,16 @@ impl Access {
         self.policy.is_some()
     }
 
-    /// The caller of a call, from its headers; with a policy, a call without one is refused.
+    /// The caller of a call, from its headers and the client certificate its TLS handshake
+    /// verified (DER); with a policy, a call without one is refused.
     pub fn caller<'h>(
         &self,
         header: impl Fn(&str) -> Option<&'h str>,
+        peer_certificate: Option<&[u8]>,
     ) -> Result<Option<Principal>, AuthError> {
         let principal = self
             .sources
-            .principal(header)
+            .principal(header, peer_certificate)
             .map_err(|bad| AuthError::Unauthenticated(bad.0))?;
         if principal.is_none() && self.enforcing() {
             return Err(AuthError::Unauthenticated(

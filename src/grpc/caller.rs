@@ -25,7 +25,14 @@ pub(super) fn caller_of<T>(access: &Access, request: &Request<T>) -> Result<Call
     let metadata = request.metadata();
     // A value that is not visible ASCII reads as empty, which no source accepts.
     let header = |name: &str| metadata.get(name).map(|v| v.to_str().unwrap_or(""));
-    let principal = access.caller(header).map_err(AppError::from)?;
+    let certificates = request.peer_certs();
+    let peer_certificate = certificates
+        .as_ref()
+        .and_then(|chain| chain.first())
+        .map(|der| der.as_ref());
+    let principal = access
+        .caller(header, peer_certificate)
+        .map_err(AppError::from)?;
     let metadata_tenant = header(TENANT_METADATA).map(str::to_owned);
     Ok(Caller {
         principal,

@@ -13,7 +13,7 @@ use crm_metrics::snapshot::Snapshots;
 use crm_metrics::startup::Application;
 use crm_metrics::storage::embedded::EmbeddedPostgres;
 use sqlx::Connection;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig};
 
 /// The embedded cluster and its directory, when `DATABASE_URL` is unset; stopped and removed when
 /// the test process exits.
@@ -147,6 +147,19 @@ impl TestApp {
 
     /// Starts the service on the database at `url` after `configure` adjusts the configuration.
     pub async fn spawn_on(url: String, configure: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_connecting(url, configure, None).await
+    }
+
+    /// Starts a service serving TLS (as `configure` sets it up) and connects to it with `tls`.
+    pub async fn spawn_tls(configure: impl FnOnce(&mut Config), tls: ClientTlsConfig) -> TestApp {
+        TestApp::spawn_connecting(fresh_database().await, configure, Some(tls)).await
+    }
+
+    async fn spawn_connecting(
+        url: String,
+        configure: impl FnOnce(&mut Config),
+        tls: Option<ClientTlsConfig>,
+    ) -> TestApp {
         let mut config = Config::for_database(url, "127.0.0.1:0".parse().expect("address"));
         configure(&mut config);
         let application = Application::build(config).await.expect("service builds");
@@ -161,12 +174,13 @@ impl TestApp {
                 .await
                 .expect("service runs");
         });
-        let address = format!("http://{address}");
-        let channel = Channel::from_shared(address.clone())
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect to the service");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let address = format!("{scheme}://{address}");
+        let mut endpoint = Channel::from_shared(address.clone()).expect("endpoint");
+        if let Some(tls) = tls {
+            endpoint = endpoint.tls_config(tls).expect("client TLS");
+        }
+        let channel = endpoint.connect().await.expect("connect to the service");
         TestApp {
             ingest: IngestServiceClient::new(channel.clone()),
             metrics: MetricsServiceClient::new(channel.clone()),

@@ -19,4 +19,5 @@ mod service;
 mod settings;
 mod snapshots;
 mod survey_metrics;
+mod tls;
 mod value_metrics;

@@ -15,7 +15,7 @@ fn principal_of(
 ) -> Result<Option<String>, BadIdentity> {
     let map = headers(pairs);
     sources
-        .principal(|name| map.get(name).map(String::as_str))
+        .principal(|name| map.get(name).map(String::as_str), None)
         .map(|p| p.map(|p| p.id))
 }
 
