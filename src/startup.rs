@@ -28,7 +28,9 @@ use crate::config::Config;
 use crate::grpc::pb::ingest_service_server::IngestServiceServer;
 use crate::grpc::pb::metrics_service_server::MetricsServiceServer;
 use crate::grpc::pb::tenant_service_server::TenantServiceServer;
-use crate::grpc::{DrainingHealth, IngestHandler, MetricsHandler, TenantHandler, pb};
+use crate::grpc::{
+    DrainingHealth, IngestHandler, MetricsHandler, TenantHandler, keep_personal_data_apart, pb,
+};
 use crate::shutdown::Stopping;
 use crate::storage::Store;
 use crate::storage::embedded::EmbeddedPostgres;
@@ -110,6 +112,13 @@ impl Application {
         let app = App::new(store, config.limits(), config.snapshot_budget_bytes())
             .with_default_settings(default_settings, tenant_currencies)
             .with_computation_retention(Duration::from_secs(config.computation_retention_seconds));
+        // Before serving, so erasure reaches every kept computation's personal data.
+        let cleaned = keep_personal_data_apart(&app)
+            .await
+            .map_err(|e| StartupError::Database(format!("keeping personal data apart: {e}")))?;
+        if cleaned > 0 {
+            tracing::info!(cleaned, "kept computations' personal data moved apart");
+        }
         Ok(Application {
             config,
             listener,
@@ -350,6 +359,12 @@ async fn sweep_expired_computations(app: App) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "deleted expired computations"),
             Err(error) => tracing::warn!(%error, "deleting expired computations failed"),
+        }
+        // An older replica may still keep computations with their personal data inside.
+        match keep_personal_data_apart(&app).await {
+            Ok(0) => {}
+            Ok(cleaned) => tracing::info!(cleaned, "kept computations' personal data moved apart"),
+            Err(error) => tracing::warn!(%error, "moving personal data apart failed"),
         }
     }
 }

@@ -88,6 +88,35 @@ impl App {
             })
     }
 
+    /// Up to `limit` kept computations whose personal data is still inside their encoded
+    /// request (kept before it was kept apart): (tenant, id, request).
+    pub async fn computations_with_personal_inside(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(String, Uuid, Vec<u8>)>, AppError> {
+        Ok(self.store.computations_with_personal_inside(limit).await?)
+    }
+
+    /// Replaces a kept computation's request by `request` (without personal data) and keeps
+    /// `personal` apart, where erasure reaches it.
+    pub async fn keep_personal_apart(
+        &self,
+        tenant_id: &str,
+        id: Uuid,
+        request: &[u8],
+        personal: &[PersonalField],
+    ) -> Result<(), AppError> {
+        Ok(self
+            .store
+            .keep_personal_apart(tenant_id, id, request, personal)
+            .await?)
+    }
+
+    /// Deletes a kept computation.
+    pub async fn forget_computation(&self, tenant_id: &str, id: Uuid) -> Result<(), AppError> {
+        Ok(self.store.delete_computation(tenant_id, id).await?)
+    }
+
     /// Deletes every tenant's computations older than the retention period (with the personal
     /// data kept beside them); returns how many were deleted.
     pub async fn delete_expired_computations(&self) -> Result<u64, AppError> {

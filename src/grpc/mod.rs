@@ -10,6 +10,7 @@ mod ingest_service;
 mod ingest_stream;
 mod metrics_service;
 pub mod pb;
+mod personal_apart;
 pub mod status;
 mod tenant_service;
 
@@ -17,4 +18,5 @@ pub use caller::TENANT_METADATA;
 pub use health::DrainingHealth;
 pub use ingest_service::IngestHandler;
 pub use metrics_service::MetricsHandler;
+pub use personal_apart::keep_personal_data_apart;
 pub use tenant_service::TenantHandler;

@@ -78,8 +78,8 @@ impl Store {
             .map_err(|e| StorageError::Corrupt(format!("definition versions: {e}")))?;
         let mut tx = self.pool().begin().await?;
         sqlx::query(
-            "INSERT INTO computations (tenant_id, id, created_at, source, request, result, definition_versions) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO computations (tenant_id, id, created_at, source, request, result, \
+             definition_versions, personal_kept_apart) VALUES ($1, $2, $3, $4, $5, $6, $7, true)",
         )
         .bind(tenant_id)
         .bind(computation.id)
@@ -90,43 +90,59 @@ impl Store {
         .bind(versions)
         .execute(&mut *tx)
         .await?;
-        if !computation.personal.is_empty() {
-            let personal = &computation.personal;
-            sqlx::query(
-                "INSERT INTO computation_personal_data \
-                 (tenant_id, computation_id, record_index, field, customer_id, value) \
-                 SELECT $1, $2, * FROM unnest($3::int[], $4::text[], $5::text[], $6::text[])",
-            )
-            .bind(tenant_id)
-            .bind(computation.id)
-            .bind(
-                personal
-                    .iter()
-                    .map(|p| p.record_index as i32)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                personal
-                    .iter()
-                    .map(|p| p.field.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                personal
-                    .iter()
-                    .map(|p| p.customer_id.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                personal
-                    .iter()
-                    .map(|p| p.value.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .execute(&mut *tx)
-            .await?;
+        insert_personal(&mut tx, tenant_id, computation.id, &computation.personal).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Up to `limit` kept computations (every tenant's) over inline records whose personal data
+    /// is still inside their encoded request: (tenant, id, request).
+    pub async fn computations_with_personal_inside(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(String, Uuid, Vec<u8>)>, StorageError> {
+        Ok(sqlx::query_as(
+            "SELECT tenant_id, id, request FROM computations \
+             WHERE NOT personal_kept_apart AND source = 'inline_records' LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Replaces a kept computation's request by one without personal data, and keeps `personal`
+    /// apart, in one transaction.
+    pub async fn keep_personal_apart(
+        &self,
+        tenant_id: &str,
+        id: Uuid,
+        request: &[u8],
+        personal: &[PersonalField],
+    ) -> Result<(), StorageError> {
+        let mut tx = self.pool().begin().await?;
+        let updated = sqlx::query(
+            "UPDATE computations SET request = $3, personal_kept_apart = true \
+             WHERE tenant_id = $1 AND id = $2 AND NOT personal_kept_apart",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(request)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 1 {
+            insert_personal(&mut tx, tenant_id, id, personal).await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes one kept computation (with its personal data).
+    pub async fn delete_computation(&self, tenant_id: &str, id: Uuid) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM computations WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
@@ -196,4 +212,50 @@ impl Store {
             personal,
         }))
     }
+}
+
+/// Keeps the personal data of computation `id` apart.
+async fn insert_personal(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tenant_id: &str,
+    id: Uuid,
+    personal: &[PersonalField],
+) -> Result<(), StorageError> {
+    if personal.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO computation_personal_data \
+         (tenant_id, computation_id, record_index, field, customer_id, value) \
+         SELECT $1, $2, * FROM unnest($3::int[], $4::text[], $5::text[], $6::text[])",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(
+        personal
+            .iter()
+            .map(|p| p.record_index as i32)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        personal
+            .iter()
+            .map(|p| p.field.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        personal
+            .iter()
+            .map(|p| p.customer_id.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        personal
+            .iter()
+            .map(|p| p.value.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -137,15 +137,7 @@ async fn erasure_leaves_no_personal_string_in_any_table_or_kept_computation() {
         );
     }
 
-    let erased = app
-        .ingest
-        .erase_customer(pb::EraseCustomerRequest {
-            tenant_id: "acme".to_owned(),
-            customer_id: "c1".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let erased = app.erase("c1").await;
     assert_eq!(
         (
             erased.customers,
@@ -177,4 +169,65 @@ async fn erasure_leaves_no_personal_string_in_any_table_or_kept_computation() {
             "{needle} kept"
         );
     }
+}
+
+#[tokio::test]
+async fn computations_kept_with_personal_data_inside_are_cleaned_before_serving() {
+    // A computation kept the old way (or by an older replica): its records' personal data is
+    // inside the encoded request. A service starting on that database moves it apart before it
+    // serves, so erasure reaches it.
+    let (mut old, url) = TestApp::spawn_with_database().await;
+    old.ingest(records()).await;
+    let request = pb::ComputeOnRecordsRequest {
+        query: Some(old.request(vec![metric("nps")], march())),
+        records: records(),
+    };
+    let id = uuid::Uuid::new_v4();
+    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO computations (tenant_id, id, created_at, source, request, result, \
+         definition_versions, personal_kept_apart) \
+         VALUES ('acme', $1, now(), 'inline_records', $2, $3, '{}'::jsonb, false)",
+    )
+    .bind(id)
+    .bind(prost::Message::encode_to_vec(&request))
+    .bind(prost::Message::encode_to_vec(
+        &pb::ComputeMetricsResponse::default(),
+    ))
+    .execute(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        places_holding(&url, ERASED[0]).await.len(),
+        2,
+        "in the customers table and inside the kept request"
+    );
+    old.shutdown().await;
+
+    let mut app = TestApp::spawn_on(url.clone(), |_| {}).await;
+    let erased = app.erase("c1").await;
+    assert_eq!(erased.kept_computations, 1);
+    for needle in ERASED {
+        assert_eq!(
+            places_holding(&url, needle).await,
+            Vec::<String>::new(),
+            "{needle}"
+        );
+    }
+    let kept = app
+        .metrics
+        .get_computation(pb::GetComputationRequest {
+            tenant_id: "acme".to_owned(),
+            computation_id: id.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut remaining: Vec<String> = KEPT.iter().map(|s| s.to_string()).collect();
+    remaining.sort();
+    assert_eq!(
+        personal_strings(&kept.computation.unwrap().records),
+        remaining
+    );
+    app.shutdown().await;
 }

@@ -233,6 +233,18 @@ impl TestApp {
             .into_inner()
     }
 
+    /// Erases the test tenant's customer `customer_id`, asserting success.
+    pub async fn erase(&mut self, customer_id: &str) -> pb::EraseCustomerResponse {
+        self.ingest
+            .erase_customer(pb::EraseCustomerRequest {
+                tenant_id: self.tenant.clone(),
+                customer_id: customer_id.to_owned(),
+            })
+            .await
+            .expect("erase")
+            .into_inner()
+    }
+
     /// Computes one request, asserting success.
     pub async fn compute(
         &mut self,

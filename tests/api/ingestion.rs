@@ -429,15 +429,7 @@ async fn erasing_a_customer_removes_personal_data_but_keeps_the_facts() {
         s.comment = Some("great".to_owned());
     }
     app.ingest(vec![person, answer]).await;
-    let erased = app
-        .ingest
-        .erase_customer(pb::EraseCustomerRequest {
-            tenant_id: "acme".to_owned(),
-            customer_id: "c1".to_owned(),
-        })
-        .await
-        .expect("erase")
-        .into_inner();
+    let erased = app.erase("c1").await;
     assert_eq!((erased.customers, erased.survey_responses), (1, 1));
     // The NPS answer still counts: 1 promoter of 1 → 100.
     let report = app.report(metric("nps"), march()).await;
