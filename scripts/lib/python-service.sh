@@ -1,0 +1,65 @@
+# Shared by scripts that drive a crm-metrics service with Python gRPC clients (sourced, not run):
+# a pinned grpcio venv, Python stubs of the contract, and a service on a loopback port with its
+# own embedded PostgreSQL, stopped and removed on exit.
+
+grpc_version=1.71.0
+venv=.ci/.tools/python
+
+# The venv with grpcio, grpcio-status and grpcio-tools at $grpc_version (installed when needed).
+python_venv() {
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  local packages=(grpcio grpcio-status grpcio-tools)
+  if ! "$venv/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(any(m.version(p) != sys.argv[1] for p in sys.argv[2:]))' "$grpc_version" "${packages[@]}" 2>/dev/null; then
+    echo "$script_name: installing ${packages[*]} $grpc_version"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${packages[@]/%/==$grpc_version}"
+  fi
+}
+
+# Python stubs of proto/ into $stubs (grpc_tools bundles the google/protobuf imports).
+python_stubs() {
+  "$venv/bin/python" -m grpc_tools.protoc -Iproto --python_out="$stubs" --grpc_python_out="$stubs" \
+    proto/crm/metrics/v1/*.proto
+}
+
+port_open() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Starts $binary on 127.0.0.1:$1 with its embedded PostgreSQL under $2 (created by the service:
+# as root its PostgreSQL runs as user postgres, which a mktemp -d directory would lock out), extra
+# flags after; sets $service to its PID and waits (bounded) until it listens. The log goes to $3.
+start_service() {
+  local port=$1 data=$2 log=$3
+  shift 3
+  if port_open "$port"; then
+    echo "$script_name: 127.0.0.1:$port is already in use" >&2
+    exit 1
+  fi
+  rm -rf "$data"
+  env -u DATABASE_URL "$binary" --listen "127.0.0.1:$port" --data-dir "$data" "$@" >"$log" 2>&1 &
+  service=$!
+  services+=("$service:$data")
+  for second in $(seq 1 120); do
+    if port_open "$port"; then return 0; fi
+    if ! kill -0 "$service" 2>/dev/null || [ "$second" = 120 ]; then
+      echo "$script_name: the service did not start listening on 127.0.0.1:$port; its log:" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+}
+
+# Stops every service this script started (by PID) and removes their data; removes $stubs.
+stop_services() {
+  local entry
+  for entry in "${services[@]}"; do
+    kill -TERM "${entry%%:*}" 2>/dev/null || true
+    wait "${entry%%:*}" 2>/dev/null || true
+    rm -rf "${entry#*:}"
+  done
+  rm -rf "$stubs"
+}
+
+services=()
+stubs=$(mktemp -d)
+trap stop_services EXIT
+trap "exit 130" INT TERM
