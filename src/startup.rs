@@ -168,11 +168,21 @@ impl Application {
             draining.clone(),
         ));
 
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        let reflection_of_every_service = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_failed = |e| StartupError::Serve(format!("reflection: {e}"));
+        let reflection = reflection_of_every_service()
             .build_v1()
-            .map_err(|e| StartupError::Serve(format!("reflection: {e}")))?
+            .map_err(reflection_failed)?
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd);
+        // Python's grpcio-reflection and older tools speak v1alpha.
+        let reflection_v1alpha = reflection_of_every_service()
+            .build_v1alpha()
+            .map_err(reflection_failed)?
             .accept_compressed(CompressionEncoding::Gzip)
             .accept_compressed(CompressionEncoding::Zstd);
         // A client with channel-wide compression must reach health and reflection too.
@@ -227,6 +237,7 @@ impl Application {
             ))
             .add_service(health_service)
             .add_service(reflection)
+            .add_service(reflection_v1alpha)
             .add_service(ingest)
             .add_service(metrics)
             .add_service(tenants)

@@ -21,6 +21,11 @@ python_stubs() {
     proto/crm/metrics/v1/*.proto
 }
 
+# A fresh path for a service's data, directly under /tmp: the embedded PostgreSQL runs as user
+# postgres when started as root, and must traverse every parent directory (a checkout under a
+# mktemp -d directory is mode 0700).
+scratch_dir() { echo "/tmp/crm-metrics-$1-$$"; }
+
 port_open() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Starts $binary on 127.0.0.1:$1 with its embedded PostgreSQL under $2 (created by the service:

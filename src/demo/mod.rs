@@ -6,7 +6,7 @@
 pub mod generate;
 mod report;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use chrono::Months;
@@ -21,7 +21,7 @@ use crate::grpc::pb::tenant_service_client::TenantServiceClient;
 /// Options of `crm-metrics demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// The service to load and query.
+    /// The service to load and query: `http://host:port`, `https://…`, or `host:port`.
     #[arg(
         long,
         env = "CRM_METRICS_DEMO_ADDRESS",
@@ -71,7 +71,8 @@ pub async fn run(args: DemoArgs) -> Result<(), DemoError> {
             "--scale must be in (0, 100], --batch and --tenants at least 1".to_owned(),
         ));
     }
-    let channel = tonic::transport::Endpoint::from_shared(args.address.clone())
+    let address = endpoint_address(&args.address);
+    let channel = tonic::transport::Endpoint::from_shared(address)
         .map_err(|source| DemoError::Connect {
             address: args.address.clone(),
             source,
@@ -152,6 +153,7 @@ async fn load(
         .await?
         .into_inner();
     let mut done = 0usize;
+    let on_terminal = std::io::stdout().is_terminal();
     while let Some(ack) = acks.next().await {
         let ack = ack?;
         if let Some(pb::stream_records_response::Result::Rejected(rejection)) = ack.result {
@@ -161,6 +163,10 @@ async fn load(
             });
         }
         done += sizes.get(ack.sequence as usize).copied().unwrap_or(0);
+        // A redrawn line belongs on a terminal only; logs get the summary below.
+        if !on_terminal {
+            continue;
+        }
         let width = 40;
         let filled = done * width / total.max(1);
         let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -171,11 +177,23 @@ async fn load(
         );
         let _ = std::io::stdout().flush();
     }
+    if on_terminal {
+        println!();
+    }
     println!(
-        "\ningested {total} records in {:.1} s",
+        "ingested {total} records in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `host:port` as `http://host:port`; an address with a scheme is kept as it is.
+pub fn endpoint_address(address: &str) -> String {
+    if address.contains("://") {
+        address.to_owned()
+    } else {
+        format!("http://{address}")
+    }
 }
 
 /// The tenant ids to load: the name itself, or numbered names when there are several.

@@ -102,8 +102,7 @@ fn print_report(report: &pb::MetricReport) {
     let change = report
         .previous
         .as_ref()
-        .and_then(|p| p.relative_change)
-        .map_or_else(|| "—".to_owned(), |c| format!("{:+.1}%", c * 100.0));
+        .map_or_else(|| "—".to_owned(), change_of);
     println!(
         "{:<28} {:>24} {:>24} {:>10}",
         report.metric,
@@ -121,6 +120,26 @@ fn print_report(report: &pb::MetricReport) {
             println!("  {:<26} {:>24}", entry.key, value);
         }
     }
+}
+
+/// The change to the previous period: for a ratio (a percentage) its difference in percentage
+/// points, since a relative change of a percentage misleads (−4.5 % → 4.5 % is not "+199 %");
+/// for anything else its relative change.
+pub fn change_of(previous: &pb::PreviousPeriod) -> String {
+    let is_ratio = matches!(
+        previous.result.as_ref().and_then(|r| r.value.as_ref()),
+        Some(pb::metric_result::Value::Ratio(_))
+    );
+    let shown = if is_ratio {
+        previous
+            .absolute_change
+            .map(|points| format!("{:+.1} pp", points * 100.0))
+    } else {
+        previous
+            .relative_change
+            .map(|change| format!("{:+.1}%", change * 100.0))
+    };
+    shown.unwrap_or_else(|| "—".to_owned())
 }
 
 /// A short human rendering of a result, or its undefined reason.
@@ -185,5 +204,50 @@ mod tests {
         assert_eq!(money(&amount(123_456_789)), "USD 1,234,567.89");
         assert_eq!(money(&amount(-5)), "USD -0.05");
         assert_eq!(money(&amount(100_000)), "USD 1,000.00");
+    }
+
+    #[test]
+    fn a_percentage_changes_in_points_and_anything_else_relatively() {
+        // Revenue growth −4.5 % → 4.5 %: +9.0 percentage points (relatively it would be +200 %).
+        let ratio = |value: f64| pb::MetricResult {
+            value: Some(pb::metric_result::Value::Ratio(pb::RatioValue {
+                value,
+                numerator: value,
+                denominator: 1.0,
+            })),
+            ..Default::default()
+        };
+        let growth = pb::PreviousPeriod {
+            result: Some(ratio(-0.045)),
+            absolute_change: Some(0.09),
+            relative_change: Some(2.0),
+            ..Default::default()
+        };
+        assert_eq!(change_of(&growth), "+9.0 pp");
+        let count = pb::PreviousPeriod {
+            result: Some(pb::MetricResult {
+                value: Some(pb::metric_result::Value::Count(pb::CountValue {
+                    value: 40,
+                })),
+                ..Default::default()
+            }),
+            absolute_change: Some(10.0),
+            relative_change: Some(0.25),
+            ..Default::default()
+        };
+        assert_eq!(change_of(&count), "+25.0%");
+        assert_eq!(change_of(&pb::PreviousPeriod::default()), "—");
+    }
+
+    #[test]
+    fn an_address_without_a_scheme_is_http() {
+        assert_eq!(
+            crate::demo::endpoint_address("127.0.0.1:50051"),
+            "http://127.0.0.1:50051"
+        );
+        assert_eq!(
+            crate::demo::endpoint_address("https://crm.example:443"),
+            "https://crm.example:443"
+        );
     }
 }

@@ -14,6 +14,7 @@ mod compute_queries;
 mod erasure;
 mod ingestion;
 mod load_generator;
+mod many_customers;
 mod sales_metrics;
 mod service;
 mod settings;

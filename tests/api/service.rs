@@ -95,33 +95,39 @@ async fn health_and_metrics_accept_gzip_compressed_calls() {
     assert_eq!(catalog.metrics.len(), 52);
 }
 
-#[tokio::test]
-async fn reflection_lists_the_services() {
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+/// The services reflection `$version` lists.
+macro_rules! services_listed_by_reflection {
+    ($version:ident, $channel:expr) => {{
+        use tonic_reflection::pb::$version::ServerReflectionRequest;
+        use tonic_reflection::pb::$version::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let response = ServerReflectionClient::new($channel)
+            .server_reflection_info(tokio_stream::iter(vec![request]))
+            .await
+            .expect("reflection answers")
+            .into_inner()
+            .message()
+            .await
+            .expect("a message")
+            .expect("a response");
+        let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+            panic!("unexpected reflection response");
+        };
+        let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        names.sort();
+        names
+    }};
+}
 
+#[tokio::test]
+async fn reflection_lists_the_services_in_both_protocol_versions() {
     let app = TestApp::spawn().await;
-    let mut reflection = ServerReflectionClient::new(app.channel.clone());
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = reflection
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .expect("reflection answers")
-        .into_inner();
-    let response = responses
-        .message()
-        .await
-        .expect("a message")
-        .expect("a response");
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
-        panic!("unexpected reflection response");
-    };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    let v1 = services_listed_by_reflection!(v1, app.channel.clone());
     for expected in [
         "crm.metrics.v1.IngestService",
         "crm.metrics.v1.MetricsService",
@@ -129,10 +135,21 @@ async fn reflection_lists_the_services() {
         "grpc.health.v1.Health",
     ] {
         assert!(
-            names.iter().any(|n| n == expected),
-            "{expected} missing from {names:?}"
+            v1.iter().any(|n| n == expected),
+            "{expected} missing from {v1:?}"
         );
     }
+    // Each version lists itself as the reflection service, and every other service alike.
+    let v1alpha = services_listed_by_reflection!(v1alpha, app.channel.clone());
+    let others = |names: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| !n.starts_with("grpc.reflection."))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(others(&v1alpha), others(&v1));
+    assert!(v1alpha.contains(&"grpc.reflection.v1alpha.ServerReflection".to_owned()));
 }
 
 #[tokio::test]
