@@ -76,6 +76,7 @@ impl Application {
     /// Connects to (or starts) PostgreSQL, runs migrations and binds the listener.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let default_settings = default_settings(&config)?;
+        let default_settings_base_missing = default_settings.base_currency.is_none();
         let tenant_currencies = parse_tenant_currencies(&config.tenant_currencies)?;
         let access =
             Access::from_config(&config.auth, config.listen).map_err(StartupError::Config)?;
@@ -112,12 +113,22 @@ impl Application {
         let app = App::new(store, config.limits(), config.snapshot_budget_bytes())
             .with_default_settings(default_settings, tenant_currencies)
             .with_computation_retention(Duration::from_secs(config.computation_retention_seconds));
-        // Before serving, so erasure reaches every kept computation's personal data.
-        let cleaned = keep_personal_data_apart(&app)
-            .await
-            .map_err(|e| StartupError::Database(format!("keeping personal data apart: {e}")))?;
-        if cleaned > 0 {
-            tracing::info!(cleaned, "kept computations' personal data moved apart");
+        // Before serving, so erasure reaches every kept computation's personal data. A failure
+        // must not keep the service down: it is logged, and every sweep tries again.
+        match keep_personal_data_apart(&app).await {
+            Ok(0) => {}
+            Ok(cleaned) => tracing::info!(cleaned, "kept computations' personal data moved apart"),
+            Err(error) => tracing::error!(
+                %error,
+                "moving kept computations' personal data apart failed; erasure may miss it until a sweep succeeds"
+            ),
+        }
+        if default_settings_base_missing {
+            tracing::warn!(
+                "no --base-currency: tenants without stored settings convert money only between \
+                 currencies that have exchange rates of their own; set the currency their rates \
+                 convert into with --base-currency or UpdateTenantSettings"
+            );
         }
         Ok(Application {
             config,

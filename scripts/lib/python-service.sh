@@ -53,11 +53,19 @@ start_service() {
   done
 }
 
-# Stops every service this script started (by PID) and removes their data; removes $stubs.
+# Stops every service this script started (by PID, if still running) and removes their data;
+# on failure first shows the end of their logs; removes $stubs.
 stop_services() {
-  local entry
-  for entry in "${services[@]}"; do
-    kill -TERM "${entry%%:*}" 2>/dev/null || true
+  local status=$? entry log
+  if [ "$status" != 0 ]; then
+    for log in "$stubs"/*.log; do
+      [ -f "$log" ] && { echo "--- $log" >&2; tail -n 30 "$log" >&2; }
+    done
+  fi
+  for entry in ${services[@]+"${services[@]}"}; do
+    if kill -0 "${entry%%:*}" 2>/dev/null; then
+      kill -TERM "${entry%%:*}" 2>/dev/null || true
+    fi
     wait "${entry%%:*}" 2>/dev/null || true
     rm -rf "${entry#*:}"
   done
@@ -67,4 +75,5 @@ stop_services() {
 services=()
 stubs=$(mktemp -d)
 trap stop_services EXIT
-trap "exit 130" INT TERM
+trap "exit 130" INT
+trap "exit 143" TERM

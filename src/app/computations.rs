@@ -24,8 +24,14 @@ impl App {
         reports: &[MetricReport],
     ) -> Result<Uuid, AppError> {
         if result.len() > self.limits.max_saved_result_bytes {
+            // ComputeMetrics keeps its result only when asked to; ComputeOnRecords always does,
+            // so there the page of groups is what to change.
+            let field = match source {
+                ComputationSource::TenantData => "save",
+                ComputationSource::InlineRecords => "group_limit",
+            };
             return Err(AppError::invalid(
-                "save",
+                field,
                 format!(
                     "the result is {} bytes, over the {} bytes a kept computation may hold \
                      (the service's --max-saved-result-bytes); nothing was kept: ask for fewer \

@@ -65,10 +65,10 @@ impl From<StorageError> for AppError {
     fn from(error: StorageError) -> Self {
         match error {
             StorageError::Unavailable(_) => AppError::Unavailable(error.to_string()),
-            StorageError::Conflict(_) => AppError::Aborted(format!(
-                "the write conflicted with concurrent writes {} times and was not applied; retry it",
-                super::retry::WRITE_ATTEMPTS
-            )),
+            StorageError::Conflict(_) => AppError::Aborted(
+                "the write conflicted with a concurrent one and was not applied; retry it"
+                    .to_owned(),
+            ),
             _ => AppError::Internal(error.to_string()),
         }
     }

@@ -31,8 +31,10 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// Most bytes of one encoded response unless configured otherwise: 4 MiB, what default gRPC
 /// clients (Go, Java, Python, C++) accept.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
-/// Most bytes of one kept computation's encoded result unless configured otherwise: 1 MiB.
-pub const DEFAULT_MAX_SAVED_RESULT_BYTES: usize = 1024 * 1024;
+/// Most bytes of one kept computation's encoded result unless configured otherwise: 4 MiB, as a
+/// response may hold, so every answer that can be sent can be kept (ComputeOnRecords always
+/// keeps its answer).
+pub const DEFAULT_MAX_SAVED_RESULT_BYTES: usize = 4 * 1024 * 1024;
 
 /// Limits applied to every request.
 #[derive(Debug, Clone, Copy)]

@@ -34,6 +34,12 @@ where
                 pause *= 2;
                 attempt += 1;
             }
+            Err(StorageError::Conflict(_)) => {
+                return Err(AppError::Aborted(format!(
+                    "the write conflicted with concurrent ones on each of {WRITE_ATTEMPTS} \
+                     attempts and was not applied; retry it"
+                )));
+            }
             other => return other.map_err(AppError::from),
         }
     }

@@ -6,10 +6,12 @@
 //!   URI (a SPIFFE id) in the element the nearest proxy appended (the last one).
 //! - Linkerd's `l5d-client-id`, when trusted: the principal is the meshed client's identity.
 //! - The service's own mutual TLS, when a client CA is configured: the principal is the client
-//!   certificate's SPIFFE URI SAN, else its first DNS SAN. The TLS handshake has already verified
-//!   the certificate against the CA, so it comes first.
+//!   certificate's SPIFFE URI SAN, else `dns:` and its first DNS SAN (prefixed, so a certificate
+//!   can never pass for a Linkerd identity). The TLS handshake has already verified the
+//!   certificate against the CA, so it comes before mesh headers.
 //!
-//! A present bearer token decides alone: an invalid one is refused, never passed over for a mesh
+//! A present bearer token decides alone (a gateway with its own certificate forwarding a user's
+//! token acts as that user): an invalid one is refused, never passed over for a mesh
 //! identity. Mesh headers are read only when their mesh is trusted: a client outside the mesh
 //! could set them, so an untrusted header is ignored as if absent.
 
@@ -75,11 +77,6 @@ impl IdentitySources {
         header: impl Fn(&str) -> Option<&'h str>,
         peer_certificate: Option<&[u8]>,
     ) -> Result<Option<Principal>, BadIdentity> {
-        if self.client_certificates
-            && let Some(der) = peer_certificate
-        {
-            return certificate_principal(der).map(Some);
-        }
         if let Some(verifier) = &self.jwt
             && let Some(authorization) = header("authorization")
         {
@@ -87,6 +84,11 @@ impl IdentitySources {
                 BadIdentity("the authorization header is not `Bearer <token>`".to_owned())
             })?;
             return verifier.verify(token).map(Some);
+        }
+        if self.client_certificates
+            && let Some(der) = peer_certificate
+        {
+            return certificate_principal(der).map(Some);
         }
         if self.istio
             && let Some(xfcc) = header("x-forwarded-client-cert")
@@ -109,8 +111,8 @@ impl IdentitySources {
     }
 }
 
-/// The principal a verified client certificate (DER) names: its SPIFFE URI SAN, else its first
-/// DNS SAN.
+/// The principal a verified client certificate (DER) names: its SPIFFE URI SAN, else `dns:` and
+/// its first DNS SAN.
 pub fn certificate_principal(der: &[u8]) -> Result<Principal, BadIdentity> {
     let certificate = rustls_pki_types::CertificateDer::from(der);
     let parsed = webpki::EndEntityCert::try_from(&certificate)
@@ -124,7 +126,7 @@ pub fn certificate_principal(der: &[u8]) -> Result<Principal, BadIdentity> {
     parsed
         .valid_dns_names()
         .next()
-        .map(Principal::named)
+        .map(|name| Principal::named(format!("dns:{name}")))
         .ok_or_else(|| {
             BadIdentity("the client certificate names no SPIFFE URI and no DNS name".to_owned())
         })

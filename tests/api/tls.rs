@@ -1,5 +1,6 @@
 //! The service's own TLS for deployments without a mesh: server certificates, and callers
-//! identified by client certificates signed by the configured CA (SPIFFE URI SAN, else DNS SAN).
+//! identified by client certificates signed by the configured CA (SPIFFE URI SAN, else `dns:` and
+//! the DNS SAN).
 
 use std::path::Path;
 
@@ -67,7 +68,8 @@ fn configure(config: &mut Config, dir: &Path, server: &Authority, clients: &Auth
         "grants": [
             { "principals": [BACKEND], "permissions": ["ingest", "read", "delete", "erase"],
               "tenants": ["acme"] },
-            { "principals": [REPORTING], "permissions": ["read"], "tenants": ["acme"] }
+            { "principals": [format!("dns:{REPORTING}")], "permissions": ["read"],
+              "tenants": ["acme"] }
         ]
     });
     config.auth.policy_file = Some(write(dir, "policy.json", &policy.to_string()));

@@ -16,8 +16,13 @@ use crate::context::RecordRef;
 use crate::query::GroupOrder;
 use crate::value::{EvalError, MetricResult};
 
-/// The most distinct groups one group-by may produce.
+/// The most groups one group-by may list.
 pub const MAX_GROUPS: usize = 100_000;
+
+/// The most distinct keys the first pass holds, listed or not (records routed everywhere are
+/// folded before it is known whether they count): a bound on memory, above [`MAX_GROUPS`] so the
+/// answer rarely depends on it.
+const MAX_KEYS: usize = 10 * MAX_GROUPS;
 
 /// One value per group-by dimension, in request order; `None` where the record has none.
 type GroupKey<'a> = Vec<Option<&'a str>>;
@@ -38,11 +43,15 @@ struct GroupFold<S> {
     total: S,
     /// Whether one of its records counts in a bucket or the previous period.
     counts_elsewhere: bool,
+    /// Whether it is listed: one of its records counts somewhere.
+    listed: bool,
 }
 
 /// The groups met in the first pass.
 pub(super) struct Groups<'a, S> {
     folds: BTreeMap<GroupKey<'a>, GroupFold<S>>,
+    /// How many of `folds` are listed.
+    listed: usize,
     too_many: bool,
 }
 
@@ -50,6 +59,7 @@ impl<'a, S: State> Groups<'a, S> {
     pub(super) fn new() -> Self {
         Groups {
             folds: BTreeMap::new(),
+            listed: 0,
             too_many: false,
         }
     }
@@ -67,7 +77,7 @@ impl<'a, S: State> Groups<'a, S> {
         let groups = self.folds.len();
         let fold = match self.folds.entry(key_of(evaluation, record)) {
             Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(_) if groups >= MAX_GROUPS => {
+            Entry::Vacant(_) if groups >= MAX_KEYS => {
                 self.too_many = true;
                 return;
             }
@@ -83,6 +93,11 @@ impl<'a, S: State> Groups<'a, S> {
                 evaluation.fold(index, &mut alone, record);
                 fold.counts_elsewhere = alone != S::default();
             }
+        }
+        if !fold.listed && (fold.counts_elsewhere || fold.total != S::default()) {
+            fold.listed = true;
+            self.listed += 1;
+            self.too_many |= self.listed > MAX_GROUPS;
         }
     }
 
@@ -102,7 +117,7 @@ impl<'a, S: State> Groups<'a, S> {
         let listed: Vec<(GroupKey<'a>, S)> = self
             .folds
             .into_iter()
-            .filter(|(_, fold)| fold.counts_elsewhere || fold.total != S::default())
+            .filter(|(_, fold)| fold.listed)
             .map(|(key, fold)| (key, fold.total))
             .collect();
         let count = listed.len();

@@ -79,3 +79,44 @@ fn mesh_headers_count_only_when_their_mesh_is_trusted() {
     assert!(principal_of(&linkerd, &[("l5d-client-id", " ")]).is_err());
     assert!(principal_of(&istio, &[("x-forwarded-client-cert", "By=x")]).is_err());
 }
+
+/// A self-signed certificate (DER) naming `dns` and `uris`.
+fn certificate(dns: &[&str], uris: &[&str]) -> Vec<u8> {
+    let mut params =
+        rcgen::CertificateParams::new(dns.iter().map(|d| d.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    for uri in uris {
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::URI((*uri).try_into().unwrap()));
+    }
+    let key = rcgen::KeyPair::generate().unwrap();
+    params.self_signed(&key).unwrap().der().to_vec()
+}
+
+#[test]
+fn a_client_certificate_names_its_spiffe_id_else_its_prefixed_dns_name() {
+    let sources = IdentitySources {
+        client_certificates: true,
+        linkerd: true,
+        ..IdentitySources::default()
+    };
+    let of = |der: &[u8], pairs: &[(&str, &str)]| {
+        let map = headers(pairs);
+        sources
+            .principal(|name| map.get(name).map(String::as_str), Some(der))
+            .map(|p| p.map(|p| p.id))
+    };
+    let spiffe = "spiffe://cluster.local/ns/sales/sa/backend";
+    let both = certificate(&["backend.internal"], &[spiffe]);
+    assert_eq!(of(&both, &[]), Ok(Some(spiffe.to_owned())));
+    // A DNS name is prefixed, so it never passes for the Linkerd identity of the same name; and
+    // the certificate comes before mesh headers.
+    let linkerd_name = "backend.sales.serviceaccount.identity.linkerd.cluster.local";
+    let dns_only = certificate(&[linkerd_name], &[]);
+    assert_eq!(
+        of(&dns_only, &[("l5d-client-id", "someone.else")]),
+        Ok(Some(format!("dns:{linkerd_name}")))
+    );
+    assert!(of(&certificate(&[], &[]), &[]).is_err());
+}
