@@ -318,6 +318,7 @@ impl EmbeddedPostgres {
             .arg(&self.socket_dir)
             .arg(log_file);
         run_checked("chown", &mut chown).await?;
+        allow_traversal(&self.cluster_dir)?;
 
         // The postgres user must also be able to reach the directories (e.g. not under /root).
         let reachable = self
@@ -329,8 +330,10 @@ impl EmbeddedPostgres {
             return Err(EmbeddedError::Command {
                 step: "checking access".into(),
                 detail: format!(
-                    "the {OS_USER} os user cannot write {}: choose a data dir whose parent \
-                     directories it can traverse",
+                    "the {OS_USER} os user cannot write {}: a directory above the data dir is \
+                     closed to other users (e.g. under /root, or inside a `mktemp -d` directory); \
+                     choose a data dir whose parent directories others may traverse, or open \
+                     them with `chmod o+x`",
                     self.cluster_dir.display()
                 ),
             });
@@ -393,4 +396,23 @@ impl Drop for EmbeddedPostgres {
             tracing::warn!(%error, "stopping embedded postgres on drop failed");
         }
     }
+}
+
+/// Lets other users traverse (not list) the data dir holding `cluster_dir`, so the postgres user
+/// reaches its cluster inside: a data dir made by `mktemp -d` is 0700.
+fn allow_traversal(cluster_dir: &Path) -> Result<(), EmbeddedError> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(data_dir) = cluster_dir.parent() else {
+        return Ok(());
+    };
+    let mut permissions = std::fs::metadata(data_dir)
+        .map_err(io("reading the data dir's permissions"))?
+        .permissions();
+    if permissions.mode() & 0o001 == 0 {
+        permissions.set_mode(permissions.mode() | 0o001);
+        std::fs::set_permissions(data_dir, permissions)
+            .map_err(io("letting the postgres user traverse the data dir"))?;
+        tracing::info!(data_dir = %data_dir.display(), "let other users traverse the data dir");
+    }
+    Ok(())
 }

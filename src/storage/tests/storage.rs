@@ -489,3 +489,25 @@ async fn serialization_failures_and_deadlocks_are_conflicts() {
     }
     shut_down(store, embedded).await;
 }
+
+#[tokio::test]
+async fn a_private_data_dir_like_mktemp_makes_is_usable() {
+    // `mktemp -d` makes a 0700 directory; as root the cluster inside runs as user postgres, which
+    // must traverse it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+    )
+    .unwrap();
+    let server = EmbeddedPostgres::start_unsynced(dir.path()).await.unwrap();
+    let url = server.create_database("private_dir").await.unwrap();
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    drop(conn);
+    server.stop().await;
+}
