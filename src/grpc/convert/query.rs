@@ -53,7 +53,12 @@ pub fn compute_request_at(
     request: pb::ComputeMetricsRequest,
     receive_time: Timestamp,
 ) -> Result<ComputeInput, Vec<Problem>> {
-    let page_fingerprint = page::request_fingerprint(&request);
+    // Only a group-by pages: other requests are not encoded again to fingerprint them.
+    let page_fingerprint = if request.group_by.is_empty() && request.page_token.is_empty() {
+        0
+    } else {
+        page::request_fingerprint(&request)
+    };
     let pb::ComputeMetricsRequest {
         tenant_id,
         metrics,
