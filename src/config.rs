@@ -47,6 +47,15 @@ pub struct Config {
     #[arg(long, env = "CRM_METRICS_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
+    /// Address of the admin HTTP port: `/livez`, `/readyz` and `/metrics` (Prometheus). Keep it
+    /// inside the cluster: it needs no identity.
+    #[arg(
+        long,
+        env = "CRM_METRICS_ADMIN_LISTEN",
+        default_value = "127.0.0.1:9464"
+    )]
+    pub admin_listen: SocketAddr,
+
     /// PostgreSQL to use. Unset: an embedded PostgreSQL under --data-dir.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -209,6 +218,7 @@ impl Config {
     pub fn for_database(database_url: String, listen: SocketAddr) -> Config {
         Config {
             listen,
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: Some(database_url),
             data_dir: PathBuf::from("data"),
             db_max_connections: 8,

@@ -1,12 +1,12 @@
 //! Building and running the server: database (given or embedded), migrations, the gRPC services
-//! with health and reflection, load shedding (admission control of computations and a global
-//! request limit), and a bounded graceful drain.
+//! with health and reflection (also over gRPC-Web), per-call telemetry, the admin HTTP port,
+//! load shedding (admission control of computations and a global request limit), and a bounded
+//! graceful drain.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -34,6 +34,9 @@ use crate::grpc::{
 use crate::shutdown::Stopping;
 use crate::storage::Store;
 use crate::storage::embedded::EmbeddedPostgres;
+use crate::telemetry::admin::{self, Readiness};
+use crate::telemetry::metrics::{IngestCounter, Meters};
+use crate::telemetry::rpc::RpcTelemetryLayer;
 
 /// How far past `max_message_bytes` a message is still decoded (to be refused with a clear error).
 const DECODE_SLACK_BYTES: usize = 16 * 1024 * 1024;
@@ -66,6 +69,8 @@ pub enum StartupError {
 pub struct Application {
     config: Config,
     listener: TcpListener,
+    admin_listener: TcpListener,
+    meters: Arc<Meters>,
     app: App,
     admission: AdmissionGate,
     access: Access,
@@ -110,9 +115,19 @@ impl Application {
                     address: config.listen,
                     source,
                 })?;
+        let admin_listener = TcpListener::bind(config.admin_listen)
+            .await
+            .map_err(|source| StartupError::Listen {
+                address: config.admin_listen,
+                source,
+            })?;
+        let meters =
+            Arc::new(Meters::new(config.otlp_endpoint.as_deref()).map_err(StartupError::Config)?);
         let app = App::new(store, config.limits(), config.snapshot_budget_bytes())
             .with_default_settings(default_settings, tenant_currencies)
-            .with_computation_retention(Duration::from_secs(config.computation_retention_seconds));
+            .with_computation_retention(Duration::from_secs(config.computation_retention_seconds))
+            .with_ingest_counter(IngestCounter::new(meters.meter()));
+        meters.observe_service(&app, &admission);
         // Before serving, so erasure reaches every kept computation's personal data. A failure
         // must not keep the service down: it is logged, and every sweep tries again.
         match keep_personal_data_apart(&app).await {
@@ -133,6 +148,8 @@ impl Application {
         Ok(Application {
             config,
             listener,
+            admin_listener,
+            meters,
             app,
             admission,
             access,
@@ -150,6 +167,13 @@ impl Application {
         self.listener.local_addr().unwrap_or(self.config.listen)
     }
 
+    /// The address of the admin HTTP port (useful with port 0).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_listener
+            .local_addr()
+            .unwrap_or(self.config.admin_listen)
+    }
+
     /// Serves until `shutdown` resolves, then drains: health turns NOT_SERVING at once, calls
     /// are still served for the drain delay, then no new connections are accepted and in-flight
     /// calls get the grace period to finish.
@@ -160,23 +184,32 @@ impl Application {
         let Application {
             config,
             listener,
+            admin_listener,
+            meters,
             app,
             admission,
             access,
             embedded,
         } = self;
+        let grpc_address = listener.local_addr().unwrap_or(config.listen);
+        let admin_address = admin_listener.local_addr().unwrap_or(config.admin_listen);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopping = Stopping::new(stop_rx.clone());
         let reporter = HealthReporter::new();
         let health_service =
             HealthServer::new(DrainingHealth::new(reporter.clone(), stopping.clone()));
-        let draining = Arc::new(AtomicBool::new(false));
+        let readiness = Arc::new(Readiness::default());
         set_all(&reporter, ServingStatus::Serving).await;
         let sweep = tokio::spawn(sweep_expired_computations(app.clone()));
         let probe = tokio::spawn(probe_database(
             app.store().clone(),
             reporter.clone(),
-            draining.clone(),
+            readiness.clone(),
+        ));
+        let admin_server = tokio::spawn(admin::serve(
+            admin_listener,
+            meters.clone(),
+            readiness.clone(),
         ));
 
         let reflection_of_every_service = || {
@@ -219,11 +252,11 @@ impl Application {
                 .send_compressed(CompressionEncoding::Gzip);
 
         let drain_reporter = reporter.clone();
-        let drain_flag = draining.clone();
+        let drain_readiness = readiness.clone();
         let drain_delay = Duration::from_secs(config.drain_delay_seconds);
         tokio::spawn(async move {
             shutdown.await;
-            drain_flag.store(true, Ordering::SeqCst);
+            drain_readiness.start_draining();
             set_all(&drain_reporter, ServingStatus::NotServing).await;
             // Health says NOT_SERVING first; calls keep being served until balancers notice.
             tracing::info!(drain_delay_seconds = drain_delay.as_secs(), "draining");
@@ -232,15 +265,28 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         let mut stop_for_server = stop_rx.clone();
-        let exporting = config.otlp_endpoint.is_some();
-        let mut builder = Server::builder();
+        let telemetry = RpcTelemetryLayer::new(
+            meters.meter(),
+            &[
+                pb::FILE_DESCRIPTOR_SET,
+                tonic_health::pb::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            ],
+            config.otlp_endpoint.is_some(),
+        );
+        // HTTP/1.1 too, for gRPC-Web; HTTP/2 calls are unchanged.
+        let mut builder = Server::builder().accept_http1(true);
         if let Some(tls) = server_tls(&config.auth)? {
             builder = builder
                 .tls_config(tls)
                 .map_err(|e| StartupError::Config(format!("TLS: {e}")))?;
         }
         let server = builder
-            .trace_fn(move |request| crate::telemetry::request_span(request, exporting))
+            // Outermost: gRPC-Web calls become gRPC calls before anything else sees them.
+            .layer(tonic_web::GrpcWebLayer::new())
+            // Outside the request limit, so calls it sheds are measured and logged too.
+            .layer(telemetry)
             // A backstop over every call (computations are bounded by `admission` in the
             // handler): tonic answers tower's `Overloaded` with RESOURCE_EXHAUSTED.
             .layer(tower::ServiceBuilder::new().load_shed().layer(
@@ -259,7 +305,8 @@ impl Application {
                 },
             );
         tracing::info!(
-            address = %config.listen,
+            address = %grpc_address,
+            admin_address = %admin_address,
             max_concurrent_computations = config.max_concurrent_computations,
             max_queued_computations = config.max_queued_computations,
             admission_wait_ms = config.admission_wait_ms,
@@ -279,6 +326,8 @@ impl Application {
         };
         probe.abort();
         sweep.abort();
+        admin_server.abort();
+        meters.shutdown();
         app.store().close().await;
         if let Some(embedded) = embedded {
             embedded.stop().await;
@@ -391,12 +440,13 @@ async fn sweep_expired_computations(app: App) {
     }
 }
 
-/// Keeps the health status in step with the database: NOT_SERVING while it is unreachable.
-async fn probe_database(store: Store, reporter: HealthReporter, draining: Arc<AtomicBool>) {
+/// Keeps the health status and readiness in step with the database: NOT_SERVING and not ready
+/// while it is unreachable.
+async fn probe_database(store: Store, reporter: HealthReporter, readiness: Arc<Readiness>) {
     let mut healthy = true;
     loop {
         tokio::time::sleep(HEALTH_PROBE_INTERVAL).await;
-        if draining.load(Ordering::SeqCst) {
+        if readiness.is_draining() {
             return;
         }
         let now_healthy = matches!(
@@ -405,6 +455,7 @@ async fn probe_database(store: Store, reporter: HealthReporter, draining: Arc<At
         );
         if now_healthy != healthy {
             healthy = now_healthy;
+            readiness.set_database_reachable(healthy);
             if healthy {
                 tracing::info!("database reachable again");
             } else {

@@ -28,6 +28,8 @@ impl App {
         self.check_batch_size(records.len())?;
         let (outcomes, consistency_token) =
             retrying_conflicts(|| self.store.upsert_batch(tenant_id, records)).await?;
+        self.ingested
+            .add_batch(records.iter().map(Record::kind), &outcomes);
         Ok(IngestOutcome {
             outcomes,
             consistency_token,

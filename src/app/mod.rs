@@ -20,6 +20,7 @@ use tokio::sync::Semaphore;
 
 use crate::snapshot::Snapshots;
 use crate::storage::Store;
+use crate::telemetry::metrics::IngestCounter;
 
 /// How long kept computations are kept unless configured otherwise: 30 days.
 pub const DEFAULT_COMPUTATION_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -71,6 +72,8 @@ pub struct App {
     evaluation_slots: Arc<Semaphore>,
     /// How long kept computations are kept.
     computation_retention: Duration,
+    /// Counts committed records by kind and outcome.
+    ingested: IngestCounter,
 }
 
 impl App {
@@ -86,7 +89,14 @@ impl App {
                 std::thread::available_parallelism().map_or(1, usize::from),
             )),
             computation_retention: DEFAULT_COMPUTATION_RETENTION,
+            ingested: IngestCounter::disabled(),
         }
+    }
+
+    /// Counts committed records into `counter`.
+    pub fn with_ingest_counter(mut self, counter: IngestCounter) -> App {
+        self.ingested = counter;
+        self
     }
 
     /// Keeps computations for `retention`: older ones are not returned, and

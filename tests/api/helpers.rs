@@ -113,6 +113,8 @@ pub struct TestApp {
     pub tenant: String,
     /// The service's address, `http://127.0.0.1:<port>`.
     pub address: String,
+    /// The admin HTTP port's address, `127.0.0.1:<port>`.
+    pub admin: std::net::SocketAddr,
     /// The service's tenant snapshots (counters of hits, loads, evictions).
     pub snapshots: Snapshots,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -164,6 +166,7 @@ impl TestApp {
         configure(&mut config);
         let application = Application::build(config).await.expect("service builds");
         let address = application.local_addr();
+        let admin = application.admin_addr();
         let snapshots = application.app().snapshots().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -188,6 +191,7 @@ impl TestApp {
             channel,
             tenant: "acme".to_owned(),
             address,
+            admin,
             snapshots,
             stop: Some(stop),
             server: Some(server),
@@ -575,4 +579,29 @@ pub fn in_euros(mut record: pb::Record) -> pb::Record {
         o.amount.as_mut().expect("amount").currency_code = "EUR".to_owned();
     }
     record
+}
+
+/// `GET path` on the admin port: the HTTP status and body.
+pub async fn admin_get(admin: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(admin)
+        .await
+        .expect("connect to the admin port");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("send the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("read the response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status code");
+    (status, body.to_owned())
 }

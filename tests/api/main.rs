@@ -20,5 +20,7 @@ mod service;
 mod settings;
 mod snapshots;
 mod survey_metrics;
+mod telemetry;
+mod telemetry_process;
 mod tls;
 mod value_metrics;

@@ -2,6 +2,9 @@
 //! exported over OTLP/gRPC when an endpoint is configured. Incoming W3C `traceparent` metadata
 //! becomes the parent of each request's span.
 //!
+//! Metrics live in [`metrics`], per-call telemetry (span, metrics, access log) in [`rpc`], and the
+//! admin HTTP port (scrape, liveness, readiness) in [`admin`].
+//!
 //! One global `RUST_LOG` filter serves both outputs: it does its bookkeeping once per span enter
 //! and exit, where a filter per output did it once per output, and a span it disables is
 //! `Span::none()`, whose enter and exit do nothing.
@@ -17,6 +20,10 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{Config, LogFormat};
+
+pub mod admin;
+pub mod metrics;
+pub mod rpc;
 
 /// Keeps the trace exporter alive; [`Telemetry::shutdown`] flushes it.
 pub struct Telemetry {
@@ -94,28 +101,90 @@ impl Extractor for HeaderExtractor<'_> {
 /// `traceparent` is not even parsed. `RUST_LOG=debug` brings it back around the request's log
 /// lines.
 pub fn request_span(request: &http::Request<()>, exporting: bool) -> tracing::Span {
+    span_for(request.uri().path(), request.headers(), exporting)
+}
+
+/// The span of a call to `path` with `headers` (see [`request_span`]). Its status code is
+/// recorded when the call ends ([`record_span_status`]).
+pub(crate) fn span_for(path: &str, headers: &http::HeaderMap, exporting: bool) -> tracing::Span {
     let span = if exporting {
         tracing::info_span!(
             "grpc.request",
             otel.kind = "server",
             rpc.system = "grpc",
-            rpc.method = %request.uri().path(),
+            rpc.method = %path,
+            rpc.grpc.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
         )
     } else {
         tracing::debug_span!(
             "grpc.request",
             otel.kind = "server",
             rpc.system = "grpc",
-            rpc.method = %request.uri().path(),
+            rpc.method = %path,
+            rpc.grpc.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
         )
     };
     if span.is_disabled() {
         return span;
     }
-    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
+    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     // Without an exporter there is no OpenTelemetry layer and setting a parent is a no-op.
     let _ = span.set_parent(parent);
     span
+}
+
+/// Sets the span's `rpc.grpc.status_code` and, for the codes that mean the server failed
+/// (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, as the
+/// OpenTelemetry conventions for gRPC servers say), an ERROR status.
+pub(crate) fn record_span_status(span: &tracing::Span, code: tonic::Code) {
+    if span.is_disabled() {
+        return;
+    }
+    span.record("rpc.grpc.status_code", code as i64);
+    if matches!(
+        code,
+        tonic::Code::Unknown
+            | tonic::Code::DeadlineExceeded
+            | tonic::Code::Unimplemented
+            | tonic::Code::Internal
+            | tonic::Code::Unavailable
+            | tonic::Code::DataLoss
+    ) {
+        span.record("otel.status_code", "ERROR");
+    }
+}
+
+/// The trace id a call's log lines carry: the exported span's, else the caller's `traceparent`
+/// trace id, else a fresh random one, so every access-log line has one to search by.
+pub(crate) fn trace_id(span: &tracing::Span, headers: &http::HeaderMap) -> String {
+    use opentelemetry::trace::TraceContextExt;
+    if !span.is_disabled() {
+        let context = span.context();
+        let span_context = context.span().span_context().clone();
+        if span_context.is_valid() {
+            return span_context.trace_id().to_string();
+        }
+    }
+    headers
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .and_then(traceparent_trace_id)
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
+}
+
+/// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), unless invalid.
+fn traceparent_trace_id(traceparent: &str) -> Option<&str> {
+    let mut parts = traceparent.split('-');
+    let _version = parts.next()?;
+    let trace_id = parts.next()?;
+    let valid = trace_id.len() == 32
+        && trace_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && trace_id.bytes().any(|b| b != b'0');
+    valid.then_some(trace_id)
 }
 
 #[cfg(test)]
