@@ -37,7 +37,7 @@ def main() -> None:
     metrics = metrics_pb2_grpc.MetricsServiceStub(channel)
 
     answers = [
-        records_pb2.Record(
+        records_pb2.CrmRecord(
             survey_response=records_pb2.SurveyResponse(
                 id=f"nps-{i}",
                 version=1,
@@ -52,7 +52,7 @@ def main() -> None:
         for i, score in enumerate([10, 9, 9, 8, 7, 6, 5, 10, 3, 9])
     ]
     deals = [
-        records_pb2.Record(
+        records_pb2.CrmRecord(
             deal=records_pb2.Deal(
                 id=deal_id,
                 version=1,
@@ -98,7 +98,7 @@ def main() -> None:
             ingest_pb2.IngestRecordsRequest(
                 tenant_id="acme",
                 records=[
-                    records_pb2.Record(
+                    records_pb2.CrmRecord(
                         survey_response=records_pb2.SurveyResponse(
                             id="bad",
                             version=1,

@@ -64,7 +64,7 @@ def code_of(call):
 def bomb():
     """20,000 customers with one order each in 2026; a year of days grouped by customer."""
     orders = [
-        records_pb2.Record(order=records_pb2.Order(
+        records_pb2.CrmRecord(order=records_pb2.Order(
             id=f"o{i:05}", version=1, customer_id=f"c{i:05}",
             amount=common_pb2.Money(currency_code="USD", units_minor=100 + i),
             ordered_time=ts(YEAR_2026 + (i % 365) * 86400 + 43200),
@@ -120,13 +120,13 @@ def bad_inputs():
         bad.CopyFrom(deal)
         setattr(bad, field, "a\x00b")
         tally("NUL in a string field", code_of(lambda: ingest.IngestRecords(
-            ingest_pb2.IngestRecordsRequest(tenant_id="acme", records=[records_pb2.Record(deal=bad)]))))
+            ingest_pb2.IngestRecordsRequest(tenant_id="acme", records=[records_pb2.CrmRecord(deal=bad)]))))
     for tenant in ["a\x00b", " ", "x" * 200, ""]:
         tally("bad tenant id", code_of(lambda: ingest.IngestRecords(
-            ingest_pb2.IngestRecordsRequest(tenant_id=tenant, records=[records_pb2.Record(deal=deal)]))))
+            ingest_pb2.IngestRecordsRequest(tenant_id=tenant, records=[records_pb2.CrmRecord(deal=deal)]))))
     tally("10,000 invalid records", code_of(lambda: ingest.IngestRecords(
         ingest_pb2.IngestRecordsRequest(tenant_id="acme",
-                                        records=[records_pb2.Record(deal=records_pb2.Deal())] * 10_000))))
+                                        records=[records_pb2.CrmRecord(deal=records_pb2.Deal())] * 10_000))))
     tally("unknown metric with a bad time zone", code_of(lambda: metrics.ComputeMetrics(
         metrics_pb2.ComputeMetricsRequest(tenant_id="acme", window=window, time_zone="Mars/Base",
                                           metrics=[metrics_pb2.MetricQuery(metric="nope")]))))

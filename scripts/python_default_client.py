@@ -33,7 +33,7 @@ grpc.channel_ready_future(channel).result(timeout=30)
 # An empty deal lacks its id, created time, amount, status, stage and type: several problems each.
 request = ingest_pb2.IngestRecordsRequest(
     tenant_id="python-client-check",
-    records=[records_pb2.Record(deal=records_pb2.Deal()) for _ in range(RECORDS)],
+    records=[records_pb2.CrmRecord(deal=records_pb2.Deal()) for _ in range(RECORDS)],
 )
 try:
     ingest_pb2_grpc.IngestServiceStub(channel).IngestRecords(request, timeout=120)

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::grpc::convert::timestamp_to_proto;
 use crate::grpc::pb;
-use crate::grpc::pb::record::Kind;
+use crate::grpc::pb::crm_record::Kind;
 
 /// The deal stages the generator moves deals through, in order.
 pub const STAGES: [&str; 4] = ["prospecting", "qualification", "proposal", "negotiation"];
@@ -121,7 +121,7 @@ fn before(t: DateTime<Utc>, end: DateTime<Utc>) -> Option<DateTime<Utc>> {
 }
 
 /// The records, customers and users first, each kind in id order.
-pub fn generate(spec: &Spec) -> Vec<pb::Record> {
+pub fn generate(spec: &Spec) -> Vec<pb::CrmRecord> {
     let mut out = Generator {
         rng: Rng(spec.seed),
         spec: *spec,
@@ -157,7 +157,7 @@ impl CustomerFacts {
 struct Generator {
     rng: Rng,
     spec: Spec,
-    records: Vec<pb::Record>,
+    records: Vec<pb::CrmRecord>,
     reps: Vec<String>,
     agents: Vec<String>,
 }
@@ -168,7 +168,7 @@ const PLANS: [&str; 3] = ["starter", "growth", "enterprise"];
 
 impl Generator {
     fn push(&mut self, kind: Kind) {
-        self.records.push(pb::Record { kind: Some(kind) });
+        self.records.push(pb::CrmRecord { kind: Some(kind) });
     }
 
     fn count(&self, base: f64) -> usize {

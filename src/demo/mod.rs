@@ -136,7 +136,7 @@ async fn load(
     mut client: IngestServiceClient<tonic::transport::Channel>,
     tenant: &str,
     batch: usize,
-    records: Vec<pb::Record>,
+    records: Vec<pb::CrmRecord>,
 ) -> Result<(), DemoError> {
     let total = records.len();
     let batches: Vec<pb::StreamRecordsRequest> = records

@@ -40,7 +40,7 @@ impl IngestHandler {
     async fn ingest_batch(
         &self,
         tenant_id: &str,
-        records: Vec<pb::Record>,
+        records: Vec<pb::CrmRecord>,
         encoded_len: usize,
     ) -> Result<pb::IngestRecordsResponse, AppError> {
         let records = self.prepare_batch(records, encoded_len)?;
@@ -50,7 +50,7 @@ impl IngestHandler {
     /// Checks a batch's size and converts its records, everything before the database.
     pub(super) fn prepare_batch(
         &self,
-        records: Vec<pb::Record>,
+        records: Vec<pb::CrmRecord>,
         encoded_len: usize,
     ) -> Result<Vec<Record>, AppError> {
         let limits = self.app.limits();

@@ -34,7 +34,7 @@ pub struct TenantData {
     /// The tenant id.
     pub tenant: String,
     /// The batches, in order.
-    pub batches: Vec<Vec<pb::Record>>,
+    pub batches: Vec<Vec<pb::CrmRecord>>,
 }
 
 impl TenantData {

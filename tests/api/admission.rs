@@ -15,7 +15,7 @@ const BURST: usize = 40;
 const MAX_BURSTS: usize = 5;
 
 /// A year of deals, enough that one computation takes a few milliseconds.
-fn deals(count: u32) -> Vec<pb::Record> {
+fn deals(count: u32) -> Vec<pb::CrmRecord> {
     (0..count)
         .map(|i| {
             let month = 1 + i % 12;

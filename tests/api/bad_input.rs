@@ -11,7 +11,7 @@ use tonic::transport::Channel;
 use crate::helpers::{TestApp, deal, march, metric, record, ts, violations};
 
 /// 10,000 deals, each with an empty id (1 problem each).
-fn bad_deals() -> Vec<pb::Record> {
+fn bad_deals() -> Vec<pb::CrmRecord> {
     (0..10_000)
         .map(|_| deal("", pb::DealStatus::Open, ts(2026, 3, 1, 0, 0), None, 100))
         .collect()
@@ -82,8 +82,8 @@ async fn a_stream_rejection_lists_a_bounded_number_of_problems() {
 
 /// One record of each kind with a NUL character in one string field, and the path that must be
 /// named.
-fn records_with_a_nul() -> Vec<(pb::Record, &'static str)> {
-    use pb::record::Kind;
+fn records_with_a_nul() -> Vec<(pb::CrmRecord, &'static str)> {
+    use pb::crm_record::Kind;
     let nul = || "a\0b".to_owned();
     let customer = |f: &dyn Fn(&mut pb::Customer)| {
         let mut c = pb::Customer {
@@ -429,7 +429,7 @@ async fn an_activity_longer_than_a_century_is_refused_at_the_door() {
     // 4,000,000,000 s is over 100 years (3,155,760,000 s); 3,155,760,000 itself is accepted.
     let mut app = TestApp::spawn().await;
     let activity = |id: &str, seconds: i64| {
-        record(pb::record::Kind::Activity(pb::Activity {
+        record(pb::crm_record::Kind::Activity(pb::Activity {
             id: id.to_owned(),
             version: 1,
             activity_type: pb::ActivityType::Task as i32,

@@ -13,8 +13,8 @@ fn cost(
     channel: Option<&str>,
     incurred: Option<prost_types::Timestamp>,
     minor: i64,
-) -> pb::Record {
-    record(pb::record::Kind::Cost(pb::Cost {
+) -> pb::CrmRecord {
+    record(pb::crm_record::Kind::Cost(pb::Cost {
         id: id.to_owned(),
         version: 1,
         category: category as i32,
@@ -31,8 +31,8 @@ fn subscription(
     mrr: i64,
     start: Option<prost_types::Timestamp>,
     end: Option<prost_types::Timestamp>,
-) -> pb::Record {
-    record(pb::record::Kind::Subscription(pb::Subscription {
+) -> pb::CrmRecord {
+    record(pb::crm_record::Kind::Subscription(pb::Subscription {
         id: id.to_owned(),
         version: 1,
         customer_id: customer.to_owned(),
@@ -144,7 +144,7 @@ async fn funnel_conversion_follows_the_stage_list() {
     let mut app = TestApp::spawn().await;
     let staged = |id: &str, stages: &[(&str, u32)]| {
         let mut record = deal(id, pb::DealStatus::Open, ts(2026, 3, 1, 0, 0), None, 100);
-        if let Some(pb::record::Kind::Deal(d)) = &mut record.kind {
+        if let Some(pb::crm_record::Kind::Deal(d)) = &mut record.kind {
             d.stage_history = stages
                 .iter()
                 .map(|(stage, day)| pb::StageEntry {
@@ -200,7 +200,7 @@ async fn health_score_per_customer_is_an_at_risk_worklist() {
     // (support 0) → 50; b has only an order 9 days earlier of recency 90 → 1 − 9/90 = 0.9 → 90.
     let mut app = TestApp::spawn().await;
     let mut csat = survey("s", pb::SurveyType::Csat, 5, (1, 5), ts(2026, 3, 10, 0, 0));
-    if let Some(pb::record::Kind::SurveyResponse(s)) = &mut csat.kind {
+    if let Some(pb::crm_record::Kind::SurveyResponse(s)) = &mut csat.kind {
         s.customer_id = "a".to_owned();
     }
     let mut records = vec![
@@ -210,7 +210,7 @@ async fn health_score_per_customer_is_an_at_risk_worklist() {
         order("o", "b", ts(2026, 3, 22, 0, 0), 100),
     ];
     for i in 0..5 {
-        records.push(record(pb::record::Kind::Ticket(pb::Ticket {
+        records.push(record(pb::crm_record::Kind::Ticket(pb::Ticket {
             id: format!("t{i}"),
             version: 1,
             customer_id: Some("a".to_owned()),
@@ -251,7 +251,7 @@ async fn health_usage_is_zero_for_a_customer_whose_events_all_lie_far_back() {
     let mut app = TestApp::spawn().await;
     app.ingest(vec![
         customer("c", ts(2025, 1, 1, 0, 0), None),
-        record(pb::record::Kind::EngagementEvent(pb::EngagementEvent {
+        record(pb::crm_record::Kind::EngagementEvent(pb::EngagementEvent {
             id: "e".to_owned(),
             version: 1,
             customer_id: "c".to_owned(),

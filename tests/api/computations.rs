@@ -6,7 +6,7 @@ use sqlx::Connection;
 
 use crate::helpers::*;
 
-fn nps_answers() -> Vec<pb::Record> {
+fn nps_answers() -> Vec<pb::CrmRecord> {
     [10, 9, 9, 8, 7, 6, 5, 10, 3, 9]
         .iter()
         .enumerate()

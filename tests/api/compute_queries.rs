@@ -48,9 +48,9 @@ fn owned_deal(
     owner: &str,
     status: pb::DealStatus,
     deal_type: pb::DealType,
-) -> pb::Record {
+) -> pb::CrmRecord {
     let mut record = deal(id, status, ts(2026, 3, 1, 0, 0), ts(2026, 3, 10, 0, 0), 100);
-    if let Some(pb::record::Kind::Deal(d)) = &mut record.kind {
+    if let Some(pb::crm_record::Kind::Deal(d)) = &mut record.kind {
         d.owner_id = Some(owner.to_owned());
         d.deal_type = deal_type as i32;
     }

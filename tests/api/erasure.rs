@@ -22,15 +22,15 @@ const KEPT: [&str; 2] = ["Charles Babbage", "charles@example.test"];
 
 /// Customer c1 with contact fields, a lead that converted into c1 with its own, a survey answer
 /// of c1 with a comment, and customer c2 whose data must stay.
-fn records() -> Vec<pb::Record> {
+fn records() -> Vec<pb::CrmRecord> {
     let mut ada = customer("c1", ts(2026, 1, 1, 0, 0), None);
-    if let Some(pb::record::Kind::Customer(c)) = &mut ada.kind {
+    if let Some(pb::crm_record::Kind::Customer(c)) = &mut ada.kind {
         c.name = Some(ERASED[0].to_owned());
         c.email = Some(ERASED[1].to_owned());
         c.phone = Some(ERASED[2].to_owned());
     }
     let mut converted = lead("l1", ts(2025, 12, 1, 0, 0));
-    if let Some(pb::record::Kind::Lead(l)) = &mut converted.kind {
+    if let Some(pb::crm_record::Kind::Lead(l)) = &mut converted.kind {
         l.customer_id = Some("c1".to_owned());
         l.converted_time = ts(2026, 1, 1, 0, 0);
         l.name = Some(ERASED[3].to_owned());
@@ -38,12 +38,12 @@ fn records() -> Vec<pb::Record> {
         l.phone = Some(ERASED[5].to_owned());
     }
     let mut answer = survey("s1", pb::SurveyType::Nps, 9, (0, 10), ts(2026, 3, 3, 0, 0));
-    if let Some(pb::record::Kind::SurveyResponse(s)) = &mut answer.kind {
+    if let Some(pb::crm_record::Kind::SurveyResponse(s)) = &mut answer.kind {
         s.customer_id = "c1".to_owned();
         s.comment = Some(ERASED[6].to_owned());
     }
     let mut charles = customer("c2", ts(2026, 1, 2, 0, 0), None);
-    if let Some(pb::record::Kind::Customer(c)) = &mut charles.kind {
+    if let Some(pb::crm_record::Kind::Customer(c)) = &mut charles.kind {
         c.name = Some(KEPT[0].to_owned());
         c.email = Some(KEPT[1].to_owned());
     }
@@ -84,17 +84,17 @@ async fn places_holding(url: &str, needle: &str) -> Vec<String> {
 }
 
 /// The personal strings in the records a kept computation returns.
-fn personal_strings(records: &[pb::Record]) -> Vec<String> {
+fn personal_strings(records: &[pb::CrmRecord]) -> Vec<String> {
     let mut out = Vec::new();
     for record in records {
         match &record.kind {
-            Some(pb::record::Kind::Customer(c)) => {
+            Some(pb::crm_record::Kind::Customer(c)) => {
                 out.extend([&c.name, &c.email, &c.phone].into_iter().flatten().cloned())
             }
-            Some(pb::record::Kind::Lead(l)) => {
+            Some(pb::crm_record::Kind::Lead(l)) => {
                 out.extend([&l.name, &l.email, &l.phone].into_iter().flatten().cloned())
             }
-            Some(pb::record::Kind::SurveyResponse(s)) => out.extend(s.comment.clone()),
+            Some(pb::crm_record::Kind::SurveyResponse(s)) => out.extend(s.comment.clone()),
             _ => {}
         }
     }

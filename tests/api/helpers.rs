@@ -199,7 +199,7 @@ impl TestApp {
     }
 
     /// Ingests one batch for the test tenant, asserting success.
-    pub async fn ingest(&mut self, records: Vec<pb::Record>) -> pb::IngestRecordsResponse {
+    pub async fn ingest(&mut self, records: Vec<pb::CrmRecord>) -> pb::IngestRecordsResponse {
         let tenant = self.tenant.clone();
         self.ingest_for(&tenant, records)
             .await
@@ -210,7 +210,7 @@ impl TestApp {
     pub async fn ingest_for(
         &mut self,
         tenant: &str,
-        records: Vec<pb::Record>,
+        records: Vec<pb::CrmRecord>,
     ) -> Result<pb::IngestRecordsResponse, tonic::Status> {
         self.ingest
             .ingest_records(pb::IngestRecordsRequest {
@@ -370,8 +370,8 @@ pub fn metric_with_policy(id: &str, policy: &str, value: &str) -> pb::MetricQuer
 }
 
 /// Wraps a record kind into a `Record`.
-pub fn record(kind: pb::record::Kind) -> pb::Record {
-    pb::Record { kind: Some(kind) }
+pub fn record(kind: pb::crm_record::Kind) -> pb::CrmRecord {
+    pb::CrmRecord { kind: Some(kind) }
 }
 
 /// A survey response.
@@ -381,8 +381,8 @@ pub fn survey(
     score: i32,
     scale: (i32, i32),
     responded: Option<prost_types::Timestamp>,
-) -> pb::Record {
-    record(pb::record::Kind::SurveyResponse(pb::SurveyResponse {
+) -> pb::CrmRecord {
+    record(pb::crm_record::Kind::SurveyResponse(pb::SurveyResponse {
         id: id.to_owned(),
         version: 1,
         survey_type: survey_type as i32,
@@ -402,8 +402,8 @@ pub fn deal(
     created: Option<prost_types::Timestamp>,
     closed: Option<prost_types::Timestamp>,
     amount_minor: i64,
-) -> pb::Record {
-    record(pb::record::Kind::Deal(pb::Deal {
+) -> pb::CrmRecord {
+    record(pb::crm_record::Kind::Deal(pb::Deal {
         id: id.to_owned(),
         version: 1,
         created_time: created,
@@ -421,8 +421,8 @@ pub fn customer(
     id: &str,
     acquired: Option<prost_types::Timestamp>,
     churned: Option<prost_types::Timestamp>,
-) -> pb::Record {
-    record(pb::record::Kind::Customer(pb::Customer {
+) -> pb::CrmRecord {
+    record(pb::crm_record::Kind::Customer(pb::Customer {
         id: id.to_owned(),
         version: 1,
         acquired_time: acquired,
@@ -437,8 +437,8 @@ pub fn order(
     customer_id: &str,
     ordered: Option<prost_types::Timestamp>,
     amount_minor: i64,
-) -> pb::Record {
-    record(pb::record::Kind::Order(pb::Order {
+) -> pb::CrmRecord {
+    record(pb::crm_record::Kind::Order(pb::Order {
         id: id.to_owned(),
         version: 1,
         customer_id: customer_id.to_owned(),
@@ -450,8 +450,8 @@ pub fn order(
 }
 
 /// A lead.
-pub fn lead(id: &str, created: Option<prost_types::Timestamp>) -> pb::Record {
-    record(pb::record::Kind::Lead(pb::Lead {
+pub fn lead(id: &str, created: Option<prost_types::Timestamp>) -> pb::CrmRecord {
+    record(pb::crm_record::Kind::Lead(pb::Lead {
         id: id.to_owned(),
         version: 1,
         created_time: created,
@@ -562,8 +562,8 @@ pub async fn delete_deals(app: &mut TestApp, ids: &[&str]) -> pb::DeleteRecordsR
 }
 
 /// An exchange rate: one `currency` is worth `rate` of the tenant's base currency from `date`.
-pub fn rate(id: &str, currency: &str, date: &str, rate: &str) -> pb::Record {
-    record(pb::record::Kind::ExchangeRate(pb::ExchangeRate {
+pub fn rate(id: &str, currency: &str, date: &str, rate: &str) -> pb::CrmRecord {
+    record(pb::crm_record::Kind::ExchangeRate(pb::ExchangeRate {
         id: id.to_owned(),
         version: 1,
         currency: currency.to_owned(),
@@ -574,8 +574,8 @@ pub fn rate(id: &str, currency: &str, date: &str, rate: &str) -> pb::Record {
 }
 
 /// An order with its amount in euros.
-pub fn in_euros(mut record: pb::Record) -> pb::Record {
-    if let Some(pb::record::Kind::Order(o)) = &mut record.kind {
+pub fn in_euros(mut record: pb::CrmRecord) -> pb::CrmRecord {
+    if let Some(pb::crm_record::Kind::Order(o)) = &mut record.kind {
         o.amount.as_mut().expect("amount").currency_code = "EUR".to_owned();
     }
     record

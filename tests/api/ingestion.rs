@@ -6,7 +6,7 @@ use tokio_stream::StreamExt;
 
 use crate::helpers::*;
 
-fn deal_v(id: &str, version: i64, amount: i64) -> pb::Record {
+fn deal_v(id: &str, version: i64, amount: i64) -> pb::CrmRecord {
     let mut record = deal(
         id,
         pb::DealStatus::Won,
@@ -14,7 +14,7 @@ fn deal_v(id: &str, version: i64, amount: i64) -> pb::Record {
         ts(2026, 3, 10, 0, 0),
         amount,
     );
-    if let Some(pb::record::Kind::Deal(d)) = &mut record.kind {
+    if let Some(pb::crm_record::Kind::Deal(d)) = &mut record.kind {
         d.version = version;
     }
     record
@@ -28,7 +28,7 @@ fn outcomes(response: &pb::IngestRecordsResponse) -> Vec<i32> {
 /// acknowledgement, in the order received.
 async fn stream_to_acme(
     app: &mut TestApp,
-    batches: Vec<Vec<pb::Record>>,
+    batches: Vec<Vec<pb::CrmRecord>>,
 ) -> Vec<pb::StreamRecordsResponse> {
     let requests =
         tokio_stream::iter(batches.into_iter().map(|records| pb::StreamRecordsRequest {
@@ -96,7 +96,7 @@ async fn a_batch_with_bad_records_writes_nothing_and_names_every_field() {
         ts(2026, 3, 2, 0, 0),
         100,
     );
-    if let Some(pb::record::Kind::Deal(d)) = &mut bad_currency.kind {
+    if let Some(pb::crm_record::Kind::Deal(d)) = &mut bad_currency.kind {
         d.amount.as_mut().unwrap().currency_code = "usd".to_owned();
     }
     let bad_score = survey("s", pb::SurveyType::Nps, 11, (0, 10), ts(2026, 3, 1, 0, 0));
@@ -247,7 +247,7 @@ async fn a_stream_keeps_each_records_writes_in_stream_order() {
     // and the third does not carry it.
     let mut batches = Vec::new();
     for k in 0..21i64 {
-        let mut records: Vec<pb::Record> = (0..5)
+        let mut records: Vec<pb::CrmRecord> = (0..5)
             .map(|i| deal_v(&format!("b{k}-{i}"), 1, 100))
             .collect();
         match k % 3 {
@@ -326,7 +326,7 @@ async fn an_oversize_batch_is_invalid_and_names_the_limit() {
 #[tokio::test]
 async fn an_oversize_message_is_invalid_and_names_the_byte_limit() {
     let mut app = TestApp::spawn_with(|config| config.max_message_bytes = 300).await;
-    let records: Vec<pb::Record> = (0..20)
+    let records: Vec<pb::CrmRecord> = (0..20)
         .map(|i| {
             deal(
                 &format!("deal-{i}"),
@@ -419,12 +419,12 @@ async fn deleted_records_stop_counting() {
 async fn erasing_a_customer_removes_personal_data_but_keeps_the_facts() {
     let mut app = TestApp::spawn().await;
     let mut person = customer("c1", ts(2026, 1, 1, 0, 0), None);
-    if let Some(pb::record::Kind::Customer(c)) = &mut person.kind {
+    if let Some(pb::crm_record::Kind::Customer(c)) = &mut person.kind {
         c.name = Some("Ada".to_owned());
         c.email = Some("ada@example.com".to_owned());
     }
     let mut answer = survey("s1", pb::SurveyType::Nps, 10, (0, 10), ts(2026, 3, 3, 0, 0));
-    if let Some(pb::record::Kind::SurveyResponse(s)) = &mut answer.kind {
+    if let Some(pb::crm_record::Kind::SurveyResponse(s)) = &mut answer.kind {
         s.customer_id = "c1".to_owned();
         s.comment = Some("great".to_owned());
     }

@@ -9,7 +9,7 @@ pub const CUSTOMERS: u32 = 20_000;
 /// One order per customer `c00000`…`c19999` in 2026, customer i ordering 100 + i cents on day
 /// i mod 365.
 pub async fn ingest_customers_orders(app: &mut TestApp) {
-    let orders: Vec<pb::Record> = (0..CUSTOMERS)
+    let orders: Vec<pb::CrmRecord> = (0..CUSTOMERS)
         .map(|i| {
             let day = chrono::NaiveDate::from_yo_opt(2026, 1 + i % 365)
                 .expect("a day of 2026")

@@ -8,7 +8,7 @@ use pb::DealStatus::{Lost, Open, Won};
 use crate::helpers::*;
 
 /// METRICS.md worked example: 10 won, 12 lost, 18 open, all created and closed in March.
-fn worked_example_deals() -> Vec<pb::Record> {
+fn worked_example_deals() -> Vec<pb::CrmRecord> {
     let mut records = Vec::new();
     for i in 0..10 {
         records.push(deal(
@@ -150,7 +150,7 @@ async fn weighted_pipeline_uses_probability_then_stage_default() {
         (&mut b, "proposal", None),
         (&mut c, "discovery", None),
     ] {
-        if let Some(pb::record::Kind::Deal(d)) = &mut record.kind {
+        if let Some(pb::crm_record::Kind::Deal(d)) = &mut record.kind {
             d.stage = stage.to_owned();
             d.probability_percent = probability;
         }
@@ -196,7 +196,7 @@ async fn lead_conversion_rate_with_and_without_horizon() {
         ts(2026, 5, 1, 0, 0),
         ts(2026, 3, 2, 0, 0),
     ]) {
-        if let Some(pb::record::Kind::Lead(l)) = &mut record.kind {
+        if let Some(pb::crm_record::Kind::Lead(l)) = &mut record.kind {
             l.converted_time = converted;
         }
     }
@@ -223,14 +223,14 @@ async fn lead_response_time_takes_the_earliest_response_and_measures_the_sla() {
     let mut app = TestApp::spawn().await;
     let mut l1 = lead("l1", ts(2026, 3, 2, 0, 0));
     let mut l2 = lead("l2", ts(2026, 3, 3, 0, 0));
-    if let Some(pb::record::Kind::Lead(l)) = &mut l1.kind {
+    if let Some(pb::crm_record::Kind::Lead(l)) = &mut l1.kind {
         l.first_response_time = ts(2026, 3, 2, 2, 0);
     }
-    if let Some(pb::record::Kind::Lead(l)) = &mut l2.kind {
+    if let Some(pb::crm_record::Kind::Lead(l)) = &mut l2.kind {
         l.first_response_time = ts(2026, 3, 4, 0, 0);
     }
     let activity = |id: &str, lead_id: &str, direction: pb::ActivityDirection, at| {
-        record(pb::record::Kind::Activity(pb::Activity {
+        record(pb::crm_record::Kind::Activity(pb::Activity {
             id: id.to_owned(),
             version: 1,
             activity_type: pb::ActivityType::Call as i32,
@@ -279,7 +279,7 @@ async fn an_outbound_activity_logged_before_the_window_answers_a_lead_created_in
     let mut app = TestApp::spawn().await;
     app.ingest(vec![
         lead("l4", ts(2026, 3, 3, 0, 0)),
-        record(pb::record::Kind::Activity(pb::Activity {
+        record(pb::crm_record::Kind::Activity(pb::Activity {
             id: "a4".to_owned(),
             version: 1,
             activity_type: pb::ActivityType::Call as i32,
@@ -307,7 +307,7 @@ async fn lead_response_time_from_memory_equals_a_fresh_read_as_activities_change
     let (mut kept, url) = TestApp::spawn_with_database().await;
     let mut fresh = TestApp::spawn_on(url, |config| config.snapshot_memory_mib = 0).await;
     let call = |id: &str, lead_id: &str, at| {
-        record(pb::record::Kind::Activity(pb::Activity {
+        record(pb::crm_record::Kind::Activity(pb::Activity {
             id: id.to_owned(),
             version: 1,
             activity_type: pb::ActivityType::Call as i32,

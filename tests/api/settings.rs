@@ -112,7 +112,7 @@ async fn bad_settings_are_named_field_by_field_in_one_answer() {
             vec![in_euros(order("o", "c", ts(2026, 3, 2, 0, 0), 100)).clone()]
                 .into_iter()
                 .map(|mut r| {
-                    if let Some(pb::record::Kind::Order(o)) = &mut r.kind {
+                    if let Some(pb::crm_record::Kind::Order(o)) = &mut r.kind {
                         o.amount.as_mut().unwrap().currency_code = "ZZZ".to_owned();
                     }
                     r

@@ -36,8 +36,8 @@ fn is_token(token: &str) -> bool {
         })
 }
 
-fn versioned(mut record: pb::Record, version: i64) -> pb::Record {
-    if let Some(pb::record::Kind::Deal(d)) = &mut record.kind {
+fn versioned(mut record: pb::CrmRecord, version: i64) -> pb::CrmRecord {
+    if let Some(pb::crm_record::Kind::Deal(d)) = &mut record.kind {
         d.version = version;
     }
     record
@@ -47,7 +47,7 @@ fn outcome(response: &pb::IngestRecordsResponse) -> pb::RecordOutcome {
     pb::RecordOutcome::try_from(response.results[0].outcome).expect("known outcome")
 }
 
-fn closed_march(id: &str, status: pb::DealStatus) -> pb::Record {
+fn closed_march(id: &str, status: pb::DealStatus) -> pb::CrmRecord {
     deal(id, status, ts(2026, 3, 1, 0, 0), ts(2026, 3, 2, 0, 0), 100)
 }
 
@@ -177,7 +177,7 @@ impl Dice {
 
 /// One random record among a few ids per kind, so updates, stale versions and recreations of
 /// deleted records all happen.
-fn random_record(dice: &mut Dice) -> pb::Record {
+fn random_record(dice: &mut Dice) -> pb::CrmRecord {
     let id = format!("r{}", dice.below(12));
     let version = 1 + dice.below(4) as i64;
     let customer_id = format!("c{}", dice.below(6));
@@ -187,7 +187,7 @@ fn random_record(dice: &mut Dice) -> pb::Record {
             let created = ts(2025, 12, 1 + dice.below(28) as u32, 0, 0);
             let closed = (status != Open).then(|| dice.day()).flatten();
             let mut record = deal(&id, status, created, closed, 100 + dice.below(900) as i64);
-            if let Some(pb::record::Kind::Deal(d)) = &mut record.kind {
+            if let Some(pb::crm_record::Kind::Deal(d)) = &mut record.kind {
                 d.customer_id = Some(customer_id);
                 d.probability_percent = Some(dice.below(101) as u32);
             }
@@ -203,7 +203,7 @@ fn random_record(dice: &mut Dice) -> pb::Record {
                 (ts(2025, 12, 1, 0, 0), churned)
             };
             let mut record = customer(&customer_id, acquired, churned);
-            if let Some(pb::record::Kind::Customer(c)) = &mut record.kind {
+            if let Some(pb::crm_record::Kind::Customer(c)) = &mut record.kind {
                 c.name = Some(format!("Person {}", dice.below(100)));
                 c.acquisition_channel = Some(format!("channel-{}", dice.below(2)));
             }
@@ -218,13 +218,13 @@ fn random_record(dice: &mut Dice) -> pb::Record {
                 (0, 10),
                 dice.day(),
             );
-            if let Some(pb::record::Kind::SurveyResponse(s)) = &mut record.kind {
+            if let Some(pb::crm_record::Kind::SurveyResponse(s)) = &mut record.kind {
                 s.customer_id = customer_id;
                 s.comment = Some("kept until erased".to_owned());
             }
             record.kind
         }
-        _ => Some(pb::record::Kind::Subscription(pb::Subscription {
+        _ => Some(pb::crm_record::Kind::Subscription(pb::Subscription {
             id: id.clone(),
             version: 1,
             customer_id,
@@ -234,13 +234,13 @@ fn random_record(dice: &mut Dice) -> pb::Record {
             ..Default::default()
         })),
     };
-    let mut record = pb::Record { kind };
+    let mut record = pb::CrmRecord { kind };
     match &mut record.kind {
-        Some(pb::record::Kind::Deal(r)) => r.version = version,
-        Some(pb::record::Kind::Customer(r)) => r.version = version,
-        Some(pb::record::Kind::Order(r)) => r.version = version,
-        Some(pb::record::Kind::SurveyResponse(r)) => r.version = version,
-        Some(pb::record::Kind::Subscription(r)) => r.version = version,
+        Some(pb::crm_record::Kind::Deal(r)) => r.version = version,
+        Some(pb::crm_record::Kind::Customer(r)) => r.version = version,
+        Some(pb::crm_record::Kind::Order(r)) => r.version = version,
+        Some(pb::crm_record::Kind::SurveyResponse(r)) => r.version = version,
+        Some(pb::crm_record::Kind::Subscription(r)) => r.version = version,
         _ => {}
     }
     record
@@ -283,7 +283,7 @@ async fn answers_from_memory_equal_fresh_reads_under_random_interleavings() {
             match dice.below(10) {
                 0..=4 => {
                     let records = (0..1 + dice.below(6)).map(|_| random_record(&mut dice));
-                    let mut unique: Vec<pb::Record> = Vec::new();
+                    let mut unique: Vec<pb::CrmRecord> = Vec::new();
                     for record in records {
                         // One batch may not carry one id twice with different content.
                         if !unique.iter().any(|r| same_id(r, &record)) {
@@ -360,8 +360,8 @@ async fn answers_from_memory_equal_fresh_reads_under_random_interleavings() {
     assert_eq!(fresh.snapshots.stats().kept, 0);
 }
 
-fn same_id(a: &pb::Record, b: &pb::Record) -> bool {
-    use pb::record::Kind::*;
+fn same_id(a: &pb::CrmRecord, b: &pb::CrmRecord) -> bool {
+    use pb::crm_record::Kind::*;
     match (&a.kind, &b.kind) {
         (Some(Deal(x)), Some(Deal(y))) => x.id == y.id,
         (Some(Customer(x)), Some(Customer(y))) => x.id == y.id,
@@ -381,7 +381,7 @@ async fn queries_answer_exactly_while_a_tiny_budget_evicts() {
     let mut fresh = TestApp::spawn_on(url, |config| config.snapshot_memory_mib = 0).await;
     let tenants = ["t1", "t2", "t3"];
     for (t, tenant) in tenants.iter().enumerate() {
-        let deals: Vec<pb::Record> = (0..1200)
+        let deals: Vec<pb::CrmRecord> = (0..1200)
             .map(|i| {
                 let status = [Won, Lost, Open][(i + t) % 3];
                 let closed = (status != Open).then(|| ts(2026, 3, 1 + (i % 28) as u32, 0, 0));
@@ -392,7 +392,7 @@ async fn queries_answer_exactly_while_a_tiny_budget_evicts() {
                     closed.flatten(),
                     100,
                 );
-                if let Some(pb::record::Kind::Deal(d)) = &mut record.kind {
+                if let Some(pb::crm_record::Kind::Deal(d)) = &mut record.kind {
                     d.attributes.insert("notes".to_owned(), "x".repeat(300));
                 }
                 record

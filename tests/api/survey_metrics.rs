@@ -41,7 +41,7 @@ async fn nps_latest_per_customer_and_mixed_scales() {
         survey("y1", Nps, 3, (1, 5), ts(2026, 3, 5, 0, 0)),
     ];
     for (answer, customer) in answers.iter_mut().zip(["x", "x", "y"]) {
-        if let Some(pb::record::Kind::SurveyResponse(s)) = &mut answer.kind {
+        if let Some(pb::crm_record::Kind::SurveyResponse(s)) = &mut answer.kind {
             s.customer_id = customer.to_owned();
         }
     }
@@ -103,7 +103,7 @@ async fn ces_orients_and_rescales_answers() {
     // Mean (6 + 5 + 2.5) / 3 = 4.5; easy (≥ 5): 2 of 3.
     let mut app = TestApp::spawn().await;
     let mut flipped = survey("b", Ces, 3, (1, 7), ts(2026, 3, 3, 0, 0));
-    if let Some(pb::record::Kind::SurveyResponse(s)) = &mut flipped.kind {
+    if let Some(pb::crm_record::Kind::SurveyResponse(s)) = &mut flipped.kind {
         s.direction = pb::ScoreDirection::LowerIsBetter as i32;
     }
     let mut plain = vec![
@@ -111,7 +111,7 @@ async fn ces_orients_and_rescales_answers() {
         survey("c", Ces, 2, (1, 5), ts(2026, 3, 3, 0, 0)),
     ];
     for answer in &mut plain {
-        if let Some(pb::record::Kind::SurveyResponse(s)) = &mut answer.kind {
+        if let Some(pb::crm_record::Kind::SurveyResponse(s)) = &mut answer.kind {
             s.direction = pb::ScoreDirection::HigherIsBetter as i32;
         }
     }

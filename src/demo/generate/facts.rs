@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{CHANNELS, CustomerFacts, Generator, STAGES, attrs, before, money, ts, usd};
 use crate::grpc::pb;
-use crate::grpc::pb::record::Kind;
+use crate::grpc::pb::crm_record::Kind;
 
 impl Generator {
     pub(super) fn leads_and_deals(&mut self, customers: &[CustomerFacts]) {
@@ -303,7 +303,7 @@ impl Generator {
         }
     }
 
-    fn push_record(&mut self, record: pb::Record) {
+    fn push_record(&mut self, record: pb::CrmRecord) {
         self.records.push(record);
     }
 
@@ -315,8 +315,8 @@ impl Generator {
         end: Option<DateTime<Utc>>,
         mrr: i64,
         trial: bool,
-    ) -> pb::Record {
-        pb::Record {
+    ) -> pb::CrmRecord {
+        pb::CrmRecord {
             kind: Some(Kind::Subscription(pb::Subscription {
                 id,
                 version: 1,

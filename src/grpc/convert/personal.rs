@@ -5,11 +5,11 @@
 use crate::storage::PersonalField;
 
 use super::pb;
-use super::pb::record::Kind;
+use super::pb::crm_record::Kind;
 
 /// Takes every personal value out of `records`, each with the customer it belongs to: a
 /// customer's own id, a lead's converted customer, a survey response's customer.
-pub fn take_personal(records: &mut [pb::Record]) -> Vec<PersonalField> {
+pub fn take_personal(records: &mut [pb::CrmRecord]) -> Vec<PersonalField> {
     let mut taken = Vec::new();
     for (index, record) in records.iter_mut().enumerate() {
         let record_index = index as u32;
@@ -45,7 +45,7 @@ pub fn take_personal(records: &mut [pb::Record]) -> Vec<PersonalField> {
 
 /// Puts kept personal values back into the records they were taken from; values of fields or
 /// records that do not match (none should) are dropped rather than misplaced.
-pub fn restore_personal(records: &mut [pb::Record], fields: Vec<PersonalField>) {
+pub fn restore_personal(records: &mut [pb::CrmRecord], fields: Vec<PersonalField>) {
     for field in fields {
         let Some(record) = records.get_mut(field.record_index as usize) else {
             continue;

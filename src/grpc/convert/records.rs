@@ -29,14 +29,14 @@ use super::pb;
 /// Two records of the same kind and id in one batch must be identical (a retried element of the
 /// same batch is harmless); differing ones are a problem at the later record's `id`, since which
 /// one should win is ambiguous.
-pub fn records_from_proto(records: Vec<pb::Record>) -> Result<Vec<Record>, Vec<Problem>> {
+pub fn records_from_proto(records: Vec<pb::CrmRecord>) -> Result<Vec<Record>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut converted = Vec::with_capacity(records.len());
     // The request position of each converted record (they differ once a record is refused).
     let mut positions = Vec::with_capacity(records.len());
     let mut first_index: HashMap<(RecordKind, Text), usize> = HashMap::with_capacity(records.len());
     for (index, record) in records.into_iter().enumerate() {
-        let pb::Record { kind } = record;
+        let pb::CrmRecord { kind } = record;
         let Some(kind) = kind else {
             let kinds: Vec<&str> = RecordKind::ALL.iter().map(|k| k.name()).collect();
             problems.push(Problem::new(
@@ -82,10 +82,10 @@ pub fn records_from_proto(records: Vec<pb::Record>) -> Result<Vec<Record>, Vec<P
 /// Converts one record, adding its problems (under `records[i].<kind>`) to `problems`.
 fn record_from_proto(
     index: usize,
-    kind: pb::record::Kind,
+    kind: pb::crm_record::Kind,
     problems: &mut Vec<Problem>,
 ) -> Option<Record> {
-    use pb::record::Kind;
+    use pb::crm_record::Kind;
     Some(match kind {
         Kind::Customer(r) => Record::Customer(sales::customer(
             Fields::record(index, RecordKind::Customer.name(), problems),

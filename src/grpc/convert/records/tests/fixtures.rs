@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::pb;
-use super::pb::record::Kind;
+use super::pb::crm_record::Kind;
 
 pub const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 pub const HOUR: i64 = 3600;

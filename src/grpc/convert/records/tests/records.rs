@@ -4,13 +4,13 @@ use crm_metrics_engine::records::{DealStatus, Record, RecordKind, ScoreDirection
 
 use super::fixtures::*;
 use super::pb;
-use super::pb::record::Kind;
+use super::pb::crm_record::Kind;
 use super::records_from_proto;
 
-fn batch(kinds: Vec<Kind>) -> Vec<pb::Record> {
+fn batch(kinds: Vec<Kind>) -> Vec<pb::CrmRecord> {
     kinds
         .into_iter()
-        .map(|kind| pb::Record { kind: Some(kind) })
+        .map(|kind| pb::CrmRecord { kind: Some(kind) })
         .collect()
 }
 
@@ -51,7 +51,7 @@ fn a_valid_record_of_each_kind_converts() {
 
 #[test]
 fn an_unset_oneof_is_reported() {
-    let problems = records_from_proto(vec![pb::Record { kind: None }]).unwrap_err();
+    let problems = records_from_proto(vec![pb::CrmRecord { kind: None }]).unwrap_err();
     assert_eq!(problems[0].field, "records[0].kind");
 }
 
