@@ -28,7 +28,8 @@ scratch_dir() { echo "/tmp/crm-metrics-$1-$$"; }
 
 port_open() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Starts $binary on 127.0.0.1:$1 with its embedded PostgreSQL under $2 (created by the service:
+# Starts $binary on 127.0.0.1:$1 (its admin port on any free loopback port) with its embedded
+# PostgreSQL under $2 (created by the service:
 # as root its PostgreSQL runs as user postgres, which a mktemp -d directory would lock out), extra
 # flags after; sets $service to its PID and waits (bounded) until it listens. The log goes to $3.
 start_service() {
@@ -39,7 +40,8 @@ start_service() {
     exit 1
   fi
   rm -rf "$data"
-  env -u DATABASE_URL "$binary" --listen "127.0.0.1:$port" --data-dir "$data" "$@" >"$log" 2>&1 &
+  env -u DATABASE_URL "$binary" --listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 \
+    --data-dir "$data" "$@" >"$log" 2>&1 &
   service=$!
   services+=("$service:$data")
   for second in $(seq 1 120); do

@@ -20,7 +20,7 @@ pub const STAGES: [&str; 4] = ["prospecting", "qualification", "proposal", "nego
 pub struct Spec {
     /// The PRNG seed.
     pub seed: u64,
-    /// 1.0 is about 2,000 customers and 90,000 records.
+    /// 1.0 is about 2,000 customers and 79,000 records.
     pub scale: f64,
     /// The first instant of the data.
     pub start: DateTime<Utc>,
@@ -395,5 +395,24 @@ mod tests {
                 &problems[..problems.len().min(5)]
             );
         }
+    }
+
+    /// The demo's help and the README say "about 2,000 customers and 79,000 records" at scale 1.
+    #[test]
+    fn scale_one_is_about_the_documented_size() {
+        let records = generate(&Spec::default());
+        let customers = records
+            .iter()
+            .filter(|r| matches!(r.kind, Some(pb::crm_record::Kind::Customer(_))))
+            .count();
+        assert!(
+            (1_900..=2_100).contains(&customers),
+            "{customers} customers"
+        );
+        assert!(
+            (75_000..=83_000).contains(&records.len()),
+            "{} records",
+            records.len()
+        );
     }
 }

@@ -31,7 +31,7 @@ pub struct DemoArgs {
     /// The tenant the data goes to.
     #[arg(long, default_value = "demo")]
     pub tenant: String,
-    /// Size of the data set: 1.0 is about 2,000 customers and 90,000 records.
+    /// Size of the data set: 1.0 is about 2,000 customers and 79,000 records.
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
     /// Seed of the generator: the same seed gives the same data.

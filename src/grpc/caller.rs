@@ -3,12 +3,16 @@
 //! The caller comes from the call's metadata ([`Access::caller`]). The tenant comes from the
 //! request's `tenant_id`, or from `x-tenant-id` metadata (which a mesh can route by); when both
 //! are given they must agree. The permission the method needs is checked on that tenant before
-//! any work is done. Deletions and erasures are written to the audit log with the caller.
+//! any work is done. Deletions and erasures are written to the audit log with the caller. Both
+//! are noted on the call for its access-log line.
+
+use std::sync::Arc;
 
 use tonic::{Request, Status};
 
 use crate::app::AppError;
 use crate::auth::{Access, Permission, Principal};
+use crate::telemetry::rpc::CallNote;
 
 /// The metadata key that may carry the tenant.
 pub const TENANT_METADATA: &str = "x-tenant-id";
@@ -18,6 +22,8 @@ pub const TENANT_METADATA: &str = "x-tenant-id";
 pub(super) struct Caller {
     principal: Option<Principal>,
     metadata_tenant: Option<String>,
+    /// Where the access log learns the principal and tenant.
+    note: Option<Arc<CallNote>>,
 }
 
 /// The caller of `request`, refused with UNAUTHENTICATED when its identity is not accepted.
@@ -33,10 +39,15 @@ pub(super) fn caller_of<T>(access: &Access, request: &Request<T>) -> Result<Call
     let principal = access
         .caller(header, peer_certificate)
         .map_err(AppError::from)?;
+    let note = request.extensions().get::<Arc<CallNote>>().cloned();
+    if let (Some(note), Some(principal)) = (&note, &principal) {
+        note.principal(&principal.id);
+    }
     let metadata_tenant = header(TENANT_METADATA).map(str::to_owned);
     Ok(Caller {
         principal,
         metadata_tenant,
+        note,
     })
 }
 
@@ -61,6 +72,9 @@ impl Caller {
             }
             _ => requested,
         };
+        if let Some(note) = &self.note {
+            note.tenant(&tenant);
+        }
         if !tenant.is_empty() {
             access.authorize(self.principal.as_ref(), permission, &tenant)?;
         }

@@ -46,7 +46,10 @@ pub fn init(config: &Config) -> Result<Telemetry, String> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt_layer = match config.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer().json().boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
+        // Colours only on a terminal: a log file or collector gets plain text.
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .boxed(),
     };
     let provider = match &config.otlp_endpoint {
         None => None,

@@ -7,13 +7,17 @@
 //! (counted as CANCELLED). Whichever comes first, the call is recorded exactly once, when its
 //! [`Call`] is dropped.
 //!
+//! The handlers note the caller's principal and tenant on the call ([`CallNote`], in the
+//! request's extensions) as soon as they know them, so the access log names them whether the call
+//! succeeds or is refused.
+//!
 //! Method names come from a table of the services this server registers, so a caller sending
 //! made-up paths cannot grow the metric's label sets: any other path is `_OTHER`.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -162,8 +166,9 @@ where
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
-    fn call(&mut self, request: http::Request<RequestBody>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<RequestBody>) -> Self::Future {
         let call = Call::start(&self.shared, &request);
+        request.extensions_mut().insert(call.note.clone());
         let inner = {
             let _entered = call.span.enter();
             self.inner.call(request)
@@ -282,11 +287,33 @@ where
     }
 }
 
+/// What the handler learns about a call, for its access-log line: who called, for which tenant.
+/// Each is kept as first noted.
+#[derive(Debug, Default)]
+pub struct CallNote {
+    principal: OnceLock<String>,
+    tenant: OnceLock<String>,
+}
+
+impl CallNote {
+    /// Notes the caller's principal.
+    pub fn principal(&self, principal: &str) {
+        let _ = self.principal.set(principal.chars().take(256).collect());
+    }
+
+    /// Notes the tenant the call acts on.
+    pub fn tenant(&self, tenant: &str) {
+        let _ = self.tenant.set(tenant.chars().take(128).collect());
+    }
+}
+
 /// One call in progress; recorded once, when dropped.
 pub struct Call {
     shared: Arc<Shared>,
     method: Arc<Method>,
     path: Option<String>,
+    note: Arc<CallNote>,
+    /// The `x-tenant-id` metadata, when the handler noted no tenant.
     tenant: Option<String>,
     trace_id: String,
     started: Instant,
@@ -309,6 +336,7 @@ impl Call {
             shared: shared.clone(),
             method,
             path,
+            note: Arc::default(),
             tenant: headers
                 .get(TENANT_METADATA)
                 .and_then(|value| value.to_str().ok())
@@ -344,7 +372,13 @@ impl Drop for Call {
             service = %self.method.attributes[1].value,
             method = %self.method.attributes[2].value,
             path = self.path.as_deref(),
-            tenant = self.tenant.as_deref().unwrap_or("-"),
+            principal = self.note.principal.get().map_or("-", String::as_str),
+            tenant = self
+                .note
+                .tenant
+                .get()
+                .or(self.tenant.as_ref())
+                .map_or("-", String::as_str),
             code = code_number,
             status = code_name(code),
             duration_ms = (milliseconds * 1000.0).round() / 1000.0,

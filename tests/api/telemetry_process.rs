@@ -70,11 +70,14 @@ fn traceparent(trace_id: &str) -> String {
     format!("00-{trace_id}-00f067aa0ba902b7-01")
 }
 
-fn with_trace<T>(message: T, trace_id: &str) -> tonic::Request<T> {
+/// A request carrying `trace_id`, and the tenant as metadata too when `tenant_metadata`.
+fn with_trace<T>(message: T, trace_id: &str, tenant_metadata: bool) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     let metadata = request.metadata_mut();
     metadata.insert("traceparent", traceparent(trace_id).parse().unwrap());
-    metadata.insert("x-tenant-id", "acme".parse().unwrap());
+    if tenant_metadata {
+        metadata.insert("x-tenant-id", "acme".parse().unwrap());
+    }
     request
 }
 
@@ -164,18 +167,20 @@ async fn the_binary_logs_each_call_with_its_trace_id_and_exports_span_status_and
                 ..Default::default()
             },
             ok_trace,
+            true,
         ))
         .await
         .expect("the computation succeeds");
     let refused = client
         .compute_metrics(with_trace(
             pb::ComputeMetricsRequest {
-                tenant_id: "acme".to_owned(),
+                tenant_id: "globex".to_owned(),
                 metrics: vec![metric("no_such_metric")],
                 window: Some(march()),
                 ..Default::default()
             },
             bad_trace,
+            false,
         ))
         .await
         .expect_err("an unknown metric is refused");
@@ -198,6 +203,10 @@ async fn the_binary_logs_each_call_with_its_trace_id_and_exports_span_status_and
     assert_eq!(access[1]["trace_id"], bad_trace);
     assert_eq!(access[1]["status"], "INVALID_ARGUMENT");
     assert_eq!(access[1]["code"], 3);
+    // The tenant named only in the request body, as the handler resolved it.
+    assert_eq!(access[1]["tenant"], "globex");
+    // Open access on loopback: no principal.
+    assert_eq!(access[1]["principal"], "-");
 
     // The exported spans belong to the callers' traces and carry the status code.
     let span_of = |trace: &str| {
