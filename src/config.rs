@@ -56,6 +56,12 @@ pub struct Config {
     )]
     pub admin_listen: SocketAddr,
 
+    /// Browser origins (`https://app.example.com`, or `*` for any) whose pages may call the
+    /// service over gRPC-Web: CORS preflights from them are answered and responses expose the
+    /// gRPC status headers. Unset: no CORS (same-origin pages, or a gateway that answers CORS).
+    #[arg(long, env = "CRM_METRICS_GRPC_WEB_ORIGINS", value_delimiter = ',')]
+    pub grpc_web_origins: Vec<String>,
+
     /// PostgreSQL to use. Unset: an embedded PostgreSQL under --data-dir.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -219,6 +225,7 @@ impl Config {
         Config {
             listen,
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            grpc_web_origins: Vec::new(),
             database_url: Some(database_url),
             data_dir: PathBuf::from("data"),
             db_max_connections: 8,

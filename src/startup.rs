@@ -17,6 +17,7 @@ use tonic::transport::{Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::HealthReporter;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crm_metrics_engine::calendar::parse_time_zone;
 use crm_metrics_engine::money::Currency;
@@ -275,6 +276,7 @@ impl Application {
             ],
             config.otlp_endpoint.is_some(),
         );
+        let cors = grpc_web_cors(&config.grpc_web_origins)?;
         // HTTP/1.1 too, for gRPC-Web; HTTP/2 calls are unchanged.
         let mut builder = Server::builder().accept_http1(true);
         if let Some(tls) = server_tls(&config.auth)? {
@@ -283,7 +285,9 @@ impl Application {
                 .map_err(|e| StartupError::Config(format!("TLS: {e}")))?;
         }
         let server = builder
-            // Outermost: gRPC-Web calls become gRPC calls before anything else sees them.
+            // Outermost: browsers' CORS preflights are answered, then gRPC-Web calls become gRPC
+            // calls before anything else sees them.
+            .layer(tower::util::option_layer(cors))
             .layer(tonic_web::GrpcWebLayer::new())
             // Outside the request limit, so calls it sheds are measured and logged too.
             .layer(telemetry)
@@ -362,6 +366,55 @@ fn server_tls(auth: &AuthConfig) -> Result<Option<ServerTlsConfig>, StartupError
             .client_auth_optional(auth.tls_client_cert_optional);
     }
     Ok(Some(tls))
+}
+
+/// CORS for gRPC-Web callers from `origins` (`*`: any), or none when no origin is configured.
+fn grpc_web_cors(origins: &[String]) -> Result<Option<CorsLayer>, StartupError> {
+    let origins: Vec<&str> = origins
+        .iter()
+        .map(|origin| origin.trim())
+        .filter(|origin| !origin.is_empty())
+        .collect();
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow_origin = if origins.contains(&"*") {
+        AllowOrigin::any()
+    } else {
+        let values = origins
+            .iter()
+            .map(|origin| {
+                http::HeaderValue::from_str(origin).map_err(|_| {
+                    StartupError::Config(format!(
+                        "--grpc-web-origins '{origin}' is not an origin such as https://app.example.com"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(values)
+    };
+    let header = http::HeaderName::from_static;
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([http::Method::POST])
+            .allow_headers([
+                header("content-type"),
+                header("x-grpc-web"),
+                header("x-user-agent"),
+                header("grpc-timeout"),
+                header("authorization"),
+                header(crate::grpc::TENANT_METADATA),
+                header("traceparent"),
+                header("tracestate"),
+            ])
+            .expose_headers([
+                header("grpc-status"),
+                header("grpc-message"),
+                header("grpc-status-details-bin"),
+            ])
+            .max_age(Duration::from_secs(24 * 60 * 60)),
+    ))
 }
 
 /// The settings of tenants that stored none, from the flags.

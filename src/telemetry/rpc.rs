@@ -198,11 +198,12 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let span = this.call.as_ref().map(|call| call.span.clone());
-        let _entered = span.as_ref().map(tracing::Span::enter);
-        let output = match this.inner.poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(output) => output,
+        let output = {
+            let _entered = this.call.as_ref().map(|call| call.span.enter());
+            match this.inner.poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(output) => output,
+            }
         };
         let mut call = this.call.take();
         match output {
@@ -313,8 +314,8 @@ pub struct Call {
     method: Arc<Method>,
     path: Option<String>,
     note: Arc<CallNote>,
-    /// The `x-tenant-id` metadata, when the handler noted no tenant.
-    tenant: Option<String>,
+    /// The `x-tenant-id` metadata, for when the handler notes no tenant.
+    tenant_metadata: Option<http::HeaderValue>,
     trace_id: String,
     started: Instant,
     code: Option<Code>,
@@ -337,10 +338,7 @@ impl Call {
             method,
             path,
             note: Arc::default(),
-            tenant: headers
-                .get(TENANT_METADATA)
-                .and_then(|value| value.to_str().ok())
-                .map(|tenant| tenant.chars().take(128).collect()),
+            tenant_metadata: headers.get(TENANT_METADATA).cloned(),
             trace_id,
             started: Instant::now(),
             code: None,
@@ -373,12 +371,15 @@ impl Drop for Call {
             method = %self.method.attributes[2].value,
             path = self.path.as_deref(),
             principal = self.note.principal.get().map_or("-", String::as_str),
-            tenant = self
-                .note
-                .tenant
-                .get()
-                .or(self.tenant.as_ref())
-                .map_or("-", String::as_str),
+            tenant = self.note.tenant.get().map_or_else(
+                || {
+                    self.tenant_metadata
+                        .as_ref()
+                        .and_then(|value| value.to_str().ok())
+                        .map_or("-", |tenant| &tenant[..tenant.len().min(128)])
+                },
+                String::as_str
+            ),
             code = code_number,
             status = code_name(code),
             duration_ms = (milliseconds * 1000.0).round() / 1000.0,

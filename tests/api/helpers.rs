@@ -581,22 +581,26 @@ pub fn in_euros(mut record: pb::CrmRecord) -> pb::CrmRecord {
     record
 }
 
-/// `GET path` on the admin port: the HTTP status and body.
-pub async fn admin_get(admin: std::net::SocketAddr, path: &str) -> (u16, String) {
+/// Sends `request` as is over a new connection to `address` and reads until the server closes it.
+pub async fn http_exchange(address: std::net::SocketAddr, request: &[u8]) -> Vec<u8> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(admin)
+    let mut stream = tokio::net::TcpStream::connect(address)
         .await
-        .expect("connect to the admin port");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        .expect("connect");
+    stream.write_all(request).await.expect("send the request");
+    let mut response = Vec::new();
     stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("send the request");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
+        .read_to_end(&mut response)
         .await
         .expect("read the response");
+    response
+}
+
+/// `GET path` on the admin port: the HTTP status and body.
+pub async fn admin_get(admin: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let response =
+        String::from_utf8(http_exchange(admin, request.as_bytes()).await).expect("a text response");
     let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
     let status = head
         .split(' ')

@@ -24,3 +24,4 @@ mod telemetry;
 mod telemetry_process;
 mod tls;
 mod value_metrics;
+mod web;
