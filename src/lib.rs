@@ -16,3 +16,4 @@ pub mod snapshot;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod transport;
