@@ -174,7 +174,19 @@ pub(crate) fn trace_id(span: &tracing::Span, headers: &http::HeaderMap) -> Strin
         .get("traceparent")
         .and_then(|value| value.to_str().ok())
         .and_then(traceparent_trace_id)
-        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
+        .map_or_else(fresh_trace_id, str::to_owned)
+}
+
+/// A random W3C trace id (32 hex digits) without a system call: two outputs of std's randomly
+/// keyed SipHash (keyed once per thread from the OS, a fresh key per call). Unique, not secret.
+fn fresh_trace_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let half = |salt: u64| {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(salt);
+        hasher.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
 }
 
 /// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), unless invalid.

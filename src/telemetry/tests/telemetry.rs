@@ -45,3 +45,35 @@ fn an_exported_request_span_continues_the_callers_trace() {
         );
     });
 }
+
+#[test]
+fn a_valid_traceparent_gives_its_trace_id_and_anything_else_none() {
+    let valid = format!("00-{TRACE_ID}-00f067aa0ba902b7-01");
+    assert_eq!(traceparent_trace_id(&valid), Some(TRACE_ID));
+    assert_eq!(
+        traceparent_trace_id("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+        None
+    );
+    assert_eq!(
+        traceparent_trace_id("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"),
+        None
+    );
+    assert_eq!(
+        traceparent_trace_id("00-4bf92f35-00f067aa0ba902b7-01"),
+        None
+    );
+    assert_eq!(traceparent_trace_id("garbage"), None);
+}
+
+#[test]
+fn without_a_span_the_callers_trace_id_or_a_fresh_one_is_logged() {
+    let disabled = tracing::Span::none();
+    assert_eq!(trace_id(&disabled, request().headers()), TRACE_ID);
+    let none = http::HeaderMap::new();
+    let first = trace_id(&disabled, &none);
+    let second = trace_id(&disabled, &none);
+    assert_eq!(first.len(), 32);
+    assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_ne!(first, second);
+    assert!(traceparent_trace_id(&format!("00-{first}-00f067aa0ba902b7-01")).is_some());
+}
