@@ -48,12 +48,9 @@ impl Meters {
             .with_registry(registry.clone())
             .build()
             .map_err(|e| format!("cannot build the Prometheus exporter: {e}"))?;
-        let resource = opentelemetry_sdk::Resource::builder()
-            .with_service_name("crm-metrics")
-            .build();
         let mut builder = SdkMeterProvider::builder()
             .with_reader(prometheus)
-            .with_resource(resource);
+            .with_resource(super::service_resource());
         if let Some(endpoint) = otlp_endpoint {
             let exporter = opentelemetry_otlp::MetricExporter::builder()
                 .with_tonic()

@@ -59,9 +59,7 @@ pub fn init(config: &Config) -> Result<Telemetry, String> {
                 .with_endpoint(endpoint.clone())
                 .build()
                 .map_err(|e| format!("cannot build the OTLP exporter for {endpoint}: {e}"))?;
-            let resource = opentelemetry_sdk::Resource::builder()
-                .with_service_name("crm-metrics")
-                .build();
+            let resource = service_resource();
             Some(
                 SdkTracerProvider::builder()
                     .with_batch_exporter(exporter)
@@ -80,6 +78,13 @@ pub fn init(config: &Config) -> Result<Telemetry, String> {
         .try_init()
         .map_err(|e| format!("cannot install the log subscriber: {e}"))?;
     Ok(Telemetry { provider })
+}
+
+/// The OpenTelemetry resource every signal of the service carries.
+pub(crate) fn service_resource() -> opentelemetry_sdk::Resource {
+    opentelemetry_sdk::Resource::builder()
+        .with_service_name("crm-metrics")
+        .build()
 }
 
 struct HeaderExtractor<'a>(&'a http::HeaderMap);
