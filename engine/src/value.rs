@@ -302,11 +302,13 @@ pub fn exact_money(metric: &str, currency: Currency, minor: i128) -> Result<Mone
 }
 
 /// Turns an exact money sum into a money value: the sum itself, or the sum divided by `count`
-/// (rounded half to even) when `count` is given. Undefined when empty or dividing by zero.
+/// (rounded half to even) when `count` is given. Undefined when empty (NO_DATA, saying there are
+/// no `what` in the window) or dividing by zero (ZERO_DENOMINATOR, saying there are none of what
+/// the count's text names).
 pub fn money_result(
     metric: &str,
     sum: &MoneySum,
-    count: Option<u64>,
+    count: Option<(u64, &str)>,
     what: &str,
     mut components: Vec<Component>,
 ) -> Result<MetricResult, EvalError> {
@@ -331,15 +333,15 @@ pub fn money_result(
             }),
             components,
         )),
-        Some(0) => {
+        Some((0, counted)) => {
             components.push(Component::money("total", total_money));
             Ok(MetricResult::undefined(
                 UndefinedReason::ZeroDenominator,
-                format!("no {what} in the window"),
+                format!("no {counted}"),
                 components,
             ))
         }
-        Some(n) => {
+        Some((n, _)) => {
             let average = divide_half_even(total, i128::from(n)).ok_or_else(overflow)?;
             Ok(MetricResult::value(
                 Value::Money(MoneyValue {

@@ -135,9 +135,7 @@ impl App {
         chrono::Duration::from_std(self.computation_retention)
             .ok()
             .and_then(|retention| Utc::now().checked_sub_signed(retention))
-            .ok_or_else(|| {
-                AppError::Internal("the computation retention period is out of range".to_owned())
-            })
+            .ok_or_else(|| AppError::internal("the computation retention period is out of range"))
     }
 
     /// How often expired computations should be swept: the retention period, at most hourly.

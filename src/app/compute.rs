@@ -205,9 +205,9 @@ async fn on_blocking_thread(
         outcome
     })
     .await
-    .map_err(|join| AppError::Internal(format!("evaluation task failed: {join}")))?
+    .map_err(|join| AppError::internal_caused("evaluation task failed", join))?
 }
 
 fn slots_closed(closed: tokio::sync::AcquireError) -> AppError {
-    AppError::Internal(format!("evaluation slots closed: {closed}"))
+    AppError::internal_caused("evaluation slots closed", closed)
 }

@@ -9,7 +9,7 @@ mod retry;
 mod settings;
 
 pub use compute::{Asked, ComputeOutcome};
-pub use error::AppError;
+pub use error::{AppError, error_chain};
 pub use ingest::IngestOutcome;
 pub use settings::{TenantSettings, VersionedSettings};
 

@@ -34,11 +34,14 @@ where
                 pause *= 2;
                 attempt += 1;
             }
-            Err(StorageError::Conflict(_)) => {
-                return Err(AppError::Aborted(format!(
-                    "the write conflicted with concurrent ones on each of {WRITE_ATTEMPTS} \
-                     attempts and was not applied; retry it"
-                )));
+            Err(conflict @ StorageError::Conflict(_)) => {
+                return Err(AppError::Aborted {
+                    message: format!(
+                        "the write conflicted with concurrent ones on each of {WRITE_ATTEMPTS} \
+                         attempts and was not applied; retry it"
+                    ),
+                    source: Some(conflict),
+                });
             }
             other => return other.map_err(AppError::from),
         }

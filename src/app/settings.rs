@@ -144,7 +144,7 @@ impl App {
             .put_tenant_settings(tenant_id, &to_stored(&settings), expected)
             .await?
             .ok_or_else(|| {
-                AppError::Aborted(format!(
+                AppError::aborted(format!(
                     "the settings of tenant {tenant_id:?} changed since etag {:?} was read; \
                      read them again and retry",
                     etag.unwrap_or_default()
@@ -193,7 +193,7 @@ fn to_stored(settings: &TenantSettings) -> StoredSettings {
 
 fn from_stored(tenant_id: &str, stored: &StoredSettings) -> Result<VersionedSettings, AppError> {
     let corrupt = |what: &str| {
-        AppError::Internal(format!(
+        AppError::internal(format!(
             "tenant {tenant_id:?}: stored settings have an unreadable {what}"
         ))
     };

@@ -215,8 +215,8 @@ async fn write(
                         tracing::info!(sequence, error = %error, "stream batch rejected");
                         pb::stream_records_response::Result::Rejected(rejection(error))
                     }
-                    Err(_) => pb::stream_records_response::Result::Rejected(rejection(
-                        AppError::Internal("committing a batch failed".to_owned()),
+                    Err(join) => pb::stream_records_response::Result::Rejected(rejection(
+                        AppError::internal_caused("committing a batch failed", join),
                     )),
                 };
                 let ack = pb::StreamRecordsResponse { sequence, result: Some(result) };

@@ -239,10 +239,10 @@ impl MetricsService for MetricsHandler {
         let tenant_id = caller.tenant(&self.access, Permission::Read, tenant_id)?;
         let kept = self.app.computation(&tenant_id, &computation_id).await?;
         let corrupt = |what: &str, e: prost::DecodeError| {
-            Status::from(AppError::Internal(format!(
-                "computation {}: cannot decode the kept {what}: {e}",
-                kept.id
-            )))
+            Status::from(AppError::internal_caused(
+                format!("computation {}: cannot decode the kept {what}", kept.id),
+                e,
+            ))
         };
         let result = pb::ComputeMetricsResponse::decode(kept.result.as_slice())
             .map_err(|e| corrupt("result", e))?;

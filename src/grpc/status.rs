@@ -8,7 +8,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::admission::AtCapacity;
-use crate::app::AppError;
+use crate::app::{AppError, error_chain};
 
 /// Most field violations one error lists; the message counts the rest.
 pub const MAX_LISTED_PROBLEMS: usize = 100;
@@ -92,13 +92,18 @@ impl From<AppError> for Status {
             AppError::FailedPrecondition(message) => Status::failed_precondition(message),
             AppError::Unauthenticated(message) => Status::unauthenticated(message),
             AppError::PermissionDenied(message) => Status::permission_denied(message),
-            AppError::Aborted(message) => Status::aborted(message),
-            AppError::Unavailable(message) => {
-                tracing::warn!(error = %message, "database unavailable");
+            AppError::Aborted { message, source } => {
+                if let Some(source) = &source {
+                    tracing::info!(error = %error_chain(source), "write aborted");
+                }
+                Status::aborted(message)
+            }
+            AppError::Unavailable(source) => {
+                tracing::warn!(error = %error_chain(&source), "database unavailable");
                 Status::unavailable("the database is unavailable; retry later")
             }
-            AppError::Internal(message) => {
-                tracing::error!(error = %message, "internal error");
+            error @ AppError::Internal { .. } => {
+                tracing::error!(error = %error_chain(&error), "internal error");
                 Status::internal("internal error")
             }
         }

@@ -103,7 +103,7 @@ impl Family for CustomerAcquisitionCost {
         money_result(
             CUSTOMER_ACQUISITION_COST.id,
             &state.spend,
-            Some(state.new_customers),
+            Some((state.new_customers, "new customers acquired in the window")),
             "acquisition costs",
             components,
         )

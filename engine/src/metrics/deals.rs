@@ -247,7 +247,7 @@ fn average_deal_size_result(
     money_result(
         definition.id,
         &state.amount,
-        Some(state.won),
+        Some((state.won, "deals won in the window")),
         "deals won",
         components,
     )

@@ -42,7 +42,7 @@ const READS: &[RecordKind] = &[
 
 const METHOD: PolicyDefinition = PolicyDefinition {
     name: "method",
-    description: "transactional: value per year × lifespan; subscription: ARPA × margin / monthly churn; historical: mean revenue to date of the customers acquired in P",
+    description: "transactional: value per year × lifespan; subscription: ARPA × margin / monthly churn; historical: mean revenue to date (orders up to as_of, not only up to the window's end) of the customers acquired in P",
     values: &["transactional", "subscription", "historical"],
     default: "transactional",
 };
@@ -68,7 +68,7 @@ static CUSTOMER_LIFETIME_VALUE: MetricDefinition = MetricDefinition {
     family: "lifetime_value",
     version: 1,
     description: "The value of a customer over its lifetime, by the chosen method.",
-    formula: "transactional: revenue in P / distinct ordering customers / years(P) × lifespan (lifespan_years, else 1 / churn over the 12 months ending at P.end; years(P) = months / 12 for whole calendar months, else days / 365.25); subscription: ARPA at P.end × gross_margin / mean monthly customer_churn_rate over the months of P; historical: mean total revenue to date per customer acquired in P",
+    formula: "transactional: revenue in P / distinct ordering customers / years(P) × lifespan (lifespan_years, else 1 / churn over the 12 months ending at P.end; years(P) = months / 12 for whole calendar months, else days / 365.25); subscription: ARPA at P.end × gross_margin / mean monthly customer_churn_rate over the months of P; historical: mean total revenue to date per customer acquired in P, where \"to date\" runs to as_of (every order with order_time <= as_of, in or after P), not to P.end",
     value_kind: ValueKind::Money,
     unit: "currency",
     direction: Direction::HigherIsBetter,

@@ -293,7 +293,7 @@ fn average_customer_value_result(
     money_result(
         definition.id,
         &state.revenue,
-        Some(customers),
+        Some((customers, "customers with an order in the window")),
         "orders",
         components,
     )
@@ -324,7 +324,7 @@ fn profit_per_customer_result(
     money_result(
         definition.id,
         &state.profit,
-        Some(customers),
+        Some((customers, "customers with an order in the window")),
         "orders",
         components,
     )

@@ -245,7 +245,10 @@ impl Family for CustomerRetentionCost {
         money_result(
             id,
             &state.cost,
-            Some(state.retained),
+            Some((
+                state.retained,
+                "retained customers (active at both the window's start and its last instant)",
+            )),
             "retention costs",
             components,
         )

@@ -9,14 +9,16 @@
 //! when acquired exactly at `P.start`, and (b) a customer churned exactly at `P.start` (acquired
 //! before) is churned in P and so also counts in the base, keeping churned ⊆ base (the rate never
 //! exceeds 1, and a churn at a midnight bucket boundary is counted in exactly one bucket).
-//! Retention's N is "new in P and still active at its end" (E's members that were not in S), so
-//! `E − N` is exactly the customers of `P.start` still there at the end. Read literally ("acquired
-//! in P"), a customer acquired and lost inside P would be subtracted without ever being in E,
-//! understating retention and even driving it negative; churn already counts such customers in
-//! neither side, and retention follows the same rule.
+//! Retention's N is, by default, "new in P and still active at its end" (E's members that were
+//! not in S), so `E − N` is exactly the customers of `P.start` still there at the end. Read
+//! literally ("acquired in P"), a customer acquired and lost inside P would be subtracted without
+//! ever being in E, understating retention and even driving it negative; churn already counts such
+//! customers in neither side, and retention follows the same rule. The policy
+//! `new_customers = acquired_in_window` gives the formula exactly as the sources print it, for
+//! users reconciling with a spreadsheet built that way.
 
 use crate::calendar::Window;
-use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
+use crate::catalog::{Direction, MetricDefinition, PolicyDefinition, Settings, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeField};
 use crate::eval::{FoldContext, Metric, Period, Reading, ReadingMetric, Route, State};
@@ -204,21 +206,26 @@ static CUSTOMER_RETENTION_RATE: MetricDefinition = MetricDefinition {
     id: "customer_retention_rate",
     family: "retention",
     version: 1,
-    description: "Customer retention rate: the share of the customers active at the window's start that are still active at its last instant. New customers acquired and lost inside the window count in neither side, as for churn.",
-    formula: "(E − N) / S; S = customers active at P.start, E = customers active at the last instant of P, N = customers of E not active at P.start (new in P and still active at its end)",
+    description: "Customer retention rate: the share of the customers active at the window's start that are still active at its last instant. By default new customers acquired and lost inside the window count in neither side, as for churn; the policy new_customers = acquired_in_window subtracts every customer acquired in the window, as the formula is usually printed.",
+    formula: "(E − N) / S; S = customers active at P.start, E = customers active at the last instant of P, N = still_active (default): customers of E not active at P.start (new in P and still active at its end); acquired_in_window: every customer acquired in P (acquired_time in P), so the value can fall below zero",
     value_kind: ValueKind::Ratio,
     unit: "fraction",
     direction: Direction::HigherIsBetter,
     reads: &[RecordKind::Customer],
     primary: &[RecordKind::Customer],
-    policies: &[],
+    policies: &[PolicyDefinition {
+        name: "new_customers",
+        description: "still_active: N counts the customers acquired in the window and still active at its end, so E − N is exactly the customers of the window's start still there; acquired_in_window: N counts every customer acquired in the window, as the formula is usually printed, which also subtracts customers acquired and lost inside the window (they were never in E) and so can understate retention, even below zero",
+        values: &["still_active", "acquired_in_window"],
+        default: "still_active",
+    }],
     parameters: &[],
 };
 
 /// The value of `customer_retention_rate` from the shared state.
 fn customer_retention_rate_result(
     _definition: &'static MetricDefinition,
-    _ctx: &FoldContext<'_, '_>,
+    ctx: &FoldContext<'_, '_>,
     state: &CustomerCounts,
 ) -> Result<MetricResult, EvalError> {
     let components = vec![
@@ -226,13 +233,20 @@ fn customer_retention_rate_result(
         Component::count("active_at_end", state.active_at_end),
         Component::count("new_still_active", state.active_at_end - state.retained),
         Component::count("retained", state.retained),
+        Component::count("acquired", state.new),
     ];
     if state.active_at_start == 0 {
         return Ok(no_base(state, components));
     }
-    // E − N with N = E's members not active at the start: the retained customers.
+    let numerator = if ctx.settings.policy("new_customers") == "acquired_in_window" {
+        // E − N with N = every customer acquired in P, as printed.
+        state.active_at_end as f64 - state.new as f64
+    } else {
+        // E − N with N = E's members not active at the start: the retained customers.
+        state.retained as f64
+    };
     Ok(MetricResult::ratio(
-        state.retained as f64,
+        numerator,
         state.active_at_start as f64,
         "customers active at the window start",
         components,

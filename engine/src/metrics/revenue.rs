@@ -141,7 +141,13 @@ fn average_purchase_value_result(
     let id = definition.id;
     let mut components = vec![Component::count("orders", state.orders)];
     components.extend(money_component(id, "revenue", &state.revenue)?);
-    money_result(id, &state.revenue, Some(state.orders), "orders", components)
+    money_result(
+        id,
+        &state.revenue,
+        Some((state.orders, "orders in the window")),
+        "orders",
+        components,
+    )
 }
 
 /// Revenue in the window from customers acquired in the window.

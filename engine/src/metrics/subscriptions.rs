@@ -174,7 +174,8 @@ fn snapshot_result(
     }
     let mut sum = MoneySum::default();
     sum.add_minor(currency, if what == Snapshot::Arr { 12 * mrr } else { mrr });
-    let count = (what == Snapshot::Arpa).then_some(customers);
+    let count = (what == Snapshot::Arpa)
+        .then_some((customers, "paying customers at the evaluation instant"));
     money_result(
         id,
         &sum,

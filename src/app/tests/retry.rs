@@ -31,7 +31,16 @@ async fn a_conflict_on_every_attempt_is_aborted() {
         Err(conflict())
     })
     .await;
-    assert!(matches!(result, Err(AppError::Aborted(_))), "{result:?}");
+    assert!(
+        matches!(
+            result,
+            Err(AppError::Aborted {
+                source: Some(_),
+                ..
+            })
+        ),
+        "{result:?}"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), WRITE_ATTEMPTS);
     let status = tonic::Status::from(result.unwrap_err());
     assert_eq!(status.code(), tonic::Code::Aborted);
@@ -45,6 +54,15 @@ async fn other_errors_are_not_retried() {
         Err(StorageError::Corrupt("bad row".to_owned()))
     })
     .await;
-    assert!(matches!(result, Err(AppError::Internal(_))), "{result:?}");
+    assert!(
+        matches!(
+            result,
+            Err(AppError::Internal {
+                source: Some(_),
+                ..
+            })
+        ),
+        "{result:?}"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }

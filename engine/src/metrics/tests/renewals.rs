@@ -252,6 +252,11 @@ fn customer_retention_cost_undefined() {
     let result = total(RETENTION_COST, costs_only);
     assert_eq!(reason(&result), UndefinedReason::ZeroDenominator);
     assert_eq!(count(&result, "retained_customers"), 0);
+    // The text names the real cause: nobody retained, not a lack of costs.
+    assert_eq!(
+        result.value.clone().unwrap_err().detail,
+        "no retained customers (active at both the window's start and its last instant)"
+    );
 }
 
 #[test]

@@ -142,6 +142,57 @@ fn retention_hand_vector() {
 }
 
 #[test]
+fn retention_as_printed_subtracts_every_customer_acquired_in_the_window() {
+    // a, b, c acquired before March; b churns in March; d new in March and stays; e new in
+    // March and gone by March 20. S = 3 (a, b, c); E = a, c, d = 3.
+    // still_active (default): N = d → (3 − 1) / 3 = 2/3.
+    // acquired_in_window: N = d, e → (3 − 2) / 3 = 1/3.
+    let records = vec![
+        customer("a", at(1, 1, 0), None),
+        customer("b", at(1, 1, 0), Some(at(3, 15, 0))),
+        customer("c", at(2, 1, 0), None),
+        customer("d", at(3, 10, 0), None),
+        customer("e", at(3, 5, 0), Some(at(3, 20, 0))),
+    ];
+    let default = run(
+        records.clone(),
+        &request(MetricQuery::new(RETENTION), march()),
+    );
+    assert_eq!(ratio(&default.total), (2.0, 3.0));
+    let printed = run(
+        records,
+        &request(
+            MetricQuery::new(RETENTION).policy("new_customers", "acquired_in_window"),
+            march(),
+        ),
+    );
+    assert_eq!(ratio(&printed.total), (1.0, 3.0));
+    assert_eq!(
+        printed.applied_policies,
+        vec![("new_customers".to_owned(), "acquired_in_window".to_owned())]
+    );
+    assert_eq!(printed.total.components[4], Component::count("acquired", 2));
+}
+
+#[test]
+fn retention_as_printed_can_fall_below_zero() {
+    // S = a; a churns in March; x and y are acquired and lost in March. E = 0, N = 2:
+    // (0 − 2) / 1 = −2, where the default gives 0 / 1.
+    let records = vec![
+        customer("a", at(1, 1, 0), Some(at(3, 2, 0))),
+        customer("x", at(3, 3, 0), Some(at(3, 4, 0))),
+        customer("y", at(3, 5, 0), Some(at(3, 6, 0))),
+    ];
+    let query = MetricQuery::new(RETENTION).policy("new_customers", "acquired_in_window");
+    assert_eq!(
+        ratio(&run(records.clone(), &request(query, march())).total),
+        (-2.0, 1.0)
+    );
+    let default = run(records, &request(MetricQuery::new(RETENTION), march()));
+    assert_eq!(ratio(&default.total), (0.0, 1.0));
+}
+
+#[test]
 fn no_data_and_zero_denominator() {
     for id in [CHURN, RETENTION] {
         // No customers at all, or only customers acquired after the window: NO_DATA.
