@@ -220,36 +220,32 @@ impl Config {
         Duration::from_millis(self.admission_wait_ms)
     }
 
-    /// A configuration for tests and embedding: everything default, listening on `listen`.
+    /// Every flag at its default, whatever the environment says: the flags' own defaults are
+    /// the one place defaults are written.
+    pub fn defaults() -> Config {
+        let command = <Config as clap::Args>::augment_args(clap::Command::new("crm-metrics"))
+            .mut_args(|arg| arg.env(None::<&str>));
+        let matches = command
+            .try_get_matches_from(["crm-metrics"])
+            .expect("every flag has a default or is optional");
+        <Config as clap::FromArgMatches>::from_arg_matches(&matches)
+            .expect("the defaults make a configuration")
+    }
+
+    /// A configuration for tests and embedding: every flag at its default, on `database_url`,
+    /// serving on `listen` with the admin port on any free loopback port, and no drain delay
+    /// (callers that test draining set one).
     pub fn for_database(database_url: String, listen: SocketAddr) -> Config {
         Config {
             listen,
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            grpc_web_origins: Vec::new(),
             database_url: Some(database_url),
-            data_dir: PathBuf::from("data"),
-            db_max_connections: 8,
-            max_batch_records: DEFAULT_MAX_BATCH_RECORDS,
-            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            max_saved_result_bytes: DEFAULT_MAX_SAVED_RESULT_BYTES,
-            max_concurrent_requests: 256,
-            snapshot_memory_mib: 64,
-            max_concurrent_computations: default_max_concurrent_computations(),
-            max_queued_computations: default_max_queued_computations(),
-            admission_wait_ms: 1000,
-            // Tests stop servers all the time; a drain delay is set where it is tested.
             drain_delay_seconds: 0,
-            shutdown_grace_seconds: 5,
-            base_currency: None,
-            reporting_currency: None,
-            time_zone: "UTC".to_owned(),
-            fiscal_year_start_month: 1,
-            tenant_currencies: Vec::new(),
-            computation_retention_seconds: DEFAULT_COMPUTATION_RETENTION.as_secs(),
-            log_format: LogFormat::Pretty,
-            otlp_endpoint: None,
-            auth: AuthConfig::default(),
+            ..Config::defaults()
         }
     }
 }
+
+#[cfg(test)]
+#[path = "tests/config.rs"]
+mod tests;

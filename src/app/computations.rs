@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use crm_metrics_engine::eval::MetricReport;
 use uuid::Uuid;
 
-use super::ingest::validate_tenant;
-use super::{App, AppError};
+use super::{App, AppError, TenantId};
 use crate::storage::{Computation, ComputationSource, PersonalField};
 
 impl App {
@@ -78,10 +77,9 @@ impl App {
     /// The tenant's computation with `computation_id`.
     pub async fn computation(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         computation_id: &str,
     ) -> Result<Computation, AppError> {
-        validate_tenant(tenant_id)?;
         let id = Uuid::parse_str(computation_id)
             .map_err(|_| AppError::invalid("computation_id", "a computation id is a UUID"))?;
         // One past the retention period is gone, whether or not the sweep has deleted it yet.

@@ -10,8 +10,7 @@ use crm_metrics_engine::money::Currency;
 use crm_metrics_engine::query::{ComputeRequest, TenantCalendar};
 use tokio::sync::Semaphore;
 
-use super::ingest::validate_tenant;
-use super::{App, AppError, TenantSettings};
+use super::{App, AppError, TenantId, TenantSettings};
 use crate::snapshot::TenantData;
 use crate::storage::{Observed, parse_token, token};
 
@@ -57,12 +56,11 @@ impl App {
     /// currency when there is one.
     pub async fn compute(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         request: &ComputeRequest,
         asked: Asked,
         min_consistency_token: Option<&str>,
     ) -> Result<ComputeOutcome, AppError> {
-        validate_tenant(tenant_id)?;
         let required_change = match min_consistency_token {
             None => None,
             Some(token) => Some(parse_token(token).ok_or_else(|| {
@@ -92,7 +90,7 @@ impl App {
         }
         let outcome = evaluate_kept(prepared, data, currency, &self.evaluation_slots).await?;
         tracing::debug!(
-            tenant_id,
+            tenant_id = tenant_id.as_str(),
             records_read = outcome.records_read,
             "computed metrics"
         );
@@ -103,12 +101,11 @@ impl App {
     /// ingestion batch); nothing is written to the tenant's data.
     pub async fn compute_on_records(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         request: &ComputeRequest,
         records: Dataset,
         asked: Asked,
     ) -> Result<ComputeOutcome, AppError> {
-        validate_tenant(tenant_id)?;
         self.check_batch_size(records.len())?;
         let (prepared, currency, _) = self.prepare_settled(tenant_id, request, asked).await?;
         evaluate(prepared, records, currency, &self.evaluation_slots).await

@@ -4,12 +4,14 @@
 mod computations;
 mod compute;
 mod error;
+pub mod ids;
 mod ingest;
 mod retry;
 mod settings;
 
 pub use compute::{Asked, ComputeOutcome};
 pub use error::{AppError, error_chain};
+pub use ids::{RecordId, TenantId};
 pub use ingest::IngestOutcome;
 pub use settings::{TenantSettings, VersionedSettings};
 

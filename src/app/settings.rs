@@ -13,8 +13,7 @@ use crm_metrics_engine::Tz;
 use crm_metrics_engine::calendar::parse_time_zone;
 use crm_metrics_engine::money::Currency;
 
-use super::ingest::validate_tenant;
-use super::{App, AppError};
+use super::{App, AppError, TenantId};
 use crate::storage::StoredSettings;
 
 /// A tenant's settings.
@@ -112,8 +111,15 @@ impl App {
     }
 
     /// The tenant's settings as stored now (or the defaults).
-    pub async fn tenant_settings(&self, tenant_id: &str) -> Result<VersionedSettings, AppError> {
-        validate_tenant(tenant_id)?;
+    pub async fn tenant_settings(
+        &self,
+        tenant_id: &TenantId,
+    ) -> Result<VersionedSettings, AppError> {
+        self.read_settings(tenant_id).await
+    }
+
+    /// The tenant's stored settings (else the defaults), kept for later reads.
+    async fn read_settings(&self, tenant_id: &str) -> Result<VersionedSettings, AppError> {
         match self.store.tenant_settings(tenant_id).await? {
             None => Ok(self.settings.defaults_for(tenant_id)),
             Some(stored) => {
@@ -128,11 +134,10 @@ impl App {
     /// ABORTED).
     pub async fn update_tenant_settings(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         settings: TenantSettings,
         etag: Option<&str>,
     ) -> Result<VersionedSettings, AppError> {
-        validate_tenant(tenant_id)?;
         let expected = match etag {
             None => None,
             Some(etag) => Some(parse_etag(etag).ok_or_else(|| {
@@ -168,7 +173,7 @@ impl App {
         if let Some(settings) = self.settings.kept_at(tenant_id, version) {
             return Ok(settings);
         }
-        Ok(self.tenant_settings(tenant_id).await?.settings)
+        Ok(self.read_settings(tenant_id).await?.settings)
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Status};
 
-use crate::app::AppError;
+use crate::app::{AppError, TenantId};
 use crate::auth::{Access, Permission, Principal};
 use crate::telemetry::rpc::CallNote;
 
@@ -52,14 +52,14 @@ pub(super) fn caller_of<T>(access: &Access, request: &Request<T>) -> Result<Call
 }
 
 impl Caller {
-    /// The tenant the call acts on (the request's, else the metadata's), once `permission` on it
-    /// is checked. An empty tenant is left for the request's validation to refuse.
+    /// The tenant the call acts on (the request's, else the metadata's), parsed (INVALID_ARGUMENT
+    /// on `tenant_id` when it is not a tenant id) and with `permission` on it checked.
     pub fn tenant(
         &self,
         access: &Access,
         permission: Permission,
         requested: String,
-    ) -> Result<String, AppError> {
+    ) -> Result<TenantId, AppError> {
         let tenant = match &self.metadata_tenant {
             Some(named) if requested.is_empty() => named.clone(),
             Some(named) if *named != requested => {
@@ -75,9 +75,9 @@ impl Caller {
         if let Some(note) = &self.note {
             note.tenant(&tenant);
         }
-        if !tenant.is_empty() {
-            access.authorize(self.principal.as_ref(), permission, &tenant)?;
-        }
+        let tenant = TenantId::parse("tenant_id", tenant)
+            .map_err(|problem| AppError::Invalid(vec![problem]))?;
+        access.authorize(self.principal.as_ref(), permission, &tenant)?;
         Ok(tenant)
     }
 

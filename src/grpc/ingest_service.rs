@@ -10,10 +10,11 @@ use super::ingest_stream::{AckStream, stream_records};
 use super::pb;
 use super::pb::ingest_service_server::IngestService;
 use super::status::invalid_argument;
-use crate::app::{App, AppError, IngestOutcome};
+use crate::app::{App, AppError, IngestOutcome, RecordId, TenantId};
 use crate::auth::{Access, Permission};
 use crate::shutdown::Stopping;
 use crate::storage::UpsertOutcome;
+use crm_metrics_engine::query::Problem;
 use crm_metrics_engine::records::Record;
 
 /// Handles `crm.metrics.v1.IngestService`.
@@ -39,7 +40,7 @@ impl IngestHandler {
     /// Validates, converts and commits one batch.
     async fn ingest_batch(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         records: Vec<pb::CrmRecord>,
         encoded_len: usize,
     ) -> Result<pb::IngestRecordsResponse, AppError> {
@@ -70,7 +71,7 @@ impl IngestHandler {
     /// Commits a converted batch.
     pub(super) async fn commit_batch(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         records: &[Record],
     ) -> Result<pb::IngestRecordsResponse, AppError> {
         let outcome = self.app.ingest(tenant_id, records).await?;
@@ -168,10 +169,23 @@ impl IngestService for IngestHandler {
             ids,
         } = request.into_inner();
         let tenant_id = caller.tenant(&self.access, Permission::Delete, tenant_id)?;
-        let Some(kind) = kind_from_proto(kind) else {
-            return Err(invalid_argument(&[
-                crm_metrics_engine::query::Problem::new("kind", "a record kind is required"),
-            ]));
+        let requested = ids.len();
+        let mut problems = Vec::new();
+        let kind = kind_from_proto(kind);
+        if kind.is_none() {
+            problems.push(Problem::new("kind", "a record kind is required"));
+        }
+        let ids: Vec<RecordId> = ids
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, id)| {
+                RecordId::parse(&format!("ids[{i}]"), id)
+                    .map_err(|problem| problems.push(problem))
+                    .ok()
+            })
+            .collect();
+        let Some(kind) = kind.filter(|_| problems.is_empty()) else {
+            return Err(invalid_argument(&problems));
         };
         let (deleted, consistency_token) = self.app.delete(&tenant_id, kind, &ids).await?;
         tracing::info!(
@@ -180,7 +194,7 @@ impl IngestService for IngestHandler {
             principal = caller.name(),
             tenant = %tenant_id,
             kind = ?kind,
-            requested = ids.len(),
+            requested,
             deleted,
             "records deleted"
         );
@@ -200,6 +214,8 @@ impl IngestService for IngestHandler {
             customer_id,
         } = request.into_inner();
         let tenant_id = caller.tenant(&self.access, Permission::Erase, tenant_id)?;
+        let customer_id = RecordId::parse("customer_id", customer_id)
+            .map_err(|problem| invalid_argument(&[problem]))?;
         let counts = self.app.erase_customer(&tenant_id, &customer_id).await?;
         // No customer id in the log: it may itself identify the person.
         tracing::info!(

@@ -30,7 +30,7 @@ use tonic::{Status, Streaming};
 use super::caller::Caller;
 use super::ingest_service::{IngestHandler, rejection};
 use super::pb;
-use crate::app::AppError;
+use crate::app::{AppError, TenantId};
 use crate::auth::Permission;
 use crm_metrics_engine::records::Record;
 
@@ -46,8 +46,10 @@ pub(super) type AckStream =
 
 /// A converted batch: its tenant, its records (or why it is refused) and its record keys.
 struct Prepared {
+    /// The tenant, for telling which batches may commit side by side (empty when refused).
     tenant_id: String,
-    records: Result<Vec<Record>, AppError>,
+    /// The tenant and its converted records, or why the batch is refused.
+    batch: Result<(TenantId, Vec<Record>), AppError>,
     keys: RecordKeys,
 }
 
@@ -148,21 +150,21 @@ async fn read(
                     let encoded_len = batch.encoded_len();
                     let pb::StreamRecordsRequest { tenant_id, records } = batch;
                     // Each batch names its tenant, so each is authorized on its own.
-                    let (tenant_id, records) =
-                        match caller.tenant(&handler.access, Permission::Ingest, tenant_id) {
-                            Ok(tenant_id) => {
-                                let records = handler.prepare_batch(records, encoded_len);
-                                (tenant_id, records)
-                            }
-                            Err(refused) => (String::new(), Err(refused)),
-                        };
-                    let keys = match &records {
-                        Ok(records) => RecordKeys::of(records),
-                        Err(_) => RecordKeys(Vec::new()),
+                    let batch = caller
+                        .tenant(&handler.access, Permission::Ingest, tenant_id)
+                        .and_then(|tenant| {
+                            let records = handler.prepare_batch(records, encoded_len)?;
+                            Ok((tenant, records))
+                        });
+                    let (tenant_id, keys) = match &batch {
+                        Ok((tenant, records)) => {
+                            (tenant.as_str().to_owned(), RecordKeys::of(records))
+                        }
+                        Err(_) => (String::new(), RecordKeys(Vec::new())),
                     };
                     Prepared {
                         tenant_id,
-                        records,
+                        batch,
                         keys,
                     }
                 })
@@ -240,13 +242,12 @@ async fn write(
 fn start(handler: &IngestHandler, batch: Prepared) -> Running {
     let Prepared {
         tenant_id,
-        records,
+        batch,
         keys,
     } = batch;
     let handler = handler.clone();
-    let tenant = tenant_id.clone();
     let result = tokio::spawn(async move {
-        let records = records?;
+        let (tenant, records) = batch?;
         handler.commit_batch(&tenant, &records).await
     });
     Running {

@@ -123,11 +123,12 @@ impl MetricsService for MetricsHandler {
         let receive_time = Utc::now();
         let caller = caller_of(&self.access, &request)?;
         let mut request = request.into_inner();
-        request.tenant_id = caller.tenant(
+        let tenant = caller.tenant(
             &self.access,
             Permission::Read,
             std::mem::take(&mut request.tenant_id),
         )?;
+        request.tenant_id = tenant.to_string();
         // Held to the end of the call: the read, the evaluation and keeping the result.
         let _admitted = self.admission.admit().await?;
         let encoded_request = request.save.then(|| request.encode_to_vec());
@@ -136,7 +137,7 @@ impl MetricsService for MetricsHandler {
         let outcome = self
             .app
             .compute(
-                &converted.tenant_id,
+                &tenant,
                 &converted.request,
                 asked(&converted),
                 converted.min_consistency_token.as_deref(),
@@ -147,7 +148,7 @@ impl MetricsService for MetricsHandler {
             let id = self
                 .app
                 .keep_computation(
-                    &converted.tenant_id,
+                    &tenant,
                     ComputationSource::TenantData,
                     encoded_request,
                     Vec::new(),
@@ -167,13 +168,19 @@ impl MetricsService for MetricsHandler {
         let receive_time = Utc::now();
         let caller = caller_of(&self.access, &request)?;
         let mut request = request.into_inner();
-        if let Some(query) = request.query.as_mut() {
-            query.tenant_id = caller.tenant(
+        let Some(query) = request.query.as_mut() else {
+            return Err(invalid_argument(&[
+                crm_metrics_engine::query::Problem::new("query", "a query is required"),
+            ]));
+        };
+        let tenant = caller
+            .tenant(
                 &self.access,
                 Permission::Read,
                 std::mem::take(&mut query.tenant_id),
-            )?;
-        }
+            )
+            .map_err(|e| nested(e, "query"))?;
+        query.tenant_id = tenant.to_string();
         // Held to the end of the call: the evaluation and keeping the result.
         let _admitted = self.admission.admit().await?;
         // What is kept: the request, with the personal data of its records stored apart.
@@ -199,7 +206,7 @@ impl MetricsService for MetricsHandler {
         let outcome = self
             .app
             .compute_on_records(
-                &converted.tenant_id,
+                &tenant,
                 &converted.request,
                 Dataset::from_records(records),
                 asked(&converted),
@@ -212,7 +219,7 @@ impl MetricsService for MetricsHandler {
         let id = self
             .app
             .keep_computation(
-                &converted.tenant_id,
+                &tenant,
                 ComputationSource::InlineRecords,
                 kept_request.encode_to_vec(),
                 personal,
@@ -267,7 +274,7 @@ impl MetricsService for MetricsHandler {
         Ok(Response::new(pb::GetComputationResponse {
             computation: Some(pb::Computation {
                 computation_id: kept.id.to_string(),
-                tenant_id,
+                tenant_id: tenant_id.to_string(),
                 created_time: Some(timestamp_to_proto(kept.created_at)),
                 source: source as i32,
                 query: Some(query),

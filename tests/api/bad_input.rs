@@ -451,3 +451,55 @@ async fn an_activity_longer_than_a_century_is_refused_at_the_door() {
     app.ingest(vec![activity("century", 3_155_760_000)]).await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn every_bad_id_of_every_small_request_is_named_before_anything_is_read() {
+    let mut app = TestApp::spawn().await;
+    // A blank tenant is refused on every service, settings included.
+    for tenant in ["", "   ", "ac\tme"] {
+        let status = app
+            .tenants
+            .get_tenant_settings(pb::GetTenantSettingsRequest {
+                tenant_id: tenant.to_owned(),
+            })
+            .await
+            .expect_err("not a tenant");
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{tenant:?}");
+        assert_eq!(violations(&status), ["tenant_id"], "{tenant:?}");
+    }
+    // A deletion names its missing kind and each bad id at once.
+    let status = app
+        .ingest
+        .delete_records(pb::DeleteRecordsRequest {
+            tenant_id: "acme".to_owned(),
+            kind: 0,
+            ids: vec!["d1".to_owned(), String::new(), "x".repeat(129)],
+        })
+        .await
+        .expect_err("invalid");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(violations(&status), ["kind", "ids[1]", "ids[2]"]);
+    // An erasure needs a customer id.
+    let status = app
+        .ingest
+        .erase_customer(pb::EraseCustomerRequest {
+            tenant_id: "acme".to_owned(),
+            customer_id: String::new(),
+        })
+        .await
+        .expect_err("invalid");
+    assert_eq!(violations(&status), ["customer_id"]);
+    // ComputeOnRecords names the tenant inside its query.
+    let status = app
+        .metrics
+        .compute_on_records(pb::ComputeOnRecordsRequest {
+            query: Some(pb::ComputeMetricsRequest {
+                tenant_id: " ".to_owned(),
+                ..app.request(vec![metric("win_rate")], march())
+            }),
+            records: Vec::new(),
+        })
+        .await
+        .expect_err("invalid");
+    assert_eq!(violations(&status), ["query.tenant_id"]);
+}

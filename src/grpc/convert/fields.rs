@@ -14,26 +14,10 @@ use crm_metrics_engine::records::{Meta, Timestamp};
 
 use super::pb;
 use super::timestamp_from_proto;
+use crate::app::ids::{MAX_ID_CHARS, NUL_PROBLEM, RecordId, chars_beyond_limit};
 
-/// The most characters an id, a reference to another record, an attribute key or a label may have.
-pub const MAX_ID_CHARS: usize = 128;
-
-/// The character count of `value` when it exceeds [`MAX_ID_CHARS`]; `None` within the limit.
-/// Characters are counted only when the byte length could exceed it (a character is at least
-/// one byte), so the usual short id costs one comparison.
 /// Name, e-mail address and phone number.
 pub type Contact = (Option<String>, Option<String>, Option<String>);
-
-/// Why a string with a NUL character is refused.
-const NUL_PROBLEM: &str = "must not contain NUL (\\0) characters";
-
-fn chars_beyond_limit(value: &str) -> Option<usize> {
-    if value.len() <= MAX_ID_CHARS {
-        return None;
-    }
-    let chars = value.chars().count();
-    (chars > MAX_ID_CHARS).then_some(chars)
-}
 
 /// The problems found so far and the path of the message being checked.
 pub struct Fields<'p> {
@@ -93,20 +77,12 @@ impl<'p> Fields<'p> {
     /// A required id or reference: 1–128 characters (as a `String`, or as a record's inline
     /// `Text`).
     pub fn id<T: From<String>>(&mut self, field: &str, value: String) -> Option<T> {
-        if value.is_empty() {
-            self.problem(field, "is required");
-            None
-        } else if value.contains('\0') {
-            self.problem(field, NUL_PROBLEM);
-            None
-        } else if let Some(chars) = chars_beyond_limit(&value) {
-            self.problem(
-                field,
-                format!("must be at most {MAX_ID_CHARS} characters, got {chars}"),
-            );
-            None
-        } else {
-            Some(value.into())
+        match RecordId::parse(field, value) {
+            Ok(id) => Some(id.into_string().into()),
+            Err(problem) => {
+                self.problem(field, problem.description);
+                None
+            }
         }
     }
 

@@ -12,8 +12,8 @@
 //! - [`page`]: page tokens of a group-by.
 //! - [`settings`]: tenant settings.
 //! - [`enums`]: enum mappings shared by the handlers (record kinds, outcomes, catalog enums).
-//! - [`requests`]: the small requests (tenant ids, DeleteRecords, EraseCustomer) and problems →
-//!   field violations.
+//! - [`violations`]: problems → proto field violations. Tenant and record ids are parsed by
+//!   the handlers with `app::ids`.
 
 mod fields;
 
@@ -22,18 +22,15 @@ pub mod page;
 pub mod personal;
 pub mod query;
 pub mod records;
-pub mod requests;
 pub mod results;
 pub mod settings;
+pub mod violations;
 
 pub use enums::{kind_from_proto, kind_to_proto};
 pub use query::{ComputeInput, compute_request_at, compute_request_from_proto};
 pub use records::records_from_proto;
-pub use requests::{
-    DeleteInput, EraseInput, delete_request_from_proto, erase_request_from_proto,
-    tenant_from_proto, violations_to_proto,
-};
 pub use results::{definition_to_proto, report_to_proto, result_to_proto};
+pub use violations::violations_to_proto;
 
 use chrono::DateTime;
 use crm_metrics_engine::records::Timestamp;

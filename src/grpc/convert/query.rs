@@ -1,6 +1,7 @@
 //! `ComputeMetricsRequest` → the engine's `ComputeRequest`.
 //!
-//! This checks the request's shape: tenant, window, time zone, granularity, dimension names,
+//! This checks the request's shape (the tenant is parsed by the handler, with the caller's
+//! permission on it): window, time zone, granularity, dimension names,
 //! parameter values, reporting currency. Metric ids, policies and parameter names are checked
 //! against the catalog later by `eval::prepare`, which reports them at the same field paths.
 
@@ -24,7 +25,6 @@ use super::pb;
 /// A validated `ComputeMetrics` call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComputeInput {
-    pub tenant_id: String,
     pub request: ComputeRequest,
     /// The requested reporting currency; `None` = the tenant's, else the data's own.
     pub reporting_currency: Option<Currency>,
@@ -60,7 +60,8 @@ pub fn compute_request_at(
         page::request_fingerprint(&request)
     };
     let pb::ComputeMetricsRequest {
-        tenant_id,
+        // Parsed by the handler, with the caller's permission on it (`grpc::caller`).
+        tenant_id: _,
         metrics,
         window,
         time_zone,
@@ -78,7 +79,6 @@ pub fn compute_request_at(
     } = request;
     let mut problems = Vec::new();
     let mut f = Fields::new(prefix, &mut problems);
-    let tenant_id = f.id("tenant_id", tenant_id);
     let metrics = metric_queries(&mut f, metrics);
     let window = time_window(&mut f, "window", window);
     let time_zone = zone(&mut f, "time_zone", &time_zone);
@@ -161,7 +161,6 @@ pub fn compute_request_at(
     }
     let converted = (|| {
         Some(ComputeInput {
-            tenant_id: tenant_id?,
             request: ComputeRequest {
                 metrics: metrics.into_iter().collect::<Option<Vec<_>>>()?,
                 window: window?,
