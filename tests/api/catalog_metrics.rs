@@ -45,7 +45,7 @@ fn subscription(
 
 #[tokio::test]
 async fn customer_acquisition_cost_worked_example() {
-    // METRICS.md: ads 5,000 + sales salaries 10,000 + other marketing 5,000, 40 new customers → 500.
+    // docs/metrics.md: ads 5,000 + sales salaries 10,000 + other marketing 5,000, 40 new customers → 500.
     let mut app = TestApp::spawn().await;
     let mut records = vec![
         cost(

@@ -8,6 +8,7 @@ mod access;
 mod admission;
 mod bad_input;
 mod bounded;
+mod catalog_doc;
 mod catalog_metrics;
 mod computations;
 mod compute_queries;

@@ -1,4 +1,4 @@
-//! Sales pipeline metrics through the API (METRICS.md §5).
+//! Sales pipeline metrics through the API (docs/metrics.md).
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,7 @@ use pb::DealStatus::{Lost, Open, Won};
 
 use crate::helpers::*;
 
-/// METRICS.md worked example: 10 won, 12 lost, 18 open, all created and closed in March.
+/// docs/metrics.md worked example: 10 won, 12 lost, 18 open, all created and closed in March.
 fn worked_example_deals() -> Vec<pb::CrmRecord> {
     let mut records = Vec::new();
     for i in 0..10 {

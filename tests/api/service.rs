@@ -163,7 +163,7 @@ async fn list_metrics_returns_the_catalog_with_policies_and_dimensions() {
         .into_inner()
         .metrics;
     let ids: Vec<&str> = catalog.iter().map(|m| m.id.as_str()).collect();
-    // Every metric id of the specification (METRICS.md), in its order.
+    // Every metric id of the specification (docs/metrics.md), in its order.
     for id in [
         "nps",
         "csat",

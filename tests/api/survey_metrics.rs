@@ -1,4 +1,4 @@
-//! Survey metrics through the API: NPS, CSAT, CES (METRICS.md §1).
+//! Survey metrics through the API: NPS, CSAT, CES (docs/metrics.md).
 
 use crm_metrics::grpc::pb;
 use pb::SurveyType::{Ces, Csat, Nps};
@@ -7,7 +7,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn nps_worked_example() {
-    // METRICS.md: [10, 9, 9, 8, 7, 6, 5, 10, 3, 9] → promoters 5, passives 2, detractors 3 → 20.
+    // docs/metrics.md: [10, 9, 9, 8, 7, 6, 5, 10, 3, 9] → promoters 5, passives 2, detractors 3 → 20.
     let mut app = TestApp::spawn().await;
     let records = [10, 9, 9, 8, 7, 6, 5, 10, 3, 9]
         .iter()

@@ -1,4 +1,4 @@
-//! Revenue and retention metrics through the API (METRICS.md §2, §3).
+//! Revenue and retention metrics through the API (docs/metrics.md).
 
 use crate::helpers::*;
 
@@ -22,7 +22,7 @@ async fn revenue_sums_orders_in_the_window_exactly() {
 
 #[tokio::test]
 async fn average_purchase_value_worked_example() {
-    // METRICS.md: one month, 100 orders totalling 10,000.00 USD → 100.00 USD.
+    // docs/metrics.md: one month, 100 orders totalling 10,000.00 USD → 100.00 USD.
     let mut app = TestApp::spawn().await;
     // 50 orders of 150.00 and 50 of 50.00 USD: 10,000.00 in all, 100 orders → 100.00.
     let orders = (0..100u32)
@@ -44,7 +44,7 @@ async fn average_purchase_value_worked_example() {
 
 #[tokio::test]
 async fn net_new_revenue_worked_example() {
-    // METRICS.md: revenue in P 100,000 USD, of which 40,000 from customers acquired before P → 60,000.
+    // docs/metrics.md: revenue in P 100,000 USD, of which 40,000 from customers acquired before P → 60,000.
     let mut app = TestApp::spawn().await;
     app.ingest(vec![
         customer("old", ts(2025, 6, 1, 0, 0), None),

@@ -1,4 +1,4 @@
-//! Acquisition: `customer_acquisition_cost` (METRICS.md §4).
+//! Acquisition: `customer_acquisition_cost` (docs/metrics.md).
 //!
 //! Acquisition spend (costs of category ACQUISITION_MARKETING or ACQUISITION_SALES) and new
 //! customers are both primary records, so the dimension `channel` means a cost's channel and a

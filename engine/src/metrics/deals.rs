@@ -1,5 +1,5 @@
 //! Sales outcomes: `win_rate`, `average_deal_size`, `sales_cycle_length` and `deals_won`
-//! (METRICS.md §5, and §3 for `average_deal_size`).
+//! (docs/metrics.md).
 //!
 //! A deal is *won in P* when its status is WON and its `closed_time` lies in P. The evaluator looks
 //! at the data as of `as_of` (a deal closed later is open); the folds also refuse a close after

@@ -1,5 +1,5 @@
 //! Engagement and adoption: `customer_engagement_rate`, `user_adoption_rate`, `active_users`,
-//! `crm_logins` and `routine_task_time` (METRICS.md §7).
+//! `crm_logins` and `routine_task_time` (docs/metrics.md).
 //!
 //! The two adoption-style rates join two kinds: the population (customers, CRM users) is routed to
 //! every period and `fold` decides whether it was active at some instant of the window; the events

@@ -1,5 +1,5 @@
 //! The sales funnel: `lead_qualification_rate`, `funnel_conversion` and `stage_duration`
-//! (METRICS.md §5).
+//! (docs/metrics.md).
 //!
 //! `lead_qualification_rate` is a cohort metric over the leads created in the window, looked at as
 //! of `as_of`. The two stage metrics read deals' `stage_history` (sorted by `entered_time`): a deal
@@ -7,7 +7,7 @@
 //! period and `fold` looks at the entries that fall in the period's window. Entries after `as_of`
 //! have not happened (the evaluator's `as_of` view drops them; the folds also refuse them).
 //!
-//! Decisions where METRICS.md is silent:
+//! Decisions where docs/metrics.md is silent:
 //! - `funnel_conversion` requires the `stages` parameter: a query without it (or with an empty list
 //!   or a repeated stage) is rejected by validation with a problem at
 //!   `metrics[i].parameters[stages]`. A state finalized without it (engine-internal use) is

@@ -1,4 +1,4 @@
-//! The composite customer health score: `customer_health_score` (METRICS.md §8).
+//! The composite customer health score: `customer_health_score` (docs/metrics.md).
 //!
 //! Evaluated per customer active at the evaluation instant t (min(as_of, last instant of the
 //! window), as for every point-in-time metric) from four components in 0..1:

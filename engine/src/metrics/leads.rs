@@ -1,4 +1,4 @@
-//! The lead funnel: `lead_conversion_rate` and `lead_response_time` (METRICS.md §5).
+//! The lead funnel: `lead_conversion_rate` and `lead_response_time` (docs/metrics.md).
 //!
 //! Both are cohort metrics over the leads created in the window: a lead counts in the period that
 //! contains its `created_time`, and what happened to it later is looked at as of `as_of`.

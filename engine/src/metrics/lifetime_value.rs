@@ -1,5 +1,5 @@
 //! Customer lifetime value and what it is weighed against: `customer_lifetime_value` (three
-//! methods), `ltv_to_cac` and `cac_payback_months` (METRICS.md §3, §4).
+//! methods), `ltv_to_cac` and `cac_payback_months` (docs/metrics.md).
 //!
 //! One reading keeps, per period, everything the three need: every customer's acquisition and
 //! churn instants (for churn over other windows than P: the 12 months ending at P.end, each month

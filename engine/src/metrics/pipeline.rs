@@ -1,4 +1,4 @@
-//! Open pipeline: `pipeline_value` and `weighted_pipeline_value` (METRICS.md §5).
+//! Open pipeline: `pipeline_value` and `weighted_pipeline_value` (docs/metrics.md).
 //!
 //! Both are point-in-time metrics. The spec evaluates them at `as_of`; the engine evaluates each
 //! period at [`Period::point_in_time`](crate::eval::Period::point_in_time) = min(`as_of`, the

@@ -1,6 +1,6 @@
 //! Purchases per customer: `repeat_purchase_rate`, `purchase_frequency`,
 //! `average_customer_value`, `profit_per_customer`, `revenue_growth`, `upsell_rate` and
-//! `cross_sell_rate` (METRICS.md §2 and §3).
+//! `cross_sell_rate` (docs/metrics.md).
 //!
 //! The per-customer metrics share one reading ([`CustomerOrders`]): orders in P counted per
 //! customer, with exact revenue and profit sums. `repeat_purchase_rate` with `basis = orders` also

@@ -1,5 +1,5 @@
 //! Renewals and the cost of keeping customers: `renewal_rate` and `customer_retention_cost`
-//! (METRICS.md §2).
+//! (docs/metrics.md).
 //!
 //! `renewal_rate` counts subscriptions by `renewal_due_time`. The outcome field has no timestamp of
 //! its own, so a renewal due after `as_of` is treated as still pending whatever outcome is stored

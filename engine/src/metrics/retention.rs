@@ -1,4 +1,4 @@
-//! Retention and churn: `customer_churn_rate` and `customer_retention_rate` (METRICS.md §2).
+//! Retention and churn: `customer_churn_rate` and `customer_retention_rate` (docs/metrics.md).
 //!
 //! Both are customer-state metrics: every customer is routed to every period and `fold` classifies
 //! it against the period's window (active at `P.start`, active at the last instant of P, new in P,

@@ -1,4 +1,4 @@
-//! Revenue and value: `revenue`, `average_purchase_value` and `net_new_revenue` (METRICS.md §3).
+//! Revenue and value: `revenue`, `average_purchase_value` and `net_new_revenue` (docs/metrics.md).
 //!
 //! Orders count in the periods containing their `ordered_time`. Amounts are summed exactly per
 //! currency in minor units ([`MoneySum`]); a single amount is asked for only when finalizing, so

@@ -1,4 +1,4 @@
-//! Return on the CRM investment: `crm_roi` (METRICS.md §3).
+//! Return on the CRM investment: `crm_roi` (docs/metrics.md).
 //!
 //! The gain is the caller's `gain` parameter when given, else the revenue growth over the
 //! previous period of equal calendar length times `gross_margin`. Both the window's and the

@@ -1,10 +1,10 @@
 //! Sales performance: `pipeline_velocity`, `quota_attainment` and `deals_won_per_rep`
-//! (METRICS.md §5).
+//! (docs/metrics.md).
 //!
 //! A deal is *won in P* when its status is WON and its `closed_time` lies in P and is not after
 //! `as_of` (the evaluator's `as_of` view reopens later closes; the folds refuse them too).
 //!
-//! Decisions where METRICS.md is silent:
+//! Decisions where docs/metrics.md is silent:
 //! - `pipeline_velocity` is money per day, computed exactly from its inputs and rounded half to
 //!   even once: `open × won × Σwon_amount × 86 400 s / (closed × Σcycle_seconds)`, which is
 //!   `open × win_rate × average_deal_size / mean_cycle_days` with the average deal size and the mean

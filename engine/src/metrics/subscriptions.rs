@@ -1,5 +1,5 @@
 //! Subscription metrics: `mrr`, `arr`, `arpa`, `mrr_movements`, `net_revenue_retention` and
-//! `gross_revenue_retention` (METRICS.md §3).
+//! `gross_revenue_retention` (docs/metrics.md).
 //!
 //! A subscription is *counted at instant t* when it is not a trial and `start_time <= t <
 //! end_time` (no `end_time`: still running). Every subscription is routed to every period and
@@ -14,7 +14,7 @@
 //!   once, so `start + new + reactivation + expansion − contraction − churn = end` holds by
 //!   construction (and is checked when finalizing).
 //!
-//! Decisions where METRICS.md is ambiguous:
+//! Decisions where docs/metrics.md is ambiguous:
 //! - m0 is the MRR *just before* `P.start` (its last instant before the window, `P.start − 1 µs`),
 //!   not at `P.start` itself: a subscription starting exactly at `P.start` (a typical monthly
 //!   start at midnight) is new in P, and one ending exactly at `P.start` is churned in P. Read at

@@ -1,5 +1,5 @@
 //! Service and support: `first_response_time`, `resolution_time`, `first_contact_resolution` and
-//! `order_processing_time` (METRICS.md §6).
+//! `order_processing_time` (docs/metrics.md).
 //!
 //! Every metric here is an event metric: a ticket or order counts in the period containing its
 //! defining timestamp (created, resolved or fulfilled). Durations are kept as an exact multiset

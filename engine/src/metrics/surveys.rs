@@ -1,4 +1,4 @@
-//! Customer perception: `nps`, `csat` and `ces` over survey responses (METRICS.md §1).
+//! Customer perception: `nps`, `csat` and `ces` over survey responses (docs/metrics.md).
 //!
 //! Each response is classified or normalised on its own scale, so answers on different scales can
 //! be mixed. Sums are kept as exact integers (CSAT means in 36ths, CES scores in halves) so that

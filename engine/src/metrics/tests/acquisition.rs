@@ -45,7 +45,7 @@ fn money_of(result: &MetricResult) -> i64 {
 
 #[test]
 fn cac_worked_example() {
-    // METRICS.md: ads 5,000 + sales salaries 10,000 + other marketing 5,000, 40 new customers → 500.
+    // docs/metrics.md: ads 5,000 + sales salaries 10,000 + other marketing 5,000, 40 new customers → 500.
     // A retention cost and a customer acquired before March do not count.
     let mut records = vec![
         cost(

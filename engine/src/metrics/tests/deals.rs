@@ -48,7 +48,7 @@ fn reason(report: &MetricReport) -> UndefinedReason {
 
 #[test]
 fn win_rate_worked_example_both_bases() {
-    // METRICS.md: 10 won, 12 lost, 18 open, all created and closed in P
+    // docs/metrics.md: 10 won, 12 lost, 18 open, all created and closed in P
     // → closed basis 10 / (10 + 12) = 10/22; cohort basis 10 / (10 + 12 + 18) = 10/40.
     let mut records = Vec::new();
     for i in 0..10 {

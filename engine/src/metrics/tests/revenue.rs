@@ -40,7 +40,7 @@ fn in_region(mut record: Record, region: &str) -> Record {
 
 #[test]
 fn average_purchase_value_worked_example() {
-    // METRICS.md: one month, 100 orders totalling 10,000.00 USD → 100.00 USD.
+    // docs/metrics.md: one month, 100 orders totalling 10,000.00 USD → 100.00 USD.
     // 50 × 50.00 + 50 × 150.00 = 10,000.00 = 1,000,000 minor units; / 100 = 10,000 = 100.00.
     let records = (0..100)
         .map(|i| {
@@ -71,7 +71,7 @@ fn average_purchase_value_worked_example() {
 
 #[test]
 fn net_new_revenue_worked_example() {
-    // METRICS.md: revenue in P 100,000 USD, of which 40,000 from customers acquired before P
+    // docs/metrics.md: revenue in P 100,000 USD, of which 40,000 from customers acquired before P
     // → 60,000 USD. Old customer (January) orders 15,000 + 25,000; new (March 3) 60,000.
     let records = vec![
         customer("old", at(1, 10, 0), None),

@@ -12,7 +12,7 @@ use crate::value::Value;
 
 #[test]
 fn nps_worked_example() {
-    // METRICS.md: [10, 9, 9, 8, 7, 6, 5, 10, 3, 9] → promoters 5, passives 2, detractors 3 → 20.
+    // docs/metrics.md: [10, 9, 9, 8, 7, 6, 5, 10, 3, 9] → promoters 5, passives 2, detractors 3 → 20.
     let scores = [10, 9, 9, 8, 7, 6, 5, 10, 3, 9];
     let records = scores
         .iter()
