@@ -19,6 +19,46 @@ use tonic::transport::{Channel, ClientTlsConfig};
 /// the test process exits.
 static EMBEDDED: Mutex<Option<(EmbeddedPostgres, std::path::PathBuf)>> = Mutex::new(None);
 static SERVER_URL: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+/// The databases this process created on a server given by `DATABASE_URL`, dropped at exit.
+static CREATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static DROP_AT_EXIT: std::sync::Once = std::sync::Once::new();
+
+/// Drops the databases this process created on the `DATABASE_URL` server (an embedded cluster
+/// goes whole with its directory). Runs at exit, on a thread of its own with its own runtime.
+extern "C" fn drop_created_databases() {
+    let names = CREATED
+        .lock()
+        .map(|mut names| std::mem::take(&mut *names))
+        .unwrap_or_default();
+    let Ok(server) = std::env::var("DATABASE_URL") else {
+        return;
+    };
+    if names.is_empty() {
+        return;
+    }
+    let cleanup = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            let Ok(mut admin) =
+                sqlx::PgConnection::connect(&with_database(&server, "postgres")).await
+            else {
+                return;
+            };
+            for name in names {
+                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                    .execute(&mut admin)
+                    .await;
+            }
+        });
+    });
+    let _ = cleanup.join();
+}
 
 extern "C" fn stop_embedded() {
     if let Ok(mut guard) = EMBEDDED.lock()
@@ -81,6 +121,13 @@ pub async fn fresh_database() -> String {
         .execute(&mut admin)
         .await
         .expect("create the test database");
+    if std::env::var_os("DATABASE_URL").is_some() {
+        CREATED.lock().expect("lock").push(name.clone());
+        // SAFETY: registering a plain extern "C" function with the C runtime, once.
+        DROP_AT_EXIT.call_once(|| unsafe {
+            atexit(drop_created_databases);
+        });
+    }
     with_database(&server, &name)
 }
 

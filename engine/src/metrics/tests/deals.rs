@@ -7,12 +7,12 @@ use super::*;
 use crate::calendar::Granularity;
 use crate::dataset::KindRead;
 use crate::dimension::Dimension;
-use crate::eval::{MetricReport, prepare};
+use crate::eval::prepare;
 use crate::metrics::test_support::*;
 use crate::query::{Filter, MetricQuery};
 use crate::records::{ActivityDirection, DealType, Record};
 use crate::value::UndefinedReason;
-use crate::value::{DurationStats, MoneyValue, Ratio};
+use crate::value::{DurationStats, MoneyValue};
 
 fn won(id: &str, created: Timestamp, closed: Timestamp, amount: i64) -> Record {
     deal(id, DealStatus::Won, created, Some(closed), amount)
@@ -30,20 +30,8 @@ fn owned(record: Record, owner: &str) -> Record {
     edit_sales_deal(record, |d| d.owner_id = Some(owner.into()))
 }
 
-fn ratio(numerator: f64, denominator: f64) -> Result<Value, crate::value::Undefined> {
-    Ok(Value::Ratio(Ratio {
-        value: numerator / denominator,
-        numerator,
-        denominator,
-    }))
-}
-
 fn cohort() -> MetricQuery {
     MetricQuery::new("win_rate").policy("basis", "cohort")
-}
-
-fn reason(report: &MetricReport) -> UndefinedReason {
-    report.total.value.as_ref().unwrap_err().reason
 }
 
 #[test]
@@ -64,13 +52,13 @@ fn win_rate_worked_example_both_bases() {
         records.clone(),
         &request(MetricQuery::new("win_rate"), march()),
     );
-    assert_eq!(closed.total.value, ratio(10.0, 22.0));
+    assert_eq!(closed.total.value, expected_ratio(10.0, 22.0));
     assert_eq!(
         closed.applied_policies,
         vec![("basis".to_owned(), "closed".to_owned())]
     );
     let report = run(records, &request(cohort(), march()));
-    assert_eq!(report.total.value, ratio(10.0, 40.0));
+    assert_eq!(report.total.value, expected_ratio(10.0, 40.0));
     assert_eq!(report.total.components[2], Component::count("open", 18));
 }
 
@@ -88,7 +76,7 @@ fn win_rate_window_is_half_open() {
         run(records, &request(MetricQuery::new("win_rate"), march()))
             .total
             .value,
-        ratio(1.0, 2.0)
+        expected_ratio(1.0, 2.0)
     );
     // cohort: created 03-01 00:00 and won later in April (in, won by as_of), created 03-31 23:00
     // open (in), created 04-01 00:00 won (out) → 1 / 2.
@@ -99,7 +87,7 @@ fn win_rate_window_is_half_open() {
     ];
     assert_eq!(
         run(records, &request(cohort(), march())).total.value,
-        ratio(1.0, 2.0)
+        expected_ratio(1.0, 2.0)
     );
 }
 
@@ -114,10 +102,13 @@ fn win_rate_as_of_reopens_later_closes() {
     ];
     let mut req = request(MetricQuery::new("win_rate"), march());
     req.as_of = at(3, 25, 0);
-    assert_eq!(run(records.clone(), &req).total.value, ratio(1.0, 2.0));
+    assert_eq!(
+        run(records.clone(), &req).total.value,
+        expected_ratio(1.0, 2.0)
+    );
     req.metrics = vec![cohort()];
     let report = run(records, &req);
-    assert_eq!(report.total.value, ratio(1.0, 3.0));
+    assert_eq!(report.total.value, expected_ratio(1.0, 3.0));
     assert_eq!(report.total.components[2], Component::count("open", 1));
 }
 
@@ -143,11 +134,11 @@ fn win_rate_without_deals_is_undefined_and_groups_by_deal_type() {
     let mut req = request(MetricQuery::new("win_rate"), march());
     req.group_by = vec![Dimension::DealType];
     let report = run(records, &req);
-    assert_eq!(report.total.value, ratio(2.0, 3.0));
+    assert_eq!(report.total.value, expected_ratio(2.0, 3.0));
     assert_eq!(report.groups[0].key, vec![Some("new_business".to_owned())]);
-    assert_eq!(report.groups[0].total.value, ratio(1.0, 1.0));
+    assert_eq!(report.groups[0].total.value, expected_ratio(1.0, 1.0));
     assert_eq!(report.groups[1].key, vec![Some("upsell".to_owned())]);
-    assert_eq!(report.groups[1].total.value, ratio(1.0, 2.0));
+    assert_eq!(report.groups[1].total.value, expected_ratio(1.0, 2.0));
 }
 
 #[test]

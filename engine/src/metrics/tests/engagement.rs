@@ -14,7 +14,7 @@ use crate::records::{
     Activity, ActivityDirection, CrmUser, EngagementEvent, EngagementType, Record, UserEvent,
     UserRole,
 };
-use crate::value::{DurationStats, Ratio, UndefinedReason};
+use crate::value::{DurationStats, UndefinedReason};
 
 fn event(id: &str, customer: &str, t: Timestamp) -> Record {
     Record::EngagementEvent(EngagementEvent {
@@ -60,17 +60,6 @@ fn activity(id: &str, activity_type: ActivityType, t: Timestamp, seconds: Option
     })
 }
 
-fn ratio(result: &MetricResult) -> (f64, f64) {
-    match &result.value {
-        Ok(Value::Ratio(Ratio {
-            numerator,
-            denominator,
-            ..
-        })) => (*numerator, *denominator),
-        other => panic!("not a ratio: {other:?}"),
-    }
-}
-
 fn count(result: &MetricResult) -> u64 {
     match &result.value {
         Ok(Value::Count(n)) => *n,
@@ -83,10 +72,6 @@ fn stats(result: &MetricResult) -> DurationStats {
         Ok(Value::Duration(stats)) => *stats,
         other => panic!("not a duration: {other:?}"),
     }
-}
-
-fn reason(result: &MetricResult) -> UndefinedReason {
-    result.value.clone().unwrap_err().reason
 }
 
 fn component(result: &MetricResult, name: &str) -> Component {

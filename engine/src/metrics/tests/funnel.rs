@@ -12,20 +12,8 @@ use crate::eval::{MetricReport, Period, prepare, state_of};
 use crate::metrics::test_support::*;
 use crate::query::{MetricQuery, ParamValue};
 use crate::records::{Record, StageEntry};
-use crate::value::{DurationStats, Undefined};
+use crate::value::DurationStats;
 use crate::view::View;
-
-fn ratio(numerator: f64, denominator: f64) -> Result<Value, Undefined> {
-    Ok(Value::Ratio(Ratio {
-        value: numerator / denominator,
-        numerator,
-        denominator,
-    }))
-}
-
-fn reason(report: &MetricReport) -> UndefinedReason {
-    report.total.value.as_ref().unwrap_err().reason
-}
 
 fn qualified(id: &str, created: Timestamp, t: Timestamp) -> Record {
     edit_sales_lead(lead(id, created), |l| l.qualified_time = Some(t))
@@ -79,7 +67,7 @@ fn lead_qualification_rate_cohort_and_as_of() {
     // Cohort {q1, q2, q3, q4, q7}: qualified or converted q1, q2, q4 → 3/5.
     let query = MetricQuery::new("lead_qualification_rate");
     let report = run(qualification_records(), &request(query.clone(), march()));
-    assert_eq!(report.total.value, ratio(3.0, 5.0));
+    assert_eq!(report.total.value, expected_ratio(3.0, 5.0));
     assert_eq!(
         report.total.components,
         vec![
@@ -92,7 +80,7 @@ fn lead_qualification_rate_cohort_and_as_of() {
     req.as_of = at(3, 10, 0);
     assert_eq!(
         run(qualification_records(), &req).total.value,
-        ratio(2.0, 5.0)
+        expected_ratio(2.0, 5.0)
     );
     // No lead created in the window → ZERO_DENOMINATOR.
     let empty = run(vec![lead("x", at(2, 1, 0))], &request(query, march()));
@@ -116,15 +104,15 @@ fn lead_qualification_rate_series_and_groups() {
     req.granularity = Granularity::Month;
     req.group_by = vec![Dimension::LeadSource];
     let report = run(records, &req);
-    assert_eq!(report.total.value, ratio(2.0, 3.0));
-    assert_eq!(report.series[0].result.value, ratio(1.0, 2.0));
-    assert_eq!(report.series[1].result.value, ratio(1.0, 1.0));
+    assert_eq!(report.total.value, expected_ratio(2.0, 3.0));
+    assert_eq!(report.series[0].result.value, expected_ratio(1.0, 2.0));
+    assert_eq!(report.series[1].result.value, expected_ratio(1.0, 1.0));
     let march_point = report.series[2].result.value.as_ref().unwrap_err();
     assert_eq!(march_point.reason, UndefinedReason::ZeroDenominator);
     assert_eq!(report.groups[0].key, vec![Some("referral".to_owned())]);
-    assert_eq!(report.groups[0].total.value, ratio(0.0, 1.0));
+    assert_eq!(report.groups[0].total.value, expected_ratio(0.0, 1.0));
     assert_eq!(report.groups[1].key, vec![Some("web".to_owned())]);
-    assert_eq!(report.groups[1].total.value, ratio(2.0, 2.0));
+    assert_eq!(report.groups[1].total.value, expected_ratio(2.0, 2.0));
 }
 
 fn stages_query(stages: &[&str]) -> MetricQuery {
@@ -176,7 +164,7 @@ fn breakdown(report: &MetricReport) -> Vec<BreakdownEntry> {
 }
 
 fn ratio_value(numerator: f64, denominator: f64) -> Option<Value> {
-    ratio(numerator, denominator).ok()
+    expected_ratio(numerator, denominator).ok()
 }
 
 #[test]

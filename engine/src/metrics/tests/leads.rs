@@ -10,15 +10,7 @@ use crate::eval::{MetricReport, Period, prepare};
 use crate::metrics::test_support::*;
 use crate::query::{Filter, MetricQuery, ParamValue};
 use crate::records::{ActivityDirection, Record};
-use crate::value::{DurationStats, Ratio, UndefinedReason, Value};
-
-fn ratio(numerator: f64, denominator: f64) -> Result<Value, crate::value::Undefined> {
-    Ok(Value::Ratio(Ratio {
-        value: numerator / denominator,
-        numerator,
-        denominator,
-    }))
-}
+use crate::value::{DurationStats, UndefinedReason, Value};
 
 fn converted(id: &str, created: Timestamp, converted: Timestamp) -> Record {
     edit_sales_lead(lead(id, created), |l| l.converted_time = Some(converted))
@@ -32,10 +24,6 @@ fn responded(id: &str, created: Timestamp, response: Timestamp) -> Record {
 
 fn horizon(days: f64) -> MetricQuery {
     MetricQuery::new("lead_conversion_rate").parameter("horizon_days", ParamValue::Number(days))
-}
-
-fn reason(report: &MetricReport) -> UndefinedReason {
-    report.total.value.as_ref().unwrap_err().reason
 }
 
 fn conversion_records() -> Vec<Record> {
@@ -53,10 +41,10 @@ fn lead_conversion_rate_cohort_and_horizon() {
     // Cohort {l1, l2, l3}: converted l1, l2 → 2/3.
     let query = MetricQuery::new("lead_conversion_rate");
     let report = run(conversion_records(), &request(query.clone(), march()));
-    assert_eq!(report.total.value, ratio(2.0, 3.0));
+    assert_eq!(report.total.value, expected_ratio(2.0, 3.0));
     // horizon 7 d: l1 (4 d) in, l2 (18 d) after the horizon → 1/3.
     let report = run(conversion_records(), &request(horizon(7.0), march()));
-    assert_eq!(report.total.value, ratio(1.0, 3.0));
+    assert_eq!(report.total.value, expected_ratio(1.0, 3.0));
     assert_eq!(
         report.total.components[2],
         Component::count("converted_after_horizon", 1)
@@ -66,18 +54,21 @@ fn lead_conversion_rate_cohort_and_horizon() {
         run(conversion_records(), &request(horizon(4.0), march()))
             .total
             .value,
-        ratio(1.0, 3.0)
+        expected_ratio(1.0, 3.0)
     );
     assert_eq!(
         run(conversion_records(), &request(horizon(3.5), march()))
             .total
             .value,
-        ratio(0.0, 3.0)
+        expected_ratio(0.0, 3.0)
     );
     // as_of 03-10: l2's conversion on 03-20 has not happened yet → 1/3.
     let mut req = request(query, march());
     req.as_of = at(3, 10, 0);
-    assert_eq!(run(conversion_records(), &req).total.value, ratio(1.0, 3.0));
+    assert_eq!(
+        run(conversion_records(), &req).total.value,
+        expected_ratio(1.0, 3.0)
+    );
     // No lead created in the window → ZERO_DENOMINATOR; horizon_days must be positive.
     let empty = run(
         vec![lead("x", at(2, 1, 0))],
@@ -106,21 +97,21 @@ fn lead_conversion_rate_series_groups_and_filters() {
     req.granularity = Granularity::Month;
     req.group_by = vec![Dimension::LeadSource];
     let report = run(records.clone(), &req);
-    assert_eq!(report.total.value, ratio(2.0, 3.0));
-    assert_eq!(report.series[0].result.value, ratio(1.0, 2.0));
-    assert_eq!(report.series[1].result.value, ratio(1.0, 1.0));
+    assert_eq!(report.total.value, expected_ratio(2.0, 3.0));
+    assert_eq!(report.series[0].result.value, expected_ratio(1.0, 2.0));
+    assert_eq!(report.series[1].result.value, expected_ratio(1.0, 1.0));
     let march_point = report.series[2].result.value.as_ref().unwrap_err();
     assert_eq!(march_point.reason, UndefinedReason::ZeroDenominator);
     assert_eq!(report.groups[0].key, vec![Some("referral".to_owned())]);
-    assert_eq!(report.groups[0].total.value, ratio(0.0, 1.0));
-    assert_eq!(report.groups[1].total.value, ratio(2.0, 2.0));
+    assert_eq!(report.groups[0].total.value, expected_ratio(0.0, 1.0));
+    assert_eq!(report.groups[1].total.value, expected_ratio(2.0, 2.0));
     req.group_by.clear();
     req.filters = vec![Filter {
         dimension: Dimension::LeadSource,
         values: vec!["web".to_owned()],
         exclude: false,
     }];
-    assert_eq!(run(records, &req).total.value, ratio(2.0, 2.0));
+    assert_eq!(run(records, &req).total.value, expected_ratio(2.0, 2.0));
 }
 
 fn response_records() -> Vec<Record> {

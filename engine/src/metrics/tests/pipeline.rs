@@ -9,7 +9,7 @@ use super::*;
 use crate::calendar::Granularity;
 use crate::dataset::TimeBound;
 use crate::dimension::Dimension;
-use crate::eval::{MetricReport, Period, prepare};
+use crate::eval::{Period, prepare};
 use crate::metrics::test_support::*;
 use crate::query::{Filter, MetricQuery, ParamValue};
 use crate::records::{DealStatus, DealType, Record, StageEntry};
@@ -28,10 +28,6 @@ fn open(id: &str, created: Timestamp, amount: i64) -> Record {
 
 fn with(record: Record, edit: impl FnOnce(&mut Deal)) -> Record {
     edit_sales_deal(record, edit)
-}
-
-fn reason(report: &MetricReport) -> UndefinedReason {
-    report.total.value.as_ref().unwrap_err().reason
 }
 
 #[test]

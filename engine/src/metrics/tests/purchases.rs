@@ -14,7 +14,7 @@ use crate::money::Currency;
 use crate::money::Money;
 use crate::query::{ComputeRequest, MetricQuery};
 use crate::records::{Deal, DealStatus, DealType, OrderKind, Record};
-use crate::value::{MoneyValue, Ratio};
+use crate::value::MoneyValue;
 
 const REPEAT: &str = "repeat_purchase_rate";
 const FREQUENCY: &str = "purchase_frequency";
@@ -23,17 +23,6 @@ const PROFIT: &str = "profit_per_customer";
 const GROWTH: &str = "revenue_growth";
 const UPSELL: &str = "upsell_rate";
 const CROSS_SELL: &str = "cross_sell_rate";
-
-fn ratio(result: &MetricResult) -> (f64, f64) {
-    match &result.value {
-        Ok(Value::Ratio(Ratio {
-            numerator,
-            denominator,
-            ..
-        })) => (*numerator, *denominator),
-        other => panic!("not a ratio: {other:?}"),
-    }
-}
 
 fn money(result: &MetricResult) -> (i64, Option<i64>, Option<f64>) {
     match &result.value {
@@ -48,10 +37,6 @@ fn money(result: &MetricResult) -> (i64, Option<i64>, Option<f64>) {
         ),
         other => panic!("not money: {other:?}"),
     }
-}
-
-fn reason(result: &MetricResult) -> UndefinedReason {
-    result.value.clone().unwrap_err().reason
 }
 
 fn component<'r>(result: &'r MetricResult, name: &str) -> &'r Component {

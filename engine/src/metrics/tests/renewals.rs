@@ -12,21 +12,10 @@ use crate::eval::Period;
 use crate::metrics::test_support::*;
 use crate::query::MetricQuery;
 use crate::records::{Cost, Record, Subscription};
-use crate::value::{MoneyValue, Ratio, UndefinedReason, Value};
+use crate::value::{MoneyValue, UndefinedReason, Value};
 
 const RENEWAL: &str = "renewal_rate";
 const RETENTION_COST: &str = "customer_retention_cost";
-
-fn ratio(result: &MetricResult) -> (f64, f64) {
-    match &result.value {
-        Ok(Value::Ratio(Ratio {
-            numerator,
-            denominator,
-            ..
-        })) => (*numerator, *denominator),
-        other => panic!("not a ratio: {other:?}"),
-    }
-}
 
 fn money(result: &MetricResult) -> (i64, Option<i64>, Option<f64>) {
     match &result.value {
@@ -41,10 +30,6 @@ fn money(result: &MetricResult) -> (i64, Option<i64>, Option<f64>) {
         ),
         other => panic!("not money: {other:?}"),
     }
-}
-
-fn reason(result: &MetricResult) -> UndefinedReason {
-    result.value.clone().unwrap_err().reason
 }
 
 fn count(result: &MetricResult, name: &str) -> u64 {

@@ -9,25 +9,9 @@ use crate::dimension::Dimension;
 use crate::metrics::test_support::*;
 use crate::query::MetricQuery;
 use crate::records::Record;
-use crate::value::{Ratio, Value};
 
 const CHURN: &str = "customer_churn_rate";
 const RETENTION: &str = "customer_retention_rate";
-
-fn ratio(result: &MetricResult) -> (f64, f64) {
-    match &result.value {
-        Ok(Value::Ratio(Ratio {
-            numerator,
-            denominator,
-            ..
-        })) => (*numerator, *denominator),
-        other => panic!("not a ratio: {other:?}"),
-    }
-}
-
-fn reason(result: &MetricResult) -> UndefinedReason {
-    result.value.clone().unwrap_err().reason
-}
 
 fn in_region(mut record: Record, region: &str) -> Record {
     if let Record::Customer(c) = &mut record {

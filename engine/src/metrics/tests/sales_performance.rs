@@ -8,23 +8,11 @@ use super::*;
 use crate::calendar::Granularity;
 use crate::dataset::{Dataset, KindRead};
 use crate::dimension::Dimension;
-use crate::eval::{MetricReport, prepare};
+use crate::eval::prepare;
 use crate::metrics::test_support::*;
 use crate::query::MetricQuery;
 use crate::records::{CrmUser, Quota, Record};
-use crate::value::{Ratio, Undefined};
-
-fn ratio(numerator: f64, denominator: f64) -> Result<Value, Undefined> {
-    Ok(Value::Ratio(Ratio {
-        value: numerator / denominator,
-        numerator,
-        denominator,
-    }))
-}
-
-fn reason(report: &MetricReport) -> UndefinedReason {
-    report.total.value.as_ref().unwrap_err().reason
-}
+use crate::value::Undefined;
 
 fn won(id: &str, created: Timestamp, closed: Timestamp, amount: i64) -> Record {
     deal(id, DealStatus::Won, created, Some(closed), amount)
@@ -180,7 +168,7 @@ fn quota_attainment_total_and_per_rep() {
     let mut req = request(MetricQuery::new("quota_attainment"), march());
     req.group_by = vec![Dimension::OwnerId];
     let report = run(quota_records(), &req);
-    assert_eq!(report.total.value, ratio(1_500_000.0, 4_500_000.0));
+    assert_eq!(report.total.value, expected_ratio(1_500_000.0, 4_500_000.0));
     assert_eq!(
         report.total.components,
         vec![
@@ -196,8 +184,14 @@ fn quota_attainment_total_and_per_rep() {
     let keys: Vec<_> = report.groups.iter().map(|g| g.key[0].clone()).collect();
     let names = ["alice", "bob", "carol", "dave"];
     assert_eq!(keys, names.map(|n| Some(n.to_owned())).to_vec());
-    assert_eq!(report.groups[0].total.value, ratio(900_000.0, 4_000_000.0));
-    assert_eq!(report.groups[1].total.value, ratio(600_000.0, 500_000.0));
+    assert_eq!(
+        report.groups[0].total.value,
+        expected_ratio(900_000.0, 4_000_000.0)
+    );
+    assert_eq!(
+        report.groups[1].total.value,
+        expected_ratio(600_000.0, 500_000.0)
+    );
     for group in &report.groups[2..] {
         let undefined = group.total.value.as_ref().unwrap_err();
         assert_eq!(undefined.reason, UndefinedReason::ZeroDenominator);
@@ -205,8 +199,8 @@ fn quota_attainment_total_and_per_rep() {
     // as_of 03-15: bob's win (03-31) has not happened → bob 0 / 500000; total 900000 / 4500000.
     req.as_of = at(3, 15, 0);
     let report = run(quota_records(), &req);
-    assert_eq!(report.total.value, ratio(900_000.0, 4_500_000.0));
-    assert_eq!(report.groups[1].total.value, ratio(0.0, 500_000.0));
+    assert_eq!(report.total.value, expected_ratio(900_000.0, 4_500_000.0));
+    assert_eq!(report.groups[1].total.value, expected_ratio(0.0, 500_000.0));
 }
 
 #[test]
@@ -221,11 +215,11 @@ fn quota_attainment_series_and_edge_cases() {
     let report = run(quota_records(), &req);
     assert_eq!(
         report.series[0].result.value,
-        ratio(1_000_000.0, 3_100_000.0)
+        expected_ratio(1_000_000.0, 3_100_000.0)
     );
     assert_eq!(
         report.series[1].result.value,
-        ratio(1_500_000.0, 4_500_000.0)
+        expected_ratio(1_500_000.0, 4_500_000.0)
     );
     // No quota → ZERO_DENOMINATOR.
     let report = run(

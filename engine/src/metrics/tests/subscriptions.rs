@@ -62,10 +62,6 @@ fn ratio_of(result: &MetricResult) -> Ratio {
     }
 }
 
-fn reason(result: &MetricResult) -> UndefinedReason {
-    result.value.clone().unwrap_err().reason
-}
-
 /// The movements breakdown as key → (amount, customers), after checking its keys, its order and
 /// the identity start + new + reactivation + expansion − contraction − churn = end.
 fn movements(result: &MetricResult) -> BTreeMap<String, (i64, u64)> {

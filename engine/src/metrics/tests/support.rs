@@ -13,7 +13,7 @@ use crate::eval::Period;
 use crate::metrics::test_support::*;
 use crate::query::MetricQuery;
 use crate::records::{Meta, Record};
-use crate::value::{DurationStats, Ratio, UndefinedReason};
+use crate::value::{DurationStats, UndefinedReason};
 
 const HOUR: f64 = 3600.0;
 
@@ -66,21 +66,6 @@ fn stats(result: &MetricResult) -> DurationStats {
         Ok(Value::Duration(stats)) => *stats,
         other => panic!("not a duration: {other:?}"),
     }
-}
-
-fn ratio(result: &MetricResult) -> (f64, f64) {
-    match &result.value {
-        Ok(Value::Ratio(Ratio {
-            numerator,
-            denominator,
-            ..
-        })) => (*numerator, *denominator),
-        other => panic!("not a ratio: {other:?}"),
-    }
-}
-
-fn reason(result: &MetricResult) -> UndefinedReason {
-    result.value.clone().unwrap_err().reason
 }
 
 fn component(result: &MetricResult, name: &str) -> Component {

@@ -1,5 +1,6 @@
 //! Builders and runners shared by the metric families' unit tests: records with sensible
-//! defaults, a one-call evaluator, and the merge / order-independence property check.
+//! defaults, a one-call evaluator, readers of results (`ratio`, `reason`, `expected_ratio`), and
+//! the merge / order-independence property check.
 
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
@@ -12,7 +13,55 @@ use crate::eval::{Family, FoldContext, MetricReport, Period, State, prepare, sta
 use crate::money::{Currency, Money};
 use crate::query::{ComputeRequest, MetricQuery};
 use crate::records::*;
+use crate::value::{MetricResult, Ratio, Undefined, UndefinedReason, Value};
 use crate::view::View;
+
+/// A result, or the total of a report.
+pub trait Outcome {
+    /// The result.
+    fn result(&self) -> &MetricResult;
+}
+
+impl Outcome for MetricResult {
+    fn result(&self) -> &MetricResult {
+        self
+    }
+}
+
+impl Outcome for MetricReport {
+    fn result(&self) -> &MetricResult {
+        &self.total
+    }
+}
+
+/// The numerator and denominator of a ratio result; panics on anything else.
+pub fn ratio(outcome: &impl Outcome) -> (f64, f64) {
+    match &outcome.result().value {
+        Ok(Value::Ratio(Ratio {
+            numerator,
+            denominator,
+            ..
+        })) => (*numerator, *denominator),
+        other => panic!("not a ratio: {other:?}"),
+    }
+}
+
+/// Why a result is undefined; panics when it has a value.
+pub fn reason(outcome: &impl Outcome) -> UndefinedReason {
+    match &outcome.result().value {
+        Err(undefined) => undefined.reason,
+        Ok(value) => panic!("defined: {value:?}"),
+    }
+}
+
+/// The value a ratio result must have: `numerator / denominator`, with both parts.
+pub fn expected_ratio(numerator: f64, denominator: f64) -> Result<Value, Undefined> {
+    Ok(Value::Ratio(Ratio {
+        value: numerator / denominator,
+        numerator,
+        denominator,
+    }))
+}
 
 /// 2026-`m`-`d` `h`:00 UTC.
 pub fn at(m: u32, d: u32, h: u32) -> Timestamp {
