@@ -1,3 +1,5 @@
+//! Unit tests of `records::attributes`: the compact attribute block.
+
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 

@@ -1,3 +1,5 @@
+//! Unit tests of `records::fingerprint`: the content hash that tells an unchanged record.
+
 use std::hash::{Hash, Hasher};
 
 use chrono::NaiveDate;

@@ -1,3 +1,5 @@
+//! Unit tests of `retry`: conflicts retried, then ABORTED; other errors not retried.
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::{WRITE_ATTEMPTS, retrying_conflicts};

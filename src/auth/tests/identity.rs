@@ -1,3 +1,5 @@
+//! Unit tests of `identity`: the caller from tokens, certificates and mesh headers.
+
 use std::collections::HashMap;
 
 use super::{BadIdentity, IdentitySources, forwarded_client_uri};

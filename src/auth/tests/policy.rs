@@ -1,3 +1,5 @@
+//! Unit tests of `policy`: parsing and deciding grants.
+
 use super::{Permission, Policy};
 use crate::auth::Principal;
 

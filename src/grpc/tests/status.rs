@@ -1,3 +1,5 @@
+//! Unit tests of `status`: application errors as gRPC statuses with bounded details.
+
 use crm_metrics_engine::query::Problem;
 use tonic::Code;
 use tonic_types::StatusExt;
