@@ -26,11 +26,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     ),
     (
         "handler names a storage type",
-        "src/grpc/ingest_service.rs",
-        "UpsertOutcome, until the ingest use case returns outcomes of its own",
-    ),
-    (
-        "handler names a storage type",
         "src/grpc/metrics_service.rs",
         "ComputationSource, until the computation use cases return a source of their own",
     ),

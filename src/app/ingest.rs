@@ -7,11 +7,35 @@ use super::retry::retrying_conflicts;
 use super::{App, AppError, RecordId, TenantId};
 use crate::storage::{ErasureCounts, UpsertOutcome};
 
+/// What one record of a committed batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// The id was new.
+    Created,
+    /// The stored record was replaced by different content.
+    Updated,
+    /// The content equals the stored content (the version may have been raised).
+    Unchanged,
+    /// The stored version is higher: nothing was written.
+    Stale,
+}
+
+impl From<UpsertOutcome> for RecordOutcome {
+    fn from(outcome: UpsertOutcome) -> RecordOutcome {
+        match outcome {
+            UpsertOutcome::Created => RecordOutcome::Created,
+            UpsertOutcome::Updated => RecordOutcome::Updated,
+            UpsertOutcome::Unchanged => RecordOutcome::Unchanged,
+            UpsertOutcome::Stale => RecordOutcome::Stale,
+        }
+    }
+}
+
 /// The result of one committed batch.
 #[derive(Debug, Clone)]
 pub struct IngestOutcome {
     /// One outcome per record, in request order.
-    pub outcomes: Vec<UpsertOutcome>,
+    pub outcomes: Vec<RecordOutcome>,
     /// Opaque token: a ComputeMetrics call carrying it sees this batch.
     pub consistency_token: String,
 }
@@ -26,6 +50,7 @@ impl App {
         self.check_batch_size(records.len())?;
         let (outcomes, consistency_token) =
             retrying_conflicts(|| self.store.upsert_batch(tenant_id, records)).await?;
+        let outcomes: Vec<RecordOutcome> = outcomes.into_iter().map(RecordOutcome::from).collect();
         self.ingested
             .add_batch(records.iter().map(Record::kind), &outcomes);
         Ok(IngestOutcome {

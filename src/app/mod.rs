@@ -12,7 +12,7 @@ mod settings;
 pub use compute::{Asked, ComputeOutcome};
 pub use error::{AppError, error_chain};
 pub use ids::{RecordId, TenantId};
-pub use ingest::IngestOutcome;
+pub use ingest::{IngestOutcome, RecordOutcome};
 pub use settings::{TenantSettings, VersionedSettings};
 
 use std::sync::Arc;

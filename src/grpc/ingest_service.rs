@@ -10,10 +10,9 @@ use super::ingest_stream::{AckStream, stream_records};
 use super::pb;
 use super::pb::ingest_service_server::IngestService;
 use super::status::invalid_argument;
-use crate::app::{App, AppError, IngestOutcome, RecordId, TenantId};
+use crate::app::{App, AppError, IngestOutcome, RecordId, RecordOutcome, TenantId};
 use crate::auth::{Access, Permission};
 use crate::shutdown::Stopping;
-use crate::storage::UpsertOutcome;
 use crm_metrics_engine::query::Problem;
 use crm_metrics_engine::records::Record;
 
@@ -89,19 +88,19 @@ fn ingest_response(
     };
     for (index, (record, result)) in records.iter().zip(outcome.outcomes).enumerate() {
         let proto_outcome = match result {
-            UpsertOutcome::Created => {
+            RecordOutcome::Created => {
                 response.created += 1;
                 pb::RecordOutcome::Created
             }
-            UpsertOutcome::Updated => {
+            RecordOutcome::Updated => {
                 response.updated += 1;
                 pb::RecordOutcome::Updated
             }
-            UpsertOutcome::Unchanged => {
+            RecordOutcome::Unchanged => {
                 response.unchanged += 1;
                 pb::RecordOutcome::Unchanged
             }
-            UpsertOutcome::Stale => {
+            RecordOutcome::Stale => {
                 response.stale += 1;
                 pb::RecordOutcome::Stale
             }

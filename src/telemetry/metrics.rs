@@ -25,7 +25,7 @@ use crm_metrics_engine::records::RecordKind;
 
 use crate::admission::AdmissionGate;
 use crate::app::App;
-use crate::storage::UpsertOutcome;
+use crate::app::RecordOutcome;
 
 /// The instrumentation scope of every instrument.
 const SCOPE: &str = "crm-metrics";
@@ -204,7 +204,7 @@ impl IngestCounter {
 
     /// Adds one committed batch: `kinds` and `outcomes` pair up in order. One addition per
     /// kind and outcome present, not per record.
-    pub fn add_batch(&self, kinds: impl Iterator<Item = RecordKind>, outcomes: &[UpsertOutcome]) {
+    pub fn add_batch(&self, kinds: impl Iterator<Item = RecordKind>, outcomes: &[RecordOutcome]) {
         const OUTCOMES: usize = 4;
         let mut counts = [[0u64; OUTCOMES]; RecordKind::ALL.len()];
         for (kind, outcome) in kinds.zip(outcomes) {
@@ -226,15 +226,15 @@ impl IngestCounter {
     }
 }
 
-/// The name of each [`UpsertOutcome`], by [`outcome_index`].
+/// The name of each [`RecordOutcome`], by [`outcome_index`].
 const OUTCOME_NAMES: [&str; 4] = ["created", "updated", "unchanged", "stale"];
 
-fn outcome_index(outcome: UpsertOutcome) -> usize {
+fn outcome_index(outcome: RecordOutcome) -> usize {
     match outcome {
-        UpsertOutcome::Created => 0,
-        UpsertOutcome::Updated => 1,
-        UpsertOutcome::Unchanged => 2,
-        UpsertOutcome::Stale => 3,
+        RecordOutcome::Created => 0,
+        RecordOutcome::Updated => 1,
+        RecordOutcome::Unchanged => 2,
+        RecordOutcome::Stale => 3,
     }
 }
 
