@@ -60,6 +60,7 @@ pub fn set_nodelay_on_tcp_sockets() -> usize {
         // SAFETY: `fd` is an open descriptor of this process (listed in /proc/self/fd) and is
         // only borrowed for the duration of one `setsockopt`; if it was closed meanwhile, the
         // call fails with EBADF, which is ignored.
+        #[allow(unsafe_code)]
         let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
         let socket = socket2::SockRef::from(&borrowed);
         if matches!(socket.tcp_nodelay(), Ok(false)) && socket.set_tcp_nodelay(true).is_ok() {

@@ -70,6 +70,9 @@ extern "C" fn stop_embedded() {
     }
 }
 
+// The C runtime's exit hooks: the one use of unsafe in the tests, to stop the embedded cluster
+// and drop the test databases when the test process exits.
+#[allow(unsafe_code)]
 unsafe extern "C" {
     fn atexit(callback: extern "C" fn()) -> i32;
 }
@@ -88,6 +91,7 @@ async fn server_url() -> String {
             let url = embedded.database_url();
             *EMBEDDED.lock().expect("lock") = Some((embedded, dir));
             // SAFETY: registering a plain extern "C" function with the C runtime.
+            #[allow(unsafe_code)]
             unsafe {
                 atexit(stop_embedded);
             }
@@ -124,6 +128,7 @@ pub async fn fresh_database() -> String {
     if std::env::var_os("DATABASE_URL").is_some() {
         CREATED.lock().expect("lock").push(name.clone());
         // SAFETY: registering a plain extern "C" function with the C runtime, once.
+        #[allow(unsafe_code)]
         DROP_AT_EXIT.call_once(|| unsafe {
             atexit(drop_created_databases);
         });
