@@ -373,7 +373,7 @@ static DEALS_WON: MetricDefinition = MetricDefinition {
     id: "deals_won",
     family: "sales",
     version: 1,
-    description: "The number of deals won in the window (by closed_time); group by owner_id for per-rep counts. A window without any won deal has no value (NO_DATA).",
+    description: "The number of deals won in the window (by closed_time); group by owner_id for per-rep counts. A window without any won deal counts 0: a count of events is defined for every window, so it is never NO_DATA.",
     formula: "count of deals with status WON and closed_time in P",
     value_kind: ValueKind::Count,
     unit: "deals",
