@@ -221,28 +221,25 @@ impl Config {
     }
 
     /// Every flag at its default, whatever the environment says: the flags' own defaults are
-    /// the one place defaults are written.
-    pub fn defaults() -> Config {
+    /// the one place defaults are written. An error only if a flag were declared required.
+    pub fn defaults() -> Result<Config, clap::Error> {
         let command = <Config as clap::Args>::augment_args(clap::Command::new("crm-metrics"))
             .mut_args(|arg| arg.env(None::<&str>));
-        let matches = command
-            .try_get_matches_from(["crm-metrics"])
-            .expect("every flag has a default or is optional");
+        let matches = command.try_get_matches_from(["crm-metrics"])?;
         <Config as clap::FromArgMatches>::from_arg_matches(&matches)
-            .expect("the defaults make a configuration")
     }
 
     /// A configuration for tests and embedding: every flag at its default, on `database_url`,
     /// serving on `listen` with the admin port on any free loopback port, and no drain delay
     /// (callers that test draining set one).
-    pub fn for_database(database_url: String, listen: SocketAddr) -> Config {
-        Config {
+    pub fn for_database(database_url: String, listen: SocketAddr) -> Result<Config, clap::Error> {
+        Ok(Config {
             listen,
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: Some(database_url),
             drain_delay_seconds: 0,
-            ..Config::defaults()
-        }
+            ..Config::defaults()?
+        })
     }
 }
 

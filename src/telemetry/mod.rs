@@ -115,24 +115,24 @@ pub fn request_span(request: &http::Request<()>, exporting: bool) -> tracing::Sp
 /// The span of a call to `path` with `headers` (see [`request_span`]). Its status code is
 /// recorded when the call ends ([`record_span_status`]).
 pub(crate) fn span_for(path: &str, headers: &http::HeaderMap, exporting: bool) -> tracing::Span {
+    // The level of a span is fixed where it is written, so the span is written once per level.
+    macro_rules! call_span {
+        ($level:expr) => {
+            tracing::span!(
+                $level,
+                "grpc.request",
+                otel.kind = "server",
+                rpc.system = "grpc",
+                rpc.method = %path,
+                rpc.grpc.status_code = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+            )
+        };
+    }
     let span = if exporting {
-        tracing::info_span!(
-            "grpc.request",
-            otel.kind = "server",
-            rpc.system = "grpc",
-            rpc.method = %path,
-            rpc.grpc.status_code = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-        )
+        call_span!(tracing::Level::INFO)
     } else {
-        tracing::debug_span!(
-            "grpc.request",
-            otel.kind = "server",
-            rpc.system = "grpc",
-            rpc.method = %path,
-            rpc.grpc.status_code = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-        )
+        call_span!(tracing::Level::DEBUG)
     };
     if span.is_disabled() {
         return span;

@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn the_defaults_are_the_flags_defaults() {
-    let defaults = Config::defaults();
+    let defaults = Config::defaults().unwrap();
     assert_eq!(defaults.listen, "127.0.0.1:50051".parse().unwrap());
     assert_eq!(defaults.admin_listen, "127.0.0.1:9464".parse().unwrap());
     assert_eq!(defaults.db_max_connections, 16);
@@ -21,7 +21,7 @@ fn the_defaults_are_the_flags_defaults() {
 fn parsing_no_flags_gives_the_defaults() {
     // What the binary parses with no flags (and no such variables set) is what tests start with.
     let parsed = Cli::try_parse_from(["crm-metrics"]).unwrap().serve;
-    let defaults = Config::defaults();
+    let defaults = Config::defaults().unwrap();
     assert_eq!(parsed.db_max_connections, defaults.db_max_connections);
     assert_eq!(
         parsed.shutdown_grace_seconds,
@@ -31,8 +31,9 @@ fn parsing_no_flags_gives_the_defaults() {
 
 #[test]
 fn a_test_configuration_changes_only_where_it_must() {
-    let config = Config::for_database("postgres://x".to_owned(), "127.0.0.1:0".parse().unwrap());
-    let defaults = Config::defaults();
+    let config =
+        Config::for_database("postgres://x".to_owned(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let defaults = Config::defaults().unwrap();
     assert_eq!(config.database_url.as_deref(), Some("postgres://x"));
     assert_eq!(config.drain_delay_seconds, 0);
     assert_eq!(config.admin_listen.port(), 0);

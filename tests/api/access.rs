@@ -535,7 +535,8 @@ async fn a_stream_authorizes_each_batch_on_its_tenant() {
 #[tokio::test]
 async fn an_open_service_starts_only_on_loopback_unless_allowed() {
     let url = "postgres://unused.invalid/none".to_owned();
-    let public = Config::for_database(url.clone(), "0.0.0.0:0".parse().unwrap());
+    let public = Config::for_database(url.clone(), "0.0.0.0:0".parse().unwrap())
+        .expect("the default configuration");
     let refused = Application::build(public).await.err().unwrap();
     assert!(
         refused.to_string().contains("--allow-open-access"),
@@ -543,7 +544,8 @@ async fn an_open_service_starts_only_on_loopback_unless_allowed() {
     );
     // A policy without an identity source could never grant anything.
     let dir = tempfile::tempdir().unwrap();
-    let mut no_source = Config::for_database(url, "0.0.0.0:0".parse().unwrap());
+    let mut no_source =
+        Config::for_database(url, "0.0.0.0:0".parse().unwrap()).expect("the default configuration");
     let policy = dir.path().join("policy.json");
     std::fs::write(&policy, policy_json()).unwrap();
     no_source.auth.policy_file = Some(policy);

@@ -155,7 +155,8 @@ async fn a_burst_within_the_slots_and_the_queue_is_answered_in_full() {
 async fn zero_concurrent_computations_is_a_startup_error() {
     let url = fresh_database().await;
     let mut config =
-        crm_metrics::config::Config::for_database(url, "127.0.0.1:0".parse().expect("address"));
+        crm_metrics::config::Config::for_database(url, "127.0.0.1:0".parse().expect("address"))
+            .expect("the default configuration");
     config.max_concurrent_computations = 0;
     let error = crm_metrics::startup::Application::build(config)
         .await

@@ -214,7 +214,8 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
         tls: Option<ClientTlsConfig>,
     ) -> TestApp {
-        let mut config = Config::for_database(url, "127.0.0.1:0".parse().expect("address"));
+        let mut config = Config::for_database(url, "127.0.0.1:0".parse().expect("address"))
+            .expect("the default configuration");
         configure(&mut config);
         let application = Application::build(config).await.expect("service builds");
         let address = application.local_addr();

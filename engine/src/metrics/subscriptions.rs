@@ -174,15 +174,9 @@ fn snapshot_result(
     }
     let mut sum = MoneySum::default();
     sum.add_minor(currency, if what == Snapshot::Arr { 12 * mrr } else { mrr });
-    let count = (what == Snapshot::Arpa)
-        .then_some((customers, "paying customers at the evaluation instant"));
-    money_result(
-        id,
-        &sum,
-        count,
-        "paying customers at the evaluation instant",
-        components,
-    )
+    let paying = "paying customers at the evaluation instant";
+    let count = (what == Snapshot::Arpa).then_some((customers, paying));
+    money_result(id, &sum, count, paying, components)
 }
 
 /// Monthly recurring revenue at the period's point in time.
