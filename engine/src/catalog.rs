@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::query::{MetricQuery, ParamValue, Problem};
 use crate::records::RecordKind;
+use crate::value::UndefinedReason;
 
 /// The type of a metric's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,6 +77,30 @@ pub struct ParameterDefinition {
     pub positive: bool,
 }
 
+/// A name a result carries (a component, a breakdown key) and what it means. A name in angle
+/// brackets (`<stage>`) stands for names taken from the data or the parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Term {
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+/// One way a metric's value can be undefined, and when it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UndefinedCase {
+    pub reason: UndefinedReason,
+    pub when: &'static str,
+}
+
+/// A policy whose values are a Rust enum: the formula reads the setting as `Self`
+/// ([`Settings::choice`]), never as a string.
+pub trait Choice: Copy + 'static {
+    /// The published policy; its `values` name [`Choice::ALL`] in the same order.
+    const POLICY: PolicyDefinition;
+    /// Every value, in the order of `POLICY.values`.
+    const ALL: &'static [Self];
+}
+
 /// Everything a caller needs to know about a metric.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MetricDefinition {
@@ -94,6 +119,12 @@ pub struct MetricDefinition {
     pub primary: &'static [RecordKind],
     pub policies: &'static [PolicyDefinition],
     pub parameters: &'static [ParameterDefinition],
+    /// The components every result carries.
+    pub components: &'static [Term],
+    /// For a breakdown value, the keys of its entries (empty otherwise).
+    pub breakdown_keys: &'static [Term],
+    /// Every reason the value can be undefined. A test checks each one occurs.
+    pub undefined: &'static [UndefinedCase],
 }
 
 /// A metric query's policies and parameters, checked against the definition and completed with
@@ -193,9 +224,19 @@ impl Settings {
         )
     }
 
-    /// The value of a policy (its default when not given). Empty for an unknown name.
-    pub fn policy(&self, name: &str) -> &'static str {
-        self.policies.get(name).copied().unwrap_or("")
+    /// The value of the policy `C` (its default when not given).
+    pub fn choice<C: Choice>(&self) -> C {
+        let policy = C::POLICY;
+        let value = self
+            .policies
+            .get(policy.name)
+            .copied()
+            .unwrap_or(policy.default);
+        let position = |wanted: &str| policy.values.iter().position(|v| *v == wanted);
+        // Resolution admits only the policy's values, and a test checks `ALL` matches them, so
+        // the default's position is only a fallback for a policy the metric does not declare.
+        let index = position(value).or_else(|| position(policy.default)).unwrap_or(0);
+        C::ALL[index.min(C::ALL.len().saturating_sub(1))]
     }
 
     /// Every policy with the value applied, for echoing in results.

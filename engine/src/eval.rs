@@ -1,5 +1,5 @@
-//! The evaluator: every metric is a [`Family`] whose [`State`] is built by folding records, merged,
-//! and finalized into a value. The driver (`eval/driver.rs`) routes each primary record to the periods (total
+//! The evaluator: every metric is a [`Declaration`]: a [`Reading`] builds its [`State`] by folding
+//! records, states merge, and the declaration's `finalize` turns a state into a value. The driver (`eval/driver.rs`) routes each primary record to the periods (total
 //! window, series buckets, previous period) and groups it belongs to, so a formula is written once
 //! and gets series, group-by, filters and `compare_previous` for free.
 //!
@@ -27,7 +27,7 @@ use chrono_tz::Tz;
 use crate::calendar::Window;
 use crate::catalog::{MetricDefinition, Settings};
 use crate::context::{Lookup, RecordRef};
-use crate::dataset::ReadPlan;
+use crate::dataset::{ReadPlan, TimeField};
 use crate::query::Problem;
 use crate::records::Timestamp;
 use crate::value::{EvalError, MetricResult};
@@ -93,44 +93,73 @@ impl<'a, 'b> FoldContext<'a, 'b> {
 }
 
 /// A mergeable accumulation of records for one metric, one period and one group.
+///
+/// The driver relies on exact merging: a grouped query folds each record into its group alone
+/// and takes the overall total as the merge of the groups' totals.
 pub trait State: Clone + PartialEq + Debug + Default + Send {
     /// Adds everything `other` accumulated.
     fn merge(&mut self, other: &Self);
 }
 
-/// A metric's formula as fold / merge / finalize.
-pub trait Family: Send + Sync + 'static {
+/// When a record counts: the defining time the read plan and the routes derive from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountedBy {
+    /// A primary record counts in the periods containing this time of it (a deal's
+    /// `closed_time`); a record without it counts nowhere. The reading reads the records whose
+    /// field lies in the span and routes each to the periods containing its time.
+    Time(TimeField),
+    /// A primary record may count in any period (point-in-time and customer-state formulas decide
+    /// inside `fold`); the reading states which rows it reads by overriding [`Reading::plan`].
+    State,
+}
+
+impl CountedBy {
+    /// The rows a reading counted this way needs for any period inside `span`.
+    fn plan(self, span: Window) -> ReadPlan {
+        match self {
+            CountedBy::Time(field) => ReadPlan::within(field, span),
+            CountedBy::State => ReadPlan::default(),
+        }
+    }
+
+    /// The periods `record` can count in.
+    fn route(self, record: RecordRef<'_>) -> Route {
+        match self {
+            CountedBy::Time(field) => field.value_of(record).map_or(Route::Nowhere, Route::At),
+            CountedBy::State => Route::Everywhere,
+        }
+    }
+}
+
+/// How records are read into a state: the half of a metric that several metrics may share (churn
+/// and retention, revenue and its average differ only in how they finalize).
+pub trait Reading: Send + Sync + 'static {
     type State: State;
 
-    /// The catalog entry.
-    fn definition(&self) -> &'static MetricDefinition;
+    /// When a record counts ([`CountedBy`]); the plan and the routes derive from it.
+    fn counted_by(&self, settings: &Settings) -> CountedBy;
+
+    /// The rows needed to evaluate any period inside `span` (which covers the window, its
+    /// buckets and the previous period): by default, the primary rows whose defining time lies
+    /// in the span. A reading that looks further (a lookup, a point in time) extends or replaces
+    /// it.
+    fn plan(&self, settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        self.counted_by(settings).plan(span)
+    }
+
+    /// Which periods a primary record can count in: by default, those containing its defining
+    /// time.
+    fn route(&self, settings: &Settings, record: RecordRef<'_>) -> Route {
+        self.counted_by(settings).route(record)
+    }
+
+    /// Folds one primary record (of one of the definition's primary kinds) into the state.
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut Self::State, record: RecordRef<'a>);
 
     /// Checks settings beyond what the catalog metadata expresses (`path` is `metrics[i]`).
     fn validate(&self, _settings: &Settings, _path: &str) -> Vec<Problem> {
         Vec::new()
     }
-
-    /// The rows needed to evaluate any period inside `span` (which covers the window, its
-    /// buckets and the previous period).
-    fn plan(&self, settings: &Settings, span: Window, as_of: Timestamp) -> ReadPlan;
-
-    /// Which periods a primary record can count in.
-    fn route(&self, settings: &Settings, record: RecordRef<'_>) -> Route;
-
-    /// Folds one primary record (of one of the definition's primary kinds) into the state.
-    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut Self::State, record: RecordRef<'a>);
-
-    /// The value of a state.
-    fn finalize(
-        &self,
-        ctx: &FoldContext<'_, '_>,
-        state: &Self::State,
-    ) -> Result<MetricResult, EvalError>;
-
-    /// Adjusts one group's result given the result over all records of the same period (e.g. a
-    /// group's mean relative to the overall mean). Called for group totals and group series
-    /// points; the default changes nothing.
-    fn relate_group(&self, _group: &mut MetricResult, _overall: &MetricResult) {}
 
     /// Whether the formula reads money amounts. A request whose metrics read none (counts,
     /// durations, scores) is evaluated without converting amounts into the reporting currency:
@@ -140,37 +169,67 @@ pub trait Family: Send + Sync + 'static {
     }
 }
 
-/// How several metrics read the same records into the same state (churn and retention, revenue
-/// and its average): they differ only in their definition and in how they finalize.
-pub trait Reading: Send + Sync + 'static {
-    type State: State;
-
-    /// The rows needed for any period inside `span`.
-    fn plan(&self, settings: &Settings, span: Window, as_of: Timestamp) -> ReadPlan;
-
-    /// Which periods a primary record can count in.
-    fn route(&self, settings: &Settings, record: RecordRef<'_>) -> Route;
-
-    /// Folds one primary record into the state.
-    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut Self::State, record: RecordRef<'a>);
-}
-
-/// Finalizes a shared reading's state into one metric's value.
+/// Finalizes a reading's state into one metric's value.
 pub type Finalize<S> =
-    fn(&'static MetricDefinition, &FoldContext<'_, '_>, &S) -> Result<MetricResult, EvalError>;
+    fn(&MetricDefinition, &FoldContext<'_, '_>, &S) -> Result<MetricResult, EvalError>;
 
-/// A metric made of a shared [`Reading`] and its own definition and finalize.
-pub struct ReadingMetric<R: Reading> {
-    pub definition: &'static MetricDefinition,
+/// Adjusts one group's result given the result over all records of the same period (e.g. a
+/// group's mean relative to the overall mean).
+pub type RelateGroup = fn(&mut MetricResult, &MetricResult);
+
+/// The one way a metric is declared: its published definition, the reading that accumulates its
+/// state, and the function that turns a state into its value. Each family file declares its
+/// metrics as `Declaration` statics and lists them in its `METRICS`.
+pub struct Declaration<R: Reading> {
+    pub definition: MetricDefinition,
     pub reading: R,
     pub finalize: Finalize<R::State>,
+    /// Called for group totals and group series points; `None` changes nothing.
+    pub relate_group: Option<RelateGroup>,
 }
 
-impl<R: Reading> Family for ReadingMetric<R> {
+/// The evaluator's view of a declared metric (implemented by [`Declaration`] alone).
+pub trait Family: Send + Sync + 'static {
+    type State: State;
+
+    /// The catalog entry.
+    fn definition(&self) -> &MetricDefinition;
+
+    /// See [`Reading::validate`].
+    fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem>;
+
+    /// See [`Reading::plan`].
+    fn plan(&self, settings: &Settings, span: Window, as_of: Timestamp) -> ReadPlan;
+
+    /// See [`Reading::route`].
+    fn route(&self, settings: &Settings, record: RecordRef<'_>) -> Route;
+
+    /// See [`Reading::fold`].
+    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut Self::State, record: RecordRef<'a>);
+
+    /// The value of a state.
+    fn finalize(
+        &self,
+        ctx: &FoldContext<'_, '_>,
+        state: &Self::State,
+    ) -> Result<MetricResult, EvalError>;
+
+    /// See [`Declaration::relate_group`].
+    fn relate_group(&self, group: &mut MetricResult, overall: &MetricResult);
+
+    /// See [`Reading::reads_amounts`].
+    fn reads_amounts(&self) -> bool;
+}
+
+impl<R: Reading> Family for Declaration<R> {
     type State = R::State;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        self.definition
+    fn definition(&self) -> &MetricDefinition {
+        &self.definition
+    }
+
+    fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
+        self.reading.validate(settings, path)
     }
 
     fn plan(&self, settings: &Settings, span: Window, as_of: Timestamp) -> ReadPlan {
@@ -190,7 +249,17 @@ impl<R: Reading> Family for ReadingMetric<R> {
         ctx: &FoldContext<'_, '_>,
         state: &R::State,
     ) -> Result<MetricResult, EvalError> {
-        (self.finalize)(self.definition, ctx, state)
+        (self.finalize)(&self.definition, ctx, state)
+    }
+
+    fn relate_group(&self, group: &mut MetricResult, overall: &MetricResult) {
+        if let Some(relate) = self.relate_group {
+            relate(group, overall);
+        }
+    }
+
+    fn reads_amounts(&self) -> bool {
+        self.reading.reads_amounts()
     }
 }
 

@@ -118,7 +118,7 @@ pub trait CompiledMetric: Send + Sync {
 
 /// A catalog entry that can compile queries (implemented for every [`Family`]).
 pub trait Metric: Send + Sync {
-    fn definition(&self) -> &'static MetricDefinition;
+    fn definition(&self) -> &MetricDefinition;
     fn compile(
         &'static self,
         query: &MetricQuery,
@@ -127,7 +127,7 @@ pub trait Metric: Send + Sync {
 }
 
 impl<F: Family> Metric for F {
-    fn definition(&self) -> &'static MetricDefinition {
+    fn definition(&self) -> &MetricDefinition {
         Family::definition(self)
     }
 
@@ -155,7 +155,8 @@ struct Compiled<F: Family> {
 
 impl<F: Family> CompiledMetric for Compiled<F> {
     fn definition(&self) -> &'static MetricDefinition {
-        self.family.definition()
+        let family: &'static F = self.family;
+        family.definition()
     }
 
     fn plan(&self, frame: &Frame) -> ReadPlan {

@@ -9,7 +9,7 @@ use crate::dataset::KindRead;
 use crate::dimension::Dimension;
 use crate::eval::prepare;
 use crate::metrics::test_support::*;
-use crate::query::{Filter, MetricQuery};
+use crate::query::{ComputeRequest, Filter, MetricQuery};
 use crate::records::{ActivityDirection, DealType, Record};
 use crate::value::UndefinedReason;
 use crate::value::{DurationStats, MoneyValue};
@@ -318,6 +318,43 @@ fn deals_won_series_groups_and_filters() {
 }
 
 #[test]
+fn deals_lost_counts_losses_by_close_and_as_of() {
+    // Lost in March: b (03-15) and d (03-31 23:00); c lost 04-01 00:00 is outside the half-open
+    // window; a is won; e closes 03-20 but as_of is 03-18, so it is still open then → 2, and with
+    // as_of 03-18, only b → 1. An owner's count sees only that owner's losses: o1 has b → 1.
+    let records = vec![
+        won("a", at(2, 1, 0), at(3, 10, 0), 100),
+        owned(lost("b", at(2, 1, 0), at(3, 15, 0)), "o1"),
+        lost("c", at(2, 1, 0), at(4, 1, 0)),
+        owned(lost("d", at(2, 1, 0), at(3, 31, 23)), "o2"),
+        open("e", at(2, 1, 0)),
+    ];
+    let lost_in = |req: &ComputeRequest| run(records.clone(), req).total.value;
+    let query = || MetricQuery::new("deals_lost");
+    assert_eq!(lost_in(&request(query(), march())), Ok(Value::Count(2)));
+    let mut early = request(query(), march());
+    early.as_of = at(3, 18, 0);
+    assert_eq!(lost_in(&early), Ok(Value::Count(1)));
+    let mut by_owner = request(query(), march());
+    by_owner.group_by = vec![Dimension::OwnerId];
+    let groups = run(records.clone(), &by_owner).groups;
+    let counts: Vec<_> = groups
+        .iter()
+        .map(|g| (g.key.clone(), g.total.value.clone()))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            (vec![Some("o1".to_owned())], Ok(Value::Count(1))),
+            (vec![Some("o2".to_owned())], Ok(Value::Count(1))),
+        ]
+    );
+    // No loss in the window counts 0, never undefined.
+    let empty = run(Vec::new(), &request(query(), march()));
+    assert_eq!(empty.total.value, Ok(Value::Count(0)));
+}
+
+#[test]
 fn plans_read_only_the_needed_ranges() {
     // Closed basis reads deals closed in the window, cohort deals created in it; the
     // lead_created cycle also reads leads created before the window's end.
@@ -381,14 +418,15 @@ proptest! {
             Settings::resolve(definition, &MetricQuery::new(definition.id).policy(policy, value), "m").unwrap()
         };
         for basis in ["closed", "cohort"] {
-            assert_merge_property(&WinRate, &with(&WIN_RATE, "basis", basis), period, &records, split, rotate);
+            assert_merge_property(&WIN_RATE, &with(&WIN_RATE.definition, "basis", basis), period, &records, split, rotate);
         }
         for start in ["deal_created", "lead_created", "first_activity"] {
-            let settings = with(&SALES_CYCLE_LENGTH, "start", start);
-            assert_merge_property(&SalesCycleLength, &settings, period, &records, split, rotate);
+            let settings = with(&SALES_CYCLE_LENGTH.definition, "start", start);
+            assert_merge_property(&SALES_CYCLE_LENGTH, &settings, period, &records, split, rotate);
         }
-        let settings = Settings::defaults(&AVERAGE_DEAL_SIZE);
-        assert_merge_property(&AVERAGE_DEAL_SIZE_METRIC, &settings, period, &records, split, rotate);
-        assert_merge_property(&DEALS_WON_METRIC, &Settings::defaults(&DEALS_WON), period, &records, split, rotate);
+        for metric in [&AVERAGE_DEAL_SIZE, &DEALS_WON, &DEALS_LOST] {
+            let settings = Settings::defaults(&metric.definition);
+            assert_merge_property(metric, &settings, period, &records, split, rotate);
+        }
     }
 }
