@@ -187,25 +187,24 @@ fn win_rate_result(
     ))
 }
 
-/// Deals closed in the period: the won ones' count and exact amount, and the lost ones' count
-/// (shared by deal size, deals won and deals lost).
+/// The deals of one outcome closed in the period: their count and the exact sum of their amounts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClosedDealTotals {
-    won_amount: MoneySum,
-    won: u64,
-    lost: u64,
+    amount: MoneySum,
+    deals: u64,
 }
 
 impl State for ClosedDealTotals {
     fn merge(&mut self, other: &Self) {
-        self.won_amount.merge(&other.won_amount);
-        self.won += other.won;
-        self.lost += other.lost;
+        self.amount.merge(&other.amount);
+        self.deals += other.deals;
     }
 }
 
-/// Deals won or lost in the period, by `closed_time`.
-pub struct ClosedDeals;
+/// The deals won (`won: true`) or lost in the period, by `closed_time`.
+pub struct ClosedDeals {
+    pub won: bool,
+}
 
 impl Reading for ClosedDeals {
     type State = ClosedDealTotals;
@@ -220,13 +219,11 @@ impl Reading for ClosedDeals {
         state: &mut ClosedDealTotals,
         record: RecordRef<'a>,
     ) {
-        match closed_in(record, &ctx.period) {
-            Some((deal, _, true)) => {
-                state.won_amount.add(deal.amount);
-                state.won += 1;
-            }
-            Some((_, _, false)) => state.lost += 1,
-            None => {}
+        if let Some((deal, _, won)) = closed_in(record, &ctx.period)
+            && won == self.won
+        {
+            state.amount.add(deal.amount);
+            state.deals += 1;
         }
     }
 }
@@ -256,7 +253,7 @@ pub static AVERAGE_DEAL_SIZE: Declaration<ClosedDeals> = Declaration {
             when: "no deal was won in the window",
         }],
     },
-    reading: ClosedDeals,
+    reading: ClosedDeals { won: true },
     finalize: average_deal_size_result,
     relate_group: None,
 };
@@ -267,11 +264,11 @@ fn average_deal_size_result(
     _ctx: &FoldContext<'_, '_>,
     state: &ClosedDealTotals,
 ) -> Result<MetricResult, EvalError> {
-    let components = vec![Component::count("deals_won", state.won)];
+    let components = vec![Component::count("deals_won", state.deals)];
     money_result(
         definition.id,
-        &state.won_amount,
-        Some((state.won, "deals won in the window")),
+        &state.amount,
+        Some((state.deals, "deals won in the window")),
         "deals won",
         components,
     )
@@ -440,8 +437,8 @@ pub static DEALS_WON: Declaration<ClosedDeals> = Declaration {
         breakdown_keys: &[],
         undefined: &[],
     },
-    reading: ClosedDeals,
-    finalize: |_, _, state| Ok(MetricResult::value(Value::Count(state.won), Vec::new())),
+    reading: ClosedDeals { won: true },
+    finalize: deal_count,
     relate_group: None,
 };
 
@@ -464,10 +461,20 @@ pub static DEALS_LOST: Declaration<ClosedDeals> = Declaration {
         breakdown_keys: &[],
         undefined: &[],
     },
-    reading: ClosedDeals,
-    finalize: |_, _, state| Ok(MetricResult::value(Value::Count(state.lost), Vec::new())),
+    reading: ClosedDeals { won: false },
+    finalize: deal_count,
     relate_group: None,
 };
+
+/// The value of `deals_won` and `deals_lost`: a count of events is defined for every window, so
+/// none is a count of 0, not missing data.
+fn deal_count(
+    _definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &ClosedDealTotals,
+) -> Result<MetricResult, EvalError> {
+    Ok(MetricResult::value(Value::Count(state.deals), Vec::new()))
+}
 
 #[cfg(test)]
 #[path = "tests/deals.rs"]
