@@ -251,83 +251,83 @@ fn bench_family<F: Family>(c: &mut Criterion, name: &str, family: &F, data: &Dat
 
 fn families(c: &mut Criterion) {
     let data = dataset(80_000);
-    bench_family(c, "surveys/nps", &surveys::Nps, &data);
-    bench_family(c, "surveys/csat", &surveys::Csat, &data);
+    bench_family(c, "surveys/nps", &surveys::NPS, &data);
+    bench_family(c, "surveys/csat", &surveys::CSAT, &data);
     bench_family(
         c,
         "retention/customer_churn_rate",
-        &retention::CUSTOMER_CHURN_RATE_METRIC,
+        &retention::CUSTOMER_CHURN_RATE,
         &data,
     );
-    bench_family(c, "revenue/revenue", &revenue::REVENUE_METRIC, &data);
-    bench_family(c, "deals/win_rate", &deals::WinRate, &data);
+    bench_family(c, "revenue/revenue", &revenue::REVENUE, &data);
+    bench_family(c, "deals/win_rate", &deals::WIN_RATE, &data);
     bench_family(
         c,
         "deals/sales_cycle_length",
-        &deals::SalesCycleLength,
+        &deals::SALES_CYCLE_LENGTH,
         &data,
     );
     bench_family(
         c,
         "leads/lead_response_time",
-        &leads::LeadResponseTime,
+        &leads::LEAD_RESPONSE_TIME,
         &data,
     );
     bench_family(
         c,
         "subscriptions/mrr_movements",
-        &subscriptions::MRR_MOVEMENTS_METRIC,
+        &subscriptions::MRR_MOVEMENTS,
         &data,
     );
-    bench_family(c, "renewals/renewal_rate", &renewals::RenewalRate, &data);
+    bench_family(c, "renewals/renewal_rate", &renewals::RENEWAL_RATE, &data);
     bench_family(
         c,
         "purchases/repeat_purchase_rate",
-        &purchases::REPEAT_PURCHASE_RATE_METRIC,
+        &purchases::REPEAT_PURCHASE_RATE,
         &data,
     );
     bench_family(
         c,
         "acquisition/customer_acquisition_cost",
-        &acquisition::CustomerAcquisitionCost,
+        &acquisition::CUSTOMER_ACQUISITION_COST,
         &data,
     );
     bench_family(
         c,
         "lifetime_value/customer_lifetime_value",
-        &lifetime_value::CUSTOMER_LIFETIME_VALUE_METRIC,
+        &lifetime_value::CUSTOMER_LIFETIME_VALUE,
         &data,
     );
-    bench_family(c, "roi/crm_roi", &roi::CrmRoi, &data);
+    bench_family(c, "roi/crm_roi", &roi::CRM_ROI, &data);
     bench_family(
         c,
         "pipeline/pipeline_value",
-        &pipeline::PipelineValue,
+        &pipeline::PIPELINE_VALUE,
         &data,
     );
-    bench_family(c, "funnel/stage_duration", &funnel::StageDuration, &data);
+    bench_family(c, "funnel/stage_duration", &funnel::STAGE_DURATION, &data);
     bench_family(
         c,
         "sales_performance/pipeline_velocity",
-        &sales_performance::PipelineVelocity,
+        &sales_performance::PIPELINE_VELOCITY,
         &data,
     );
     bench_family(
         c,
         "support/first_response_time",
-        &support::FirstResponseTime,
+        &support::FIRST_RESPONSE_TIME,
         &data,
     );
     bench_family(
         c,
         "engagement/customer_engagement_rate",
-        &engagement::CustomerEngagementRate,
+        &engagement::CUSTOMER_ENGAGEMENT_RATE,
         &data,
     );
     bench_family(
         c,
         "health/customer_health_score",
-        &health::CustomerHealthScore,
+        &health::CUSTOMER_HEALTH_SCORE,
         &data,
     );
 }

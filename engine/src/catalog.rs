@@ -99,6 +99,31 @@ pub trait Choice: Copy + 'static {
     const POLICY: PolicyDefinition;
     /// Every value, in the order of `POLICY.values`.
     const ALL: &'static [Self];
+    /// Checked at compile time for every choice a formula reads: `ALL` and `POLICY.values` pair
+    /// up one to one, and the default is one of the values.
+    const WELL_FORMED: () = {
+        assert!(!Self::ALL.is_empty() && Self::ALL.len() == Self::POLICY.values.len());
+        assert!(names_value(Self::POLICY.values, Self::POLICY.default));
+    };
+}
+
+/// Whether `values` holds `wanted` (usable in constants, where `==` on strings is not).
+const fn names_value(values: &[&str], wanted: &str) -> bool {
+    let mut i = 0;
+    while i < values.len() {
+        let (value, wanted) = (values[i].as_bytes(), wanted.as_bytes());
+        let mut same = value.len() == wanted.len();
+        let mut j = 0;
+        while same && j < value.len() {
+            same = value[j] == wanted[j];
+            j += 1;
+        }
+        if same {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Everything a caller needs to know about a metric.
@@ -232,11 +257,15 @@ impl Settings {
             .get(policy.name)
             .copied()
             .unwrap_or(policy.default);
+        let () = C::WELL_FORMED;
         let position = |wanted: &str| policy.values.iter().position(|v| *v == wanted);
-        // Resolution admits only the policy's values, and a test checks `ALL` matches them, so
-        // the default's position is only a fallback for a policy the metric does not declare.
-        let index = position(value).or_else(|| position(policy.default)).unwrap_or(0);
-        C::ALL[index.min(C::ALL.len().saturating_sub(1))]
+        // Resolution admits only the policy's values, so the default's position is a fallback
+        // for a policy the metric does not declare; WELL_FORMED makes every position a valid
+        // index of ALL.
+        let index = position(value)
+            .or_else(|| position(policy.default))
+            .unwrap_or(0);
+        C::ALL[index]
     }
 
     /// Every policy with the value applied, for echoing in results.

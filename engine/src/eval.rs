@@ -115,7 +115,7 @@ pub enum CountedBy {
 
 impl CountedBy {
     /// The rows a reading counted this way needs for any period inside `span`.
-    fn plan(self, span: Window) -> ReadPlan {
+    pub fn plan(self, span: Window) -> ReadPlan {
         match self {
             CountedBy::Time(field) => ReadPlan::within(field, span),
             CountedBy::State => ReadPlan::default(),
@@ -123,7 +123,7 @@ impl CountedBy {
     }
 
     /// The periods `record` can count in.
-    fn route(self, record: RecordRef<'_>) -> Route {
+    pub fn route(self, record: RecordRef<'_>) -> Route {
         match self {
             CountedBy::Time(field) => field.value_of(record).map_or(Route::Nowhere, Route::At),
             CountedBy::State => Route::Everywhere,

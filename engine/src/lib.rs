@@ -3,7 +3,7 @@
 //! Domain records go in, typed metric values come out. No I/O, no clock, no async: time is always
 //! an argument (`as_of`, windows). The service's storage layer builds a [`dataset::Dataset`] from
 //! the [`dataset::ReadPlan`] of a prepared request ([`eval::prepare`]); the evaluator folds records
-//! into mergeable states ([`eval::Family`]) and finalizes them into typed values.
+//! into mergeable states ([`eval::Declaration`]) and finalizes them into typed values.
 
 pub mod as_of;
 pub mod by_id;

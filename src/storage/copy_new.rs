@@ -26,6 +26,7 @@ use crm_metrics_engine::records::Deal;
 use sqlx::PgConnection;
 
 use super::changes::{self, Change};
+use super::copy_text::copy_in;
 use super::table::{Pending, Table, copy_statement};
 use super::{Batch, StorageError, Store, UpsertOutcome, sales};
 
@@ -221,22 +222,6 @@ async fn any_tombstoned(
     .fetch_one(conn)
     .await?)
 }
-
-/// Runs one `COPY ... FROM STDIN` with text-format `data`; returns the rows written.
-pub(crate) async fn copy_in(
-    conn: &mut PgConnection,
-    statement: &str,
-    data: String,
-) -> Result<u64, sqlx::Error> {
-    let mut copy = conn.copy_in_raw(statement).await?;
-    if let Err(error) = copy.send(data.into_bytes()).await {
-        // Best effort: the error being returned is the one that matters.
-        let _ = copy.abort("send failed").await;
-        return Err(error);
-    }
-    copy.finish().await
-}
-
 impl<'a> Batch<'a> {
     /// Calls `visit` with the kind name and id of every record until it returns true; returns
     /// whether it did.

@@ -1,6 +1,8 @@
-//! Values as fields of PostgreSQL's `COPY ... FROM STDIN` text format: the same values the
-//! upsert binds as arrays, written as text, for a first load (`copy_new.rs`) and the raw-write
-//! baselines (`raw.rs`).
+//! PostgreSQL's `COPY ... FROM STDIN` text format: the same values the upsert binds as arrays,
+//! written as text fields, and the statement that sends them, for a first load (`copy_new.rs`),
+//! deal stage entries (`sales.rs`) and the raw-write baselines (`raw.rs`).
+
+use sqlx::PgConnection;
 
 /// A value as a field of PostgreSQL's COPY text format (`\\N` is NULL; backslash, tab, newline
 /// and carriage return are escaped).
@@ -112,6 +114,21 @@ impl CopyText for serde_json::Value {
         }
         self.to_string().as_str().copy_text(line);
     }
+}
+
+/// Runs one `COPY ... FROM STDIN` with text-format `data`; returns the rows written.
+pub(crate) async fn copy_in(
+    conn: &mut PgConnection,
+    statement: &str,
+    data: String,
+) -> Result<u64, sqlx::Error> {
+    let mut copy = conn.copy_in_raw(statement).await?;
+    if let Err(error) = copy.send(data.into_bytes()).await {
+        // Best effort: the error being returned is the one that matters.
+        let _ = copy.abort("send failed").await;
+        return Err(error);
+    }
+    copy.finish().await
 }
 
 #[cfg(test)]

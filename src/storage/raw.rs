@@ -12,7 +12,7 @@
 use crm_metrics_engine::records::Record;
 use sqlx::{AssertSqlSafe, PgConnection};
 
-use super::copy_new::copy_in;
+use super::copy_text::copy_in;
 use super::table::{Pending, Table, copy_statement};
 use super::upsert::plain_upsert;
 use super::{Batch, StorageError, Store, changes, sales};

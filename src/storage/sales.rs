@@ -6,7 +6,7 @@ use crm_metrics_engine::records::{Customer, Deal, Lead, Meta, RecordKind, StageE
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-use super::copy_new::copy_in;
+use super::copy_text::copy_in;
 use super::enums::{SqlText, get_enum};
 use super::table::{Columns, CopyText, Table, money, opt_text, text};
 use super::{StorageError, UpsertOutcome};

@@ -1,6 +1,6 @@
 //! `docs/metrics.md` is the catalog exactly as `ListMetrics` publishes it: every metric with its
-//! description, formula, kind, unit, direction, the records it reads, its policies, parameters
-//! and dimensions. This test renders the document from a live `ListMetrics` answer and fails when
+//! description, formula, kind, unit, direction, the records it reads, its policies, parameters,
+//! components, breakdown keys, undefined cases and dimensions. This test renders the document from a live `ListMetrics` answer and fails when
 //! the committed file differs; `UPDATE_DOCS=1 cargo test --test api catalog_doc` rewrites it.
 
 use std::fmt::Write as _;
@@ -85,6 +85,25 @@ fn render(metrics: &[pb::MetricDefinition]) -> String {
                 "- **Parameter `{}`** ({kind}, {default}): {}",
                 parameter.name, parameter.description
             );
+        }
+        for (label, terms) in [
+            ("Component", &metric.components),
+            ("Breakdown key", &metric.breakdown_keys),
+        ] {
+            for term in terms {
+                let _ = writeln!(doc, "- **{label} `{}`**: {}", term.name, term.description);
+            }
+        }
+        for case in &metric.undefined_cases {
+            let reason = pb::UndefinedReason::try_from(case.reason).map_or_else(
+                |_| "?".to_owned(),
+                |r| {
+                    r.as_str_name()
+                        .trim_start_matches("UNDEFINED_REASON_")
+                        .to_owned()
+                },
+            );
+            let _ = writeln!(doc, "- **Undefined `{reason}`** when {}", case.when);
         }
         if !metric.dimensions.is_empty() {
             let _ = writeln!(

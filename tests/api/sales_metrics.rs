@@ -55,6 +55,12 @@ async fn win_rate_worked_example_both_bases() {
     assert_eq!(ratio(cohort.total.as_ref().unwrap()), (0.25, 10.0, 40.0));
     let won = app.report(metric("deals_won"), march()).await;
     assert_eq!(count(won.total.as_ref().unwrap()), 10);
+    // The same deals: 12 lost in March; none in February counts 0, not undefined.
+    let lost = app.report(metric("deals_lost"), march()).await;
+    assert_eq!(count(lost.total.as_ref().unwrap()), 12);
+    let february = window((2026, 2, 1), (2026, 3, 1));
+    let none = app.report(metric("deals_lost"), february).await;
+    assert_eq!(count(none.total.as_ref().unwrap()), 0);
 }
 
 #[tokio::test]

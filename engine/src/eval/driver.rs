@@ -295,12 +295,19 @@ fn evaluate_family<'a, F: Family>(
     };
     let mut overall: Vec<F::State> = vec![F::State::default(); periods.len()];
     let mut groups = Groups::new();
+    // Grouped, the window's state is the merge of the groups' (below), not a second fold.
+    let grouped = !frame.group_by.is_empty();
     evaluation.for_each_routed(|record, reached| {
         for index in reached {
-            evaluation.fold(*index, &mut overall[*index], record);
+            if !(grouped && *index == 0) {
+                evaluation.fold(*index, &mut overall[*index], record);
+            }
         }
         groups.fold(&evaluation, record, reached);
     });
+    if grouped {
+        overall[0] = groups.merged_total();
+    }
     let bucket_count = frame.buckets.len();
     let total = evaluation.finalize(0, &overall[0])?;
     let previous = match frame.previous {

@@ -101,6 +101,17 @@ impl<'a, S: State> Groups<'a, S> {
         }
     }
 
+    /// The state over the whole window of every record the groups hold: states merge exactly and
+    /// every record belongs to exactly one group, so this is the overall total's state without
+    /// folding each record a second time.
+    pub(super) fn merged_total(&self) -> S {
+        let mut total = S::default();
+        for fold in self.folds.values() {
+            total.merge(&fold.total);
+        }
+        total
+    }
+
     /// How many groups are listed over all pages, and the reports of the page asked for.
     /// A group is listed when one of its records counts somewhere (the window, a bucket, the
     /// previous period), not merely because a record was routed to it: whether a record that

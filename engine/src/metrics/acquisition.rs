@@ -6,33 +6,57 @@
 //! spend by the customers it acquired.
 
 use crate::calendar::Window;
-use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
+use crate::catalog::{Direction, MetricDefinition, Settings, Term, UndefinedCase, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField, is_acquisition};
-use crate::eval::{Family, FoldContext, Metric, Route, State};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, Route, State};
 use crate::money::MoneySum;
 use crate::records::{RecordKind, Timestamp};
-use crate::value::{Component, EvalError, MetricResult, money_result};
+use crate::value::{Component, EvalError, MetricResult, UndefinedReason, money_result};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[&CustomerAcquisitionCost];
+pub(crate) static METRICS: &[&dyn Metric] = &[&CUSTOMER_ACQUISITION_COST];
 
 /// Acquisition spend per new customer.
-pub struct CustomerAcquisitionCost;
-
-static CUSTOMER_ACQUISITION_COST: MetricDefinition = MetricDefinition {
-    id: "customer_acquisition_cost",
-    family: "acquisition",
-    version: 1,
-    description: "Customer acquisition cost: acquisition spend in the window per customer acquired in it. Grouped by channel, each channel's spend over the customers whose acquisition channel it is.",
-    formula: "sum of Cost with category ACQUISITION_MARKETING or ACQUISITION_SALES and incurred_time in P / customers with acquired_time in P",
-    value_kind: ValueKind::Money,
-    unit: "currency",
-    direction: Direction::LowerIsBetter,
-    reads: &[RecordKind::Cost, RecordKind::Customer],
-    primary: &[RecordKind::Cost, RecordKind::Customer],
-    policies: &[],
-    parameters: &[],
+pub static CUSTOMER_ACQUISITION_COST: Declaration<SpendAndNewCustomers> = Declaration {
+    definition: MetricDefinition {
+        id: "customer_acquisition_cost",
+        family: "acquisition",
+        version: 1,
+        description: "Customer acquisition cost: acquisition spend in the window per customer acquired in it. Grouped by channel, each channel's spend over the customers whose acquisition channel it is.",
+        formula: "sum of Cost with category ACQUISITION_MARKETING or ACQUISITION_SALES and incurred_time in P / customers with acquired_time in P",
+        value_kind: ValueKind::Money,
+        unit: "currency",
+        direction: Direction::LowerIsBetter,
+        reads: &[RecordKind::Cost, RecordKind::Customer],
+        primary: &[RecordKind::Cost, RecordKind::Customer],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "new_customers",
+                description: "customers acquired in the window",
+            },
+            Term {
+                name: "total",
+                description: "only when no customer was acquired: the acquisition spend in the window",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[
+            UndefinedCase {
+                reason: UndefinedReason::NoData,
+                when: "no acquisition cost was incurred in the window",
+            },
+            UndefinedCase {
+                reason: UndefinedReason::ZeroDenominator,
+                when: "acquisition costs were incurred in the window but no customer was acquired in it",
+            },
+        ],
+    },
+    reading: SpendAndNewCustomers,
+    finalize: customer_acquisition_cost_result,
+    relate_group: None,
 };
 
 /// Acquisition spend and new customers of one period.
@@ -49,22 +73,24 @@ impl State for AcquisitionState {
     }
 }
 
-impl Family for CustomerAcquisitionCost {
+/// Acquisition costs incurred in the period and customers acquired in it: each kind counts by
+/// its own time, so the reading extends the plan and routes customers itself.
+pub struct SpendAndNewCustomers;
+
+impl Reading for SpendAndNewCustomers {
     type State = AcquisitionState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &CUSTOMER_ACQUISITION_COST
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::Time(TimeField::CostIncurred)
     }
 
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
-        for field in [TimeField::CostIncurred, TimeField::CustomerAcquired] {
-            plan.read_bounded(TimeBound {
-                field,
-                from: Some(span.start),
-                until: Some(span.end),
-            });
-        }
+    fn plan(&self, settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        let mut plan = self.counted_by(settings).plan(span);
+        plan.read_bounded(TimeBound {
+            field: TimeField::CustomerAcquired,
+            from: Some(span.start),
+            until: Some(span.end),
+        });
         plan
     }
 
@@ -93,21 +119,22 @@ impl Family for CustomerAcquisitionCost {
             _ => {}
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &AcquisitionState,
-    ) -> Result<MetricResult, EvalError> {
-        let components = vec![Component::count("new_customers", state.new_customers)];
-        money_result(
-            CUSTOMER_ACQUISITION_COST.id,
-            &state.spend,
-            Some((state.new_customers, "new customers acquired in the window")),
-            "acquisition costs",
-            components,
-        )
-    }
+/// The value of `customer_acquisition_cost`.
+fn customer_acquisition_cost_result(
+    definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &AcquisitionState,
+) -> Result<MetricResult, EvalError> {
+    let components = vec![Component::count("new_customers", state.new_customers)];
+    money_result(
+        definition.id,
+        &state.spend,
+        Some((state.new_customers, "new customers acquired in the window")),
+        "acquisition costs",
+        components,
+    )
 }
 
 #[cfg(test)]

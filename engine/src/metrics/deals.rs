@@ -361,7 +361,7 @@ impl Reading for SalesCycles {
     }
 
     fn plan(&self, settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::within(TimeField::DealClosed, span);
+        let mut plan = self.counted_by(settings).plan(span);
         // A start after the close does not count, so nothing at or after span.end is needed.
         let field = match settings.choice::<CycleStart>() {
             CycleStart::LeadCreated => Some(TimeField::LeadCreated),

@@ -1,5 +1,5 @@
 //! Engagement and adoption: `customer_engagement_rate`, `user_adoption_rate`, `active_users`,
-//! `crm_logins` and `routine_task_time` (docs/metrics.md).
+//! `crm_logins` and `routine_task_time` (docs/metrics.md; the last one in `engagement/routine.rs`).
 //!
 //! The two adoption-style rates join two kinds: the population (customers, CRM users) is routed to
 //! every period and `fold` decides whether it was active at some instant of the window; the events
@@ -11,32 +11,27 @@ use crate::by_id::ById;
 
 use crate::calendar::Window;
 use crate::catalog::{
-    Direction, MetricDefinition, ParamDefault, ParamKind, ParameterDefinition, Settings, ValueKind,
+    Direction, MetricDefinition, ParamDefault, ParamKind, ParameterDefinition, Settings, Term,
+    UndefinedCase, ValueKind,
 };
 use crate::context::RecordRef;
-use crate::dataset::{ReadPlan, TimeBound, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Reading, ReadingMetric, Route, State};
-use crate::query::Problem;
-use crate::records::{ActivityType, RecordKind, Timestamp, UserEventKind};
-use crate::value::{Component, DurationSet, EvalError, MetricResult, Value};
+use crate::dataset::{ReadPlan, TimeField};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, Route, State};
+use crate::records::{RecordKind, Timestamp, UserEventKind};
+use crate::value::{Component, EvalError, MetricResult, UndefinedReason, Value};
+
+mod routine;
+
+pub use routine::{ROUTINE_TASK_TIME, RoutineActivities, RoutineState};
 
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[
-    &CustomerEngagementRate,
-    &USER_ADOPTION_RATE_METRIC,
-    &ACTIVE_USERS_METRIC,
-    &CRM_LOGINS_METRIC,
-    &RoutineTaskTime,
+    &CUSTOMER_ENGAGEMENT_RATE,
+    &USER_ADOPTION_RATE,
+    &ACTIVE_USERS,
+    &CRM_LOGINS,
+    &ROUTINE_TASK_TIME,
 ];
-
-/// Rows whose `field` lies in the span.
-fn plan_in_span(plan: &mut ReadPlan, field: TimeField, span: Window) {
-    plan.read_bounded(TimeBound {
-        field,
-        from: Some(span.start),
-        until: Some(span.end),
-    });
-}
 
 /// Whether something that exists over `[from, until)` (until absent: still) is active at some
 /// instant of `window`: `from < end` and (`until` absent or `until > start`).
@@ -88,49 +83,67 @@ impl MemberMap {
 }
 
 /// Share of the customers active during the window with enough engagement events in it.
-pub struct CustomerEngagementRate;
-
-static CUSTOMER_ENGAGEMENT_RATE: MetricDefinition = MetricDefinition {
-    id: "customer_engagement_rate",
-    family: "engagement",
-    version: 1,
-    description: "The share of the customers active at some instant of the window that had at least min_events engagement events (e-mail opens and clicks, web visits, social, loyalty, product usage) in it.",
-    formula: "customers active at some instant of P (acquired_time < P.end, churned_time absent or > P.start) with >= min_events engagement events in P / customers active at some instant of P",
-    value_kind: ValueKind::Ratio,
-    unit: "fraction",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Customer, RecordKind::EngagementEvent],
-    primary: &[RecordKind::Customer, RecordKind::EngagementEvent],
-    policies: &[],
-    parameters: &[ParameterDefinition {
-        name: "min_events",
-        description: "the engagement events in the window a customer needs to count as engaged",
-        kind: ParamKind::Number,
-        default: Some(ParamDefault::Number(1.0)),
-        positive: true,
-    }],
+pub static CUSTOMER_ENGAGEMENT_RATE: Declaration<CustomerEngagement> = Declaration {
+    definition: MetricDefinition {
+        id: "customer_engagement_rate",
+        family: "engagement",
+        version: 1,
+        description: "The share of the customers active at some instant of the window that had at least min_events engagement events (e-mail opens and clicks, web visits, social, loyalty, product usage) in it.",
+        formula: "customers active at some instant of P (acquired_time < P.end, churned_time absent or > P.start) with >= min_events engagement events in P / customers active at some instant of P",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Customer, RecordKind::EngagementEvent],
+        primary: &[RecordKind::Customer, RecordKind::EngagementEvent],
+        policies: &[],
+        parameters: &[ParameterDefinition {
+            name: "min_events",
+            description: "the engagement events in the window a customer needs to count as engaged",
+            kind: ParamKind::Number,
+            default: Some(ParamDefault::Number(1.0)),
+            positive: true,
+        }],
+        components: &[
+            Term {
+                name: "active_customers",
+                description: "customers active at some instant of the window",
+            },
+            Term {
+                name: "engaged_customers",
+                description: "active customers with at least min_events engagement events in the window",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::ZeroDenominator,
+            when: "no customer was active at any instant of the window",
+        }],
+    },
+    reading: CustomerEngagement,
+    finalize: customer_engagement_rate_result,
+    relate_group: None,
 };
 
-impl Family for CustomerEngagementRate {
+/// Customers active in the period and their engagement events in it, by customer id.
+pub struct CustomerEngagement;
+
+impl Reading for CustomerEngagement {
     type State = MemberMap;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &CUSTOMER_ENGAGEMENT_RATE
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        // A customer counts in every period it was active in (see `route` for the events).
+        CountedBy::State
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
+        let mut plan = ReadPlan::within(TimeField::EngagementOccurred, span);
         // Customers acquired before the span ends (churn has no index: filtered in fold).
-        plan.read_bounded(TimeBound {
-            field: TimeField::CustomerAcquired,
-            from: None,
-            until: Some(span.end),
-        });
-        plan_in_span(&mut plan, TimeField::EngagementOccurred, span);
+        plan.merge(ReadPlan::before(TimeField::CustomerAcquired, span.end));
         plan
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
+        // An engagement event counts only in the periods containing it.
         match record {
             RecordRef::Customer(_) => Route::Everywhere,
             RecordRef::EngagementEvent(e) => Route::At(e.occurred_time),
@@ -150,25 +163,26 @@ impl Family for CustomerEngagementRate {
             _ => {}
         }
     }
+}
 
-    fn finalize(
-        &self,
-        ctx: &FoldContext<'_, '_>,
-        state: &MemberMap,
-    ) -> Result<MetricResult, EvalError> {
-        let min_events = ctx.settings.number("min_events").unwrap_or(1.0);
-        let (active, engaged) = state.counted_with_events(min_events);
-        let components = vec![
-            Component::count("active_customers", active),
-            Component::count("engaged_customers", engaged),
-        ];
-        Ok(MetricResult::ratio(
-            engaged as f64,
-            active as f64,
-            "customers active",
-            components,
-        ))
-    }
+/// The value of `customer_engagement_rate`.
+fn customer_engagement_rate_result(
+    _definition: &MetricDefinition,
+    ctx: &FoldContext<'_, '_>,
+    state: &MemberMap,
+) -> Result<MetricResult, EvalError> {
+    let min_events = ctx.settings.number("min_events").unwrap_or(1.0);
+    let (active, engaged) = state.counted_with_events(min_events);
+    let components = vec![
+        Component::count("active_customers", active),
+        Component::count("engaged_customers", engaged),
+    ];
+    Ok(MetricResult::ratio(
+        engaged as f64,
+        active as f64,
+        "customers active",
+        components,
+    ))
 }
 
 /// CRM users (when `users`) and their events, by user id: shared by the adoption metrics.
@@ -180,17 +194,26 @@ pub struct UserActivity {
 impl Reading for UserActivity {
     type State = MemberMap;
 
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        if self.users {
+            // A user counts in every period it was active in (see `route` for the events).
+            CountedBy::State
+        } else {
+            CountedBy::Time(TimeField::UserEventOccurred)
+        }
+    }
+
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
+        let mut plan = ReadPlan::within(TimeField::UserEventOccurred, span);
         if self.users {
             // CRM users have no time index; they are few.
             plan.read_all(RecordKind::CrmUser);
         }
-        plan_in_span(&mut plan, TimeField::UserEventOccurred, span);
         plan
     }
 
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
+        // A user event counts only in the periods containing it.
         match record {
             RecordRef::CrmUser(_) if self.users => Route::Everywhere,
             RecordRef::UserEvent(e) => Route::At(e.occurred_time),
@@ -219,29 +242,44 @@ impl Reading for UserActivity {
 }
 
 /// Share of the licensed CRM users active during the window who used the CRM in it.
-pub static USER_ADOPTION_RATE_METRIC: ReadingMetric<UserActivity> = ReadingMetric {
-    definition: &USER_ADOPTION_RATE,
+pub static USER_ADOPTION_RATE: Declaration<UserActivity> = Declaration {
+    definition: MetricDefinition {
+        id: "user_adoption_rate",
+        family: "engagement",
+        version: 1,
+        description: "The share of the licensed CRM users active during the window who had at least one user event (login or feature use) in it.",
+        formula: "licensed users active during P (created_time < P.end, deactivated_time absent or > P.start) with >= 1 UserEvent in P / licensed users active during P",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::CrmUser, RecordKind::UserEvent],
+        primary: &[RecordKind::CrmUser, RecordKind::UserEvent],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "licensed_users",
+                description: "licensed CRM users active at some instant of the window",
+            },
+            Term {
+                name: "adopting_users",
+                description: "licensed active users with at least one user event in the window",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::ZeroDenominator,
+            when: "no licensed CRM user was active at any instant of the window",
+        }],
+    },
     reading: UserActivity { users: true },
     finalize: user_adoption_rate_result,
+    relate_group: None,
 };
 
-static USER_ADOPTION_RATE: MetricDefinition = MetricDefinition {
-    id: "user_adoption_rate",
-    family: "engagement",
-    version: 1,
-    description: "The share of the licensed CRM users active during the window who had at least one user event (login or feature use) in it.",
-    formula: "licensed users active during P (created_time < P.end, deactivated_time absent or > P.start) with >= 1 UserEvent in P / licensed users active during P",
-    value_kind: ValueKind::Ratio,
-    unit: "fraction",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::CrmUser, RecordKind::UserEvent],
-    primary: &[RecordKind::CrmUser, RecordKind::UserEvent],
-    policies: &[],
-    parameters: &[],
-};
-
+/// The value of `user_adoption_rate`.
 fn user_adoption_rate_result(
-    _definition: &'static MetricDefinition,
+    _definition: &MetricDefinition,
     _ctx: &FoldContext<'_, '_>,
     state: &MemberMap,
 ) -> Result<MetricResult, EvalError> {
@@ -259,25 +297,30 @@ fn user_adoption_rate_result(
 }
 
 /// Distinct users with at least one user event in the window (DAU / MAU as a series).
-pub static ACTIVE_USERS_METRIC: ReadingMetric<UserActivity> = ReadingMetric {
-    definition: &ACTIVE_USERS,
+pub static ACTIVE_USERS: Declaration<UserActivity> = Declaration {
+    definition: MetricDefinition {
+        id: "active_users",
+        family: "engagement",
+        version: 1,
+        description: "The number of distinct CRM users with at least one user event in the window; a daily series gives DAU, a monthly one MAU.",
+        formula: "count of distinct user_id over UserEvents in P",
+        value_kind: ValueKind::Count,
+        unit: "users",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::UserEvent],
+        primary: &[RecordKind::UserEvent],
+        policies: &[],
+        parameters: &[],
+        components: &[Term {
+            name: "user_events",
+            description: "user events in the window",
+        }],
+        breakdown_keys: &[],
+        undefined: &[],
+    },
     reading: UserActivity { users: false },
     finalize: active_users_result,
-};
-
-static ACTIVE_USERS: MetricDefinition = MetricDefinition {
-    id: "active_users",
-    family: "engagement",
-    version: 1,
-    description: "The number of distinct CRM users with at least one user event in the window; a daily series gives DAU, a monthly one MAU.",
-    formula: "count of distinct user_id over UserEvents in P",
-    value_kind: ValueKind::Count,
-    unit: "users",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::UserEvent],
-    primary: &[RecordKind::UserEvent],
-    policies: &[],
-    parameters: &[],
+    relate_group: None,
 };
 
 /// Users with events in P, and all their events.
@@ -289,8 +332,9 @@ fn active_users_and_events(state: &MemberMap) -> (u64, u64) {
         .fold((0, 0), |(users, events), m| (users + 1, events + m.events))
 }
 
+/// The value of `active_users`.
 fn active_users_result(
-    _definition: &'static MetricDefinition,
+    _definition: &MetricDefinition,
     _ctx: &FoldContext<'_, '_>,
     state: &MemberMap,
 ) -> Result<MetricResult, EvalError> {
@@ -302,29 +346,35 @@ fn active_users_result(
 }
 
 /// LOGIN user events in the window.
-pub static CRM_LOGINS_METRIC: ReadingMetric<UserActivity> = ReadingMetric {
-    definition: &CRM_LOGINS,
+pub static CRM_LOGINS: Declaration<UserActivity> = Declaration {
+    definition: MetricDefinition {
+        id: "crm_logins",
+        family: "engagement",
+        version: 1,
+        description: "The number of LOGIN user events in the window.",
+        formula: "count of UserEvents with kind LOGIN and occurred_time in P",
+        value_kind: ValueKind::Count,
+        unit: "logins",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::UserEvent],
+        primary: &[RecordKind::UserEvent],
+        policies: &[],
+        parameters: &[],
+        components: &[Term {
+            name: "users_logged_in",
+            description: "distinct users with at least one LOGIN event in the window",
+        }],
+        breakdown_keys: &[],
+        undefined: &[],
+    },
     reading: UserActivity { users: false },
     finalize: crm_logins_result,
+    relate_group: None,
 };
 
-static CRM_LOGINS: MetricDefinition = MetricDefinition {
-    id: "crm_logins",
-    family: "engagement",
-    version: 1,
-    description: "The number of LOGIN user events in the window.",
-    formula: "count of UserEvents with kind LOGIN and occurred_time in P",
-    value_kind: ValueKind::Count,
-    unit: "logins",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::UserEvent],
-    primary: &[RecordKind::UserEvent],
-    policies: &[],
-    parameters: &[],
-};
-
+/// The value of `crm_logins`.
 fn crm_logins_result(
-    _definition: &'static MetricDefinition,
+    _definition: &MetricDefinition,
     _ctx: &FoldContext<'_, '_>,
     state: &MemberMap,
 ) -> Result<MetricResult, EvalError> {
@@ -334,163 +384,6 @@ fn crm_logins_result(
         Value::Count(logins),
         vec![Component::count("users_logged_in", users)],
     ))
-}
-
-/// Time logged on routine activity types in the window.
-pub struct RoutineTaskTime;
-
-/// The default routine activity types.
-const DEFAULT_ROUTINE_TYPES: &[&str] = &["TASK", "NOTE", "DATA_ENTRY"];
-
-static ROUTINE_TASK_TIME: MetricDefinition = MetricDefinition {
-    id: "routine_task_time",
-    family: "engagement",
-    version: 1,
-    description: "Time logged on routine activities (by default tasks, notes and data entry) in the window: the total (total_seconds) with count, mean, median and p90 per activity, and the share of all logged activity time. Activities without a duration are counted apart.",
-    formula: "sum of duration_seconds of activities with occurred_time in P and type in routine_types; share_of_logged_time = that sum / sum of duration_seconds of all activities in P",
-    value_kind: ValueKind::Duration,
-    unit: "seconds",
-    direction: Direction::LowerIsBetter,
-    reads: &[RecordKind::Activity],
-    primary: &[RecordKind::Activity],
-    policies: &[],
-    parameters: &[ParameterDefinition {
-        name: "routine_types",
-        description: "the activity types that count as routine work (CALL, EMAIL, MEETING, TASK, NOTE, DATA_ENTRY, OTHER)",
-        kind: ParamKind::List,
-        default: Some(ParamDefault::List(DEFAULT_ROUTINE_TYPES)),
-        positive: false,
-    }],
-};
-
-/// Routine durations, all logged seconds, and activities without a duration.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RoutineState {
-    routine: DurationSet,
-    /// All logged seconds, exactly (no sum of i64 durations overflows i128).
-    logged_seconds: i128,
-    routine_without_duration: u64,
-    without_duration: u64,
-    /// A routine duration did not fit 64-bit microseconds.
-    overflowed: bool,
-}
-
-impl State for RoutineState {
-    fn merge(&mut self, other: &Self) {
-        self.routine.merge(&other.routine);
-        self.logged_seconds += other.logged_seconds;
-        self.routine_without_duration += other.routine_without_duration;
-        self.without_duration += other.without_duration;
-        self.overflowed |= other.overflowed;
-    }
-}
-
-impl Family for RoutineTaskTime {
-    type State = RoutineState;
-
-    fn definition(&self) -> &'static MetricDefinition {
-        &ROUTINE_TASK_TIME
-    }
-
-    fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
-        let allowed: Vec<&str> = ActivityType::ALL.iter().map(|t| t.name()).collect();
-        let types = settings.list("routine_types").unwrap_or_default();
-        let mut problems: Vec<Problem> = types
-            .iter()
-            .filter(|name| !allowed.contains(&name.as_str()))
-            .map(|name| {
-                Problem::new(
-                    format!("{path}.parameters[routine_types]"),
-                    format!(
-                        "unknown activity type '{name}'; allowed: {}",
-                        allowed.join(", ")
-                    ),
-                )
-            })
-            .collect();
-        if types.is_empty() {
-            problems.push(Problem::new(
-                format!("{path}.parameters[routine_types]"),
-                format!(
-                    "at least one activity type is required; allowed: {}",
-                    allowed.join(", ")
-                ),
-            ));
-        }
-        problems
-    }
-
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
-        plan_in_span(&mut plan, TimeField::ActivityOccurred, span);
-        plan
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        match record {
-            RecordRef::Activity(a) => Route::At(a.occurred_time),
-            _ => Route::Nowhere,
-        }
-    }
-
-    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut RoutineState, record: RecordRef<'a>) {
-        let RecordRef::Activity(a) = record else {
-            return;
-        };
-        if !ctx.period.window.contains(a.occurred_time) {
-            return;
-        }
-        let routine = ctx
-            .settings
-            .list("routine_types")
-            .unwrap_or_default()
-            .iter()
-            .any(|name| name == a.activity_type.name());
-        match a.duration_seconds {
-            Some(seconds) => {
-                state.logged_seconds += i128::from(seconds);
-                if routine {
-                    match seconds.checked_mul(1_000_000) {
-                        Some(micros) => state.routine.add_micros(micros),
-                        None => state.overflowed = true,
-                    }
-                }
-            }
-            None => {
-                state.without_duration += 1;
-                state.routine_without_duration += u64::from(routine);
-            }
-        }
-    }
-
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &RoutineState,
-    ) -> Result<MetricResult, EvalError> {
-        if state.overflowed {
-            return Err(EvalError::Overflow {
-                metric: format!(
-                    "{}: a duration over 64-bit microseconds",
-                    ROUTINE_TASK_TIME.id
-                ),
-            });
-        }
-        let mut components = vec![
-            Component::seconds("logged_seconds", state.logged_seconds as f64),
-            Component::count("routine_without_duration", state.routine_without_duration),
-            Component::count("without_duration", state.without_duration),
-        ];
-        if let (Some(stats), true) = (state.routine.stats(), state.logged_seconds != 0) {
-            components.push(Component::number(
-                "share_of_logged_time",
-                stats.total_seconds / state.logged_seconds as f64,
-            ));
-        }
-        Ok(state
-            .routine
-            .result("routine activities with a duration", components))
-    }
 }
 
 #[cfg(test)]

@@ -25,11 +25,12 @@ use std::collections::BTreeMap;
 
 use crate::calendar::Window;
 use crate::catalog::{
-    Direction, MetricDefinition, ParamKind, ParameterDefinition, Settings, ValueKind,
+    Direction, MetricDefinition, ParamKind, ParameterDefinition, Settings, Term, UndefinedCase,
+    ValueKind,
 };
 use crate::context::RecordRef;
-use crate::dataset::{ReadPlan, TimeBound, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Route, State};
+use crate::dataset::{ReadPlan, TimeField};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, State};
 use crate::query::Problem;
 use crate::records::{Deal, DealStatus, RecordKind, Text, Timestamp};
 use crate::value::{
@@ -37,25 +38,46 @@ use crate::value::{
 };
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] =
-    &[&LeadQualificationRate, &FunnelConversion, &StageDuration];
+pub(crate) static METRICS: &[&dyn Metric] = &[
+    &LEAD_QUALIFICATION_RATE,
+    &FUNNEL_CONVERSION,
+    &STAGE_DURATION,
+];
 
 /// Share of the leads created in the window that were qualified or converted.
-pub struct LeadQualificationRate;
-
-static LEAD_QUALIFICATION_RATE: MetricDefinition = MetricDefinition {
-    id: "lead_qualification_rate",
-    family: "sales",
-    version: 1,
-    description: "The share of the leads created in the window that were qualified or converted by as_of (a converted lead counts as qualified even without a qualified_time).",
-    formula: "leads created in P with qualified_time <= as_of or converted_time <= as_of / leads created in P",
-    value_kind: ValueKind::Ratio,
-    unit: "fraction",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Lead],
-    primary: &[RecordKind::Lead],
-    policies: &[],
-    parameters: &[],
+pub static LEAD_QUALIFICATION_RATE: Declaration<LeadQualifications> = Declaration {
+    definition: MetricDefinition {
+        id: "lead_qualification_rate",
+        family: "sales",
+        version: 1,
+        description: "The share of the leads created in the window that were qualified or converted by as_of (a converted lead counts as qualified even without a qualified_time).",
+        formula: "leads created in P with qualified_time <= as_of or converted_time <= as_of / leads created in P",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Lead],
+        primary: &[RecordKind::Lead],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "leads_created",
+                description: "leads created in the window",
+            },
+            Term {
+                name: "qualified",
+                description: "leads created in the window with a qualified_time or a converted_time at or before as_of",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::ZeroDenominator,
+            when: "no lead was created in the window",
+        }],
+    },
+    reading: LeadQualifications,
+    finalize: lead_qualification_rate_result,
+    relate_group: None,
 };
 
 /// Leads created, and those qualified or converted by `as_of`.
@@ -72,28 +94,14 @@ impl State for QualificationState {
     }
 }
 
-impl Family for LeadQualificationRate {
+/// The leads created in the period and whether they were qualified or converted by `as_of`.
+pub struct LeadQualifications;
+
+impl Reading for LeadQualifications {
     type State = QualificationState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &LEAD_QUALIFICATION_RATE
-    }
-
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
-        plan.read_bounded(TimeBound {
-            field: TimeField::LeadCreated,
-            from: Some(span.start),
-            until: Some(span.end),
-        });
-        plan
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        match record {
-            RecordRef::Lead(lead) => Route::At(lead.created_time),
-            _ => Route::Nowhere,
-        }
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::Time(TimeField::LeadCreated)
     }
 
     fn fold<'a>(
@@ -115,55 +123,78 @@ impl Family for LeadQualificationRate {
             state.qualified += 1;
         }
     }
-
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &QualificationState,
-    ) -> Result<MetricResult, EvalError> {
-        let components = vec![
-            Component::count("leads_created", state.created),
-            Component::count("qualified", state.qualified),
-        ];
-        Ok(MetricResult::ratio(
-            state.qualified as f64,
-            state.created as f64,
-            "leads created",
-            components,
-        ))
-    }
 }
 
-/// Every deal may count in every period (its entries fall in several buckets).
-fn stage_route(record: RecordRef<'_>) -> Route {
-    match record {
-        RecordRef::Deal(_) => Route::Everywhere,
-        _ => Route::Nowhere,
-    }
+/// The value of `lead_qualification_rate`.
+fn lead_qualification_rate_result(
+    _definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &QualificationState,
+) -> Result<MetricResult, EvalError> {
+    let components = vec![
+        Component::count("leads_created", state.created),
+        Component::count("qualified", state.qualified),
+    ];
+    Ok(MetricResult::ratio(
+        state.qualified as f64,
+        state.created as f64,
+        "leads created",
+        components,
+    ))
+}
+
+/// The rows of the stage metrics: every deal created before the span ends.
+fn deals_created_before(span: Window) -> ReadPlan {
+    ReadPlan::before(TimeField::DealCreated, span.end)
 }
 
 /// Per listed stage, how many deals entered it in the window and how many advanced.
-pub struct FunnelConversion;
-
-static FUNNEL_CONVERSION: MetricDefinition = MetricDefinition {
-    id: "funnel_conversion",
-    family: "sales",
-    version: 1,
-    description: "For an ordered list of stages: per stage, the deals that entered it in the window (a stage_history entry with entered_time in the window; a deal counts once per stage), and the share of them that later entered the next listed stage by as_of. The last stage has no next stage to convert to: its entry carries the count of deals that entered it (a count value, not a ratio), so the end of the funnel is visible. Breakdown entries follow the list order.",
-    formula: "per stage s_i: entered_i = deals with an entry of s_i in P; advanced_i = those with a later entry of s_(i+1) with entered_time <= as_of; value_i = advanced_i / entered_i; the last stage s_n has no s_(n+1): value_n = entered_n, a count",
-    value_kind: ValueKind::Breakdown,
-    unit: "fraction per stage",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Deal],
-    primary: &[RecordKind::Deal],
-    policies: &[],
-    parameters: &[ParameterDefinition {
-        name: "stages",
-        description: "the ordered stage names of the funnel (required, at least one, no repeats)",
-        kind: ParamKind::List,
-        default: None,
-        positive: false,
-    }],
+pub static FUNNEL_CONVERSION: Declaration<FunnelEntries> = Declaration {
+    definition: MetricDefinition {
+        id: "funnel_conversion",
+        family: "sales",
+        version: 1,
+        description: "For an ordered list of stages: per stage, the deals that entered it in the window (a stage_history entry with entered_time in the window; a deal counts once per stage), and the share of them that later entered the next listed stage by as_of. The last stage has no next stage to convert to: its entry carries the count of deals that entered it (a count value, not a ratio), so the end of the funnel is visible. Breakdown entries follow the list order.",
+        formula: "per stage s_i: entered_i = deals with an entry of s_i in P; advanced_i = those with a later entry of s_(i+1) with entered_time <= as_of; value_i = advanced_i / entered_i; the last stage s_n has no s_(n+1): value_n = entered_n, a count",
+        value_kind: ValueKind::Breakdown,
+        unit: "fraction per stage",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Deal],
+        primary: &[RecordKind::Deal],
+        policies: &[],
+        parameters: &[ParameterDefinition {
+            name: "stages",
+            description: "the ordered stage names of the funnel (required, at least one, no repeats)",
+            kind: ParamKind::List,
+            default: None,
+            positive: false,
+        }],
+        components: &[
+            Term {
+                name: "deals",
+                description: "deals that entered at least one of the listed stages in the window",
+            },
+            Term {
+                name: "entered",
+                description: "on each breakdown entry: the deals that entered that stage in the window",
+            },
+            Term {
+                name: "advanced",
+                description: "on each breakdown entry but the last: those of them that entered the next listed stage later, by as_of",
+            },
+        ],
+        breakdown_keys: &[Term {
+            name: "<stage>",
+            description: "each listed stage, in list order, with the components entered (deals that entered it in the window) and, for every stage but the last, advanced (those of them that entered the next listed stage later, by as_of); its value is advanced / entered (none when no deal entered the stage), and for the last stage the count entered",
+        }],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no deal entered any of the listed stages in the window",
+        }],
+    },
+    reading: FunnelEntries,
+    finalize: funnel_conversion_result,
+    relate_group: None,
 };
 
 /// Entered and advanced counts of one stage.
@@ -191,11 +222,15 @@ impl State for FunnelState {
     }
 }
 
-impl Family for FunnelConversion {
+/// Deals' entries into the listed stages in the period, and their advances by `as_of`.
+pub struct FunnelEntries;
+
+impl Reading for FunnelEntries {
     type State = FunnelState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &FUNNEL_CONVERSION
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        // A deal's entries fall in any period: every deal is routed to every period.
+        CountedBy::State
     }
 
     fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
@@ -226,11 +261,7 @@ impl Family for FunnelConversion {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        ReadPlan::before(TimeField::DealCreated, span.end)
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        stage_route(record)
+        deals_created_before(span)
     }
 
     fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut FunnelState, record: RecordRef<'a>) {
@@ -258,74 +289,92 @@ impl Family for FunnelConversion {
         }
         state.deals += u64::from(entered_any);
     }
+}
 
-    fn finalize(
-        &self,
-        ctx: &FoldContext<'_, '_>,
-        state: &FunnelState,
-    ) -> Result<MetricResult, EvalError> {
-        let Some(stages) = ctx.settings.list("stages") else {
-            return Ok(MetricResult::undefined(
-                UndefinedReason::MissingParameter,
-                "funnel_conversion needs the ordered stage list in parameter stages",
-                Vec::new(),
-            ));
-        };
-        let components = vec![Component::count("deals", state.deals)];
-        if state.deals == 0 {
-            return Ok(MetricResult::undefined(
-                UndefinedReason::NoData,
-                "no deal entered any of the stages in the window",
-                components,
-            ));
-        }
-        let entries = stages
-            .iter()
-            .enumerate()
-            .map(|(i, stage)| {
-                let counts = state.stages.get(&i).copied().unwrap_or_default();
-                let entered = Component::count("entered", counts.entered);
-                if i + 1 == stages.len() {
-                    return BreakdownEntry {
-                        key: stage.clone(),
-                        value: Some(Value::Count(counts.entered)),
-                        components: vec![entered],
-                    };
-                }
-                let value = (counts.entered > 0).then(|| {
-                    Value::Ratio(Ratio {
-                        value: counts.advanced as f64 / counts.entered as f64,
-                        numerator: counts.advanced as f64,
-                        denominator: counts.entered as f64,
-                    })
-                });
-                BreakdownEntry {
-                    key: stage.clone(),
-                    value,
-                    components: vec![entered, Component::count("advanced", counts.advanced)],
-                }
-            })
-            .collect();
-        Ok(MetricResult::value(Value::Breakdown(entries), components))
+/// The value of `funnel_conversion`.
+fn funnel_conversion_result(
+    _definition: &MetricDefinition,
+    ctx: &FoldContext<'_, '_>,
+    state: &FunnelState,
+) -> Result<MetricResult, EvalError> {
+    // A query without stages is refused before evaluation, so this reason is not published; it
+    // is left for states finalized inside the engine.
+    let Some(stages) = ctx.settings.list("stages") else {
+        return Ok(MetricResult::undefined(
+            UndefinedReason::MissingParameter,
+            "funnel_conversion needs the ordered stage list in parameter stages",
+            Vec::new(),
+        ));
+    };
+    let components = vec![Component::count("deals", state.deals)];
+    if state.deals == 0 {
+        return Ok(MetricResult::undefined(
+            UndefinedReason::NoData,
+            "no deal entered any of the stages in the window",
+            components,
+        ));
     }
+    let entries = stages
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| {
+            let counts = state.stages.get(&i).copied().unwrap_or_default();
+            let entered = Component::count("entered", counts.entered);
+            if i + 1 == stages.len() {
+                return BreakdownEntry {
+                    key: stage.clone(),
+                    value: Some(Value::Count(counts.entered)),
+                    components: vec![entered],
+                };
+            }
+            let value = (counts.entered > 0).then(|| {
+                Value::Ratio(Ratio {
+                    value: counts.advanced as f64 / counts.entered as f64,
+                    numerator: counts.advanced as f64,
+                    denominator: counts.entered as f64,
+                })
+            });
+            BreakdownEntry {
+                key: stage.clone(),
+                value,
+                components: vec![entered, Component::count("advanced", counts.advanced)],
+            }
+        })
+        .collect();
+    Ok(MetricResult::value(Value::Breakdown(entries), components))
 }
 
 /// How long deals stayed in each stage.
-pub struct StageDuration;
-
-static STAGE_DURATION: MetricDefinition = MetricDefinition {
-    id: "stage_duration",
-    family: "sales",
-    version: 1,
-    description: "Per stage, the length of each stage visit that ended in the window (by as_of): exit − entry, where a visit exits at the next stage_history entry or, for the last entry, at the deal's closed_time when it was won or lost. Open visits are not counted. Breakdown entries are sorted by stage name.",
-    formula: "per stage: stats of (exit − entered_time) over visits with exit in P and exit <= as_of; exit = next entry's entered_time, else closed_time",
-    value_kind: ValueKind::Breakdown,
-    unit: "seconds per stage",
-    direction: Direction::LowerIsBetter,
-    reads: &[RecordKind::Deal],
-    primary: &[RecordKind::Deal],
-    policies: &[],
-    parameters: &[],
+pub static STAGE_DURATION: Declaration<StageVisits> = Declaration {
+    definition: MetricDefinition {
+        id: "stage_duration",
+        family: "sales",
+        version: 1,
+        description: "Per stage, the length of each stage visit that ended in the window (by as_of): exit − entry, where a visit exits at the next stage_history entry or, for the last entry, at the deal's closed_time when it was won or lost. Open visits are not counted. Breakdown entries are sorted by stage name.",
+        formula: "per stage: stats of (exit − entered_time) over visits with exit in P and exit <= as_of; exit = next entry's entered_time, else closed_time",
+        value_kind: ValueKind::Breakdown,
+        unit: "seconds per stage",
+        direction: Direction::LowerIsBetter,
+        reads: &[RecordKind::Deal],
+        primary: &[RecordKind::Deal],
+        policies: &[],
+        parameters: &[],
+        components: &[Term {
+            name: "visits",
+            description: "stage visits that ended in the window, over all stages",
+        }],
+        breakdown_keys: &[Term {
+            name: "<stage>",
+            description: "each stage with a visit that ended in the window, sorted by name: the duration statistics of those visits, with their count in the visits component",
+        }],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no stage visit ended in the window",
+        }],
+    },
+    reading: StageVisits,
+    finalize: stage_duration_result,
+    relate_group: None,
 };
 
 /// Visit durations per stage name.
@@ -353,19 +402,19 @@ fn closed_by(deal: &Deal, as_of: Timestamp) -> Option<Timestamp> {
     }
 }
 
-impl Family for StageDuration {
+/// Deals' stage visits that ended in the period.
+pub struct StageVisits;
+
+impl Reading for StageVisits {
     type State = StageDurationState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &STAGE_DURATION
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        // A deal's visits end in any period: every deal is routed to every period.
+        CountedBy::State
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        ReadPlan::before(TimeField::DealCreated, span.end)
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        stage_route(record)
+        deals_created_before(span)
     }
 
     fn fold<'a>(
@@ -395,32 +444,33 @@ impl Family for StageDuration {
                 .add(exit - entry.entered_time);
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &StageDurationState,
-    ) -> Result<MetricResult, EvalError> {
-        let mut visits = 0;
-        let mut entries = Vec::with_capacity(state.stages.len());
-        for (stage, durations) in &state.stages {
-            visits += durations.len();
-            entries.push(BreakdownEntry {
-                key: stage.to_string(),
-                value: durations.stats().map(Value::Duration),
-                components: vec![Component::count("visits", durations.len())],
-            });
-        }
-        let components = vec![Component::count("visits", visits)];
-        if visits == 0 {
-            return Ok(MetricResult::undefined(
-                UndefinedReason::NoData,
-                "no stage visit ended in the window",
-                components,
-            ));
-        }
-        Ok(MetricResult::value(Value::Breakdown(entries), components))
+/// The value of `stage_duration`.
+fn stage_duration_result(
+    _definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &StageDurationState,
+) -> Result<MetricResult, EvalError> {
+    let mut visits = 0;
+    let mut entries = Vec::with_capacity(state.stages.len());
+    for (stage, durations) in &state.stages {
+        visits += durations.len();
+        entries.push(BreakdownEntry {
+            key: stage.to_string(),
+            value: durations.stats().map(Value::Duration),
+            components: vec![Component::count("visits", durations.len())],
+        });
     }
+    let components = vec![Component::count("visits", visits)];
+    if visits == 0 {
+        return Ok(MetricResult::undefined(
+            UndefinedReason::NoData,
+            "no stage visit ended in the window",
+            components,
+        ));
+    }
+    Ok(MetricResult::value(Value::Breakdown(entries), components))
 }
 
 #[cfg(test)]

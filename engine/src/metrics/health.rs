@@ -14,17 +14,18 @@ use chrono::Duration;
 use crate::by_id::ById;
 use crate::calendar::Window;
 use crate::catalog::{
-    Direction, MetricDefinition, ParamDefault, ParamKind, ParameterDefinition, Settings, ValueKind,
+    Direction, MetricDefinition, ParamDefault, ParamKind, ParameterDefinition, Settings, Term,
+    UndefinedCase, ValueKind,
 };
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Route, State};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, State};
 use crate::query::Problem;
 use crate::records::{RecordKind, ScoreDirection, Text, Timestamp};
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason, Value};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[&CustomerHealthScore];
+pub(crate) static METRICS: &[&dyn Metric] = &[&CUSTOMER_HEALTH_SCORE];
 
 /// The four components, in the order of `weights`.
 const COMPONENTS: [&str; 4] = ["usage", "feedback", "support", "recency"];
@@ -33,62 +34,120 @@ const COMPONENTS: [&str; 4] = ["usage", "feedback", "support", "recency"];
 const USAGE_DAYS: i64 = 30;
 
 /// `100 × Σ wᵢ × cᵢ` per customer.
-pub struct CustomerHealthScore;
-
-static CUSTOMER_HEALTH_SCORE: MetricDefinition = MetricDefinition {
-    id: "customer_health_score",
-    family: "composite",
-    version: 1,
-    description: "Customer health, 0–100, per customer active at the evaluation instant (as_of, or the window's last instant when earlier): weighted usage, feedback, support and recency. Without group-by: the mean score and the customers per band (red < 40 ≤ amber < 70 ≤ green); grouped by customer_id: each customer's score and components.",
-    formula: "100 × Σ wᵢ × cᵢ; usage = min(1, engagement events in the last 30 days / usage_target); feedback = latest survey score normalised to 0..1 on its scale, higher = better; support = 1 − min(1, open tickets / ticket_limit); recency = 1 − min(1, days since last order / recency_days); a component with no data is left out and the weights rescaled",
-    value_kind: ValueKind::Score,
-    unit: "points (0–100)",
-    direction: Direction::HigherIsBetter,
-    reads: &[
-        RecordKind::Customer,
-        RecordKind::EngagementEvent,
-        RecordKind::SurveyResponse,
-        RecordKind::Ticket,
-        RecordKind::Order,
-    ],
-    primary: &[
-        RecordKind::Customer,
-        RecordKind::EngagementEvent,
-        RecordKind::SurveyResponse,
-        RecordKind::Ticket,
-        RecordKind::Order,
-    ],
-    policies: &[],
-    parameters: &[
-        ParameterDefinition {
-            name: "weights",
-            description: "weight per component (usage, feedback, support, recency), each ≥ 0, summing to 1; default equal weights",
-            kind: ParamKind::NumberMap,
-            default: None,
-            positive: false,
-        },
-        ParameterDefinition {
-            name: "usage_target",
-            description: "engagement events in 30 days that count as full usage",
-            kind: ParamKind::Number,
-            default: Some(ParamDefault::Number(10.0)),
-            positive: true,
-        },
-        ParameterDefinition {
-            name: "ticket_limit",
-            description: "open tickets at which support health reaches 0",
-            kind: ParamKind::Number,
-            default: Some(ParamDefault::Number(5.0)),
-            positive: true,
-        },
-        ParameterDefinition {
-            name: "recency_days",
-            description: "days without an order at which recency health reaches 0",
-            kind: ParamKind::Number,
-            default: Some(ParamDefault::Number(90.0)),
-            positive: true,
-        },
-    ],
+pub static CUSTOMER_HEALTH_SCORE: Declaration<HealthSignals> = Declaration {
+    definition: MetricDefinition {
+        id: "customer_health_score",
+        family: "composite",
+        version: 1,
+        description: "Customer health, 0–100, per customer active at the evaluation instant (as_of, or the window's last instant when earlier): weighted usage, feedback, support and recency. Without group-by: the mean score and the customers per band (red < 40 ≤ amber < 70 ≤ green); grouped by customer_id: each customer's score and components.",
+        formula: "100 × Σ wᵢ × cᵢ; usage = min(1, engagement events in the last 30 days / usage_target); feedback = latest survey score normalised to 0..1 on its scale, higher = better; support = 1 − min(1, open tickets / ticket_limit); recency = 1 − min(1, days since last order / recency_days); a component with no data is left out and the weights rescaled",
+        value_kind: ValueKind::Score,
+        unit: "points (0–100)",
+        direction: Direction::HigherIsBetter,
+        reads: &[
+            RecordKind::Customer,
+            RecordKind::EngagementEvent,
+            RecordKind::SurveyResponse,
+            RecordKind::Ticket,
+            RecordKind::Order,
+        ],
+        primary: &[
+            RecordKind::Customer,
+            RecordKind::EngagementEvent,
+            RecordKind::SurveyResponse,
+            RecordKind::Ticket,
+            RecordKind::Order,
+        ],
+        policies: &[],
+        parameters: &[
+            ParameterDefinition {
+                name: "weights",
+                description: "weight per component (usage, feedback, support, recency), each ≥ 0, summing to 1; default equal weights",
+                kind: ParamKind::NumberMap,
+                default: None,
+                positive: false,
+            },
+            ParameterDefinition {
+                name: "usage_target",
+                description: "engagement events in 30 days that count as full usage",
+                kind: ParamKind::Number,
+                default: Some(ParamDefault::Number(10.0)),
+                positive: true,
+            },
+            ParameterDefinition {
+                name: "ticket_limit",
+                description: "open tickets at which support health reaches 0",
+                kind: ParamKind::Number,
+                default: Some(ParamDefault::Number(5.0)),
+                positive: true,
+            },
+            ParameterDefinition {
+                name: "recency_days",
+                description: "days without an order at which recency health reaches 0",
+                kind: ParamKind::Number,
+                default: Some(ParamDefault::Number(90.0)),
+                positive: true,
+            },
+        ],
+        components: &[
+            Term {
+                name: "customers",
+                description: "active customers with a health score: a component with data and a weight above 0",
+            },
+            Term {
+                name: "red",
+                description: "scored customers below 40",
+            },
+            Term {
+                name: "amber",
+                description: "scored customers from 40 to below 70",
+            },
+            Term {
+                name: "green",
+                description: "scored customers at 70 or above",
+            },
+            Term {
+                name: "usage",
+                description: "only when exactly one customer is scored (e.g. grouped by customer_id) and it has an engagement event by the evaluation instant: its usage component, 0..1",
+            },
+            Term {
+                name: "usage_weight",
+                description: "with usage: the weight applied to it after rescaling",
+            },
+            Term {
+                name: "feedback",
+                description: "only when exactly one customer is scored and it answered a survey by the evaluation instant: its feedback component, 0..1",
+            },
+            Term {
+                name: "feedback_weight",
+                description: "with feedback: the weight applied to it after rescaling",
+            },
+            Term {
+                name: "support",
+                description: "only when exactly one customer is scored and it created a ticket by the evaluation instant: its support component, 0..1",
+            },
+            Term {
+                name: "support_weight",
+                description: "with support: the weight applied to it after rescaling",
+            },
+            Term {
+                name: "recency",
+                description: "only when exactly one customer is scored and it ordered by the evaluation instant: its recency component, 0..1",
+            },
+            Term {
+                name: "recency_weight",
+                description: "with recency: the weight applied to it after rescaling",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no customer active at the evaluation instant has a component with data and a weight above 0",
+        }],
+    },
+    reading: HealthSignals,
+    finalize: customer_health_score_result,
+    relate_group: None,
 };
 
 /// What is known of one customer at the evaluation instant.
@@ -152,11 +211,15 @@ fn weights(settings: &Settings) -> [f64; 4] {
     }
 }
 
-impl Family for CustomerHealthScore {
+/// Every record of a customer up to the evaluation instant: whether it is active, and its usage,
+/// feedback, support and order signals.
+pub struct HealthSignals;
+
+impl Reading for HealthSignals {
     type State = HealthState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &CUSTOMER_HEALTH_SCORE
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::State
     }
 
     fn reads_amounts(&self) -> bool {
@@ -214,10 +277,6 @@ impl Family for CustomerHealthScore {
         plan
     }
 
-    fn route(&self, _settings: &Settings, _record: RecordRef<'_>) -> Route {
-        Route::Everywhere
-    }
-
     fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut HealthState, record: RecordRef<'a>) {
         let t = ctx.point_in_time();
         let Some(customer) = record.customer_id() else {
@@ -261,92 +320,93 @@ impl Family for CustomerHealthScore {
             _ => {}
         }
     }
+}
 
-    fn finalize(
-        &self,
-        ctx: &FoldContext<'_, '_>,
-        state: &HealthState,
-    ) -> Result<MetricResult, EvalError> {
-        let settings = ctx.settings;
-        let t = ctx.point_in_time();
-        let weights = weights(settings);
-        let number = |name| settings.number(name).unwrap_or(1.0);
-        let (usage_target, ticket_limit, recency_days) = (
-            number("usage_target"),
-            number("ticket_limit"),
-            number("recency_days"),
-        );
-        let mut scores = Vec::new();
-        let mut last_parts = [None; 4];
-        for signals in state.customers.values().filter(|s| s.active) {
-            let parts = [
-                signals
-                    .any_event
-                    .then(|| (signals.recent_events as f64 / usage_target).min(1.0)),
-                signals
-                    .latest_survey
-                    .as_ref()
-                    .map(|(_, _, num, den)| *num as f64 / *den as f64),
-                signals
-                    .any_ticket
-                    .then(|| 1.0 - (signals.open_tickets as f64 / ticket_limit).min(1.0)),
-                signals.last_order.map(|last| {
-                    let days = (t - last).num_seconds() as f64 / 86_400.0;
-                    1.0 - (days / recency_days).min(1.0)
-                }),
-            ];
-            let weight: f64 = parts
-                .iter()
-                .zip(weights)
-                .filter(|(p, _)| p.is_some())
-                .map(|(_, w)| w)
-                .sum();
-            if weight > 0.0 {
-                let weighted: f64 = parts
-                    .iter()
-                    .zip(weights)
-                    .filter_map(|(p, w)| p.map(|p| p * w))
-                    .sum();
-                scores.push(100.0 * weighted / weight);
-                last_parts = parts;
-            }
-        }
-        let band =
-            |low: f64, high: f64| scores.iter().filter(|s| **s >= low && **s < high).count() as u64;
-        let mut components = vec![
-            Component::count("customers", scores.len() as u64),
-            Component::count("red", band(f64::NEG_INFINITY, 40.0)),
-            Component::count("amber", band(40.0, 70.0)),
-            Component::count("green", band(70.0, f64::INFINITY)),
+/// The value of `customer_health_score`.
+fn customer_health_score_result(
+    _definition: &MetricDefinition,
+    ctx: &FoldContext<'_, '_>,
+    state: &HealthState,
+) -> Result<MetricResult, EvalError> {
+    let settings = ctx.settings;
+    let t = ctx.point_in_time();
+    let weights = weights(settings);
+    let number = |name| settings.number(name).unwrap_or(1.0);
+    let (usage_target, ticket_limit, recency_days) = (
+        number("usage_target"),
+        number("ticket_limit"),
+        number("recency_days"),
+    );
+    let mut scores = Vec::new();
+    let mut last_parts = [None; 4];
+    for signals in state.customers.values().filter(|s| s.active) {
+        let parts = [
+            signals
+                .any_event
+                .then(|| (signals.recent_events as f64 / usage_target).min(1.0)),
+            signals
+                .latest_survey
+                .as_ref()
+                .map(|(_, _, num, den)| *num as f64 / *den as f64),
+            signals
+                .any_ticket
+                .then(|| 1.0 - (signals.open_tickets as f64 / ticket_limit).min(1.0)),
+            signals.last_order.map(|last| {
+                let days = (t - last).num_seconds() as f64 / 86_400.0;
+                1.0 - (days / recency_days).min(1.0)
+            }),
         ];
-        if scores.is_empty() {
-            return Ok(MetricResult::undefined(
-                UndefinedReason::NoData,
-                "no active customer with any health signal",
-                components,
-            ));
-        }
-        if scores.len() == 1 {
-            // One customer (e.g. grouped by customer_id): report its components and the weights
-            // actually applied after rescaling.
-            let weight: f64 = last_parts
+        let weight: f64 = parts
+            .iter()
+            .zip(weights)
+            .filter(|(p, _)| p.is_some())
+            .map(|(_, w)| w)
+            .sum();
+        if weight > 0.0 {
+            let weighted: f64 = parts
                 .iter()
                 .zip(weights)
-                .filter(|(p, _)| p.is_some())
-                .map(|(_, w)| w)
+                .filter_map(|(p, w)| p.map(|p| p * w))
                 .sum();
-            for ((name, part), w) in COMPONENTS.iter().zip(last_parts).zip(weights) {
-                if let Some(part) = part {
-                    components.push(Component::number(name, part));
-                    components.push(Component::number(&format!("{name}_weight"), w / weight));
-                }
+            scores.push(100.0 * weighted / weight);
+            last_parts = parts;
+        }
+    }
+    let band =
+        |low: f64, high: f64| scores.iter().filter(|s| **s >= low && **s < high).count() as u64;
+    let mut components = vec![
+        Component::count("customers", scores.len() as u64),
+        Component::count("red", band(f64::NEG_INFINITY, 40.0)),
+        Component::count("amber", band(40.0, 70.0)),
+        Component::count("green", band(70.0, f64::INFINITY)),
+    ];
+    if scores.is_empty() {
+        return Ok(MetricResult::undefined(
+            UndefinedReason::NoData,
+            "no active customer with any health signal",
+            components,
+        ));
+    }
+    if scores.len() == 1 {
+        // One customer (e.g. grouped by customer_id): report its components and the weights
+        // actually applied after rescaling.
+        let weight: f64 = last_parts
+            .iter()
+            .zip(weights)
+            .filter(|(p, _)| p.is_some())
+            .map(|(_, w)| w)
+            .sum();
+        for ((name, part), w) in COMPONENTS.iter().zip(last_parts).zip(weights) {
+            if let Some(part) = part {
+                components.push(Component::number(name, part));
+                components.push(Component::number(&format!("{name}_weight"), w / weight));
             }
         }
-        // Summed in ascending order, so the mean does not depend on the map's order.
-        scores.sort_unstable_by(f64::total_cmp);
-        let mean = scores.iter().sum::<f64>() / scores.len() as f64;
-        Ok(MetricResult::value(Value::Score(mean), components))
     }
+    // Summed in ascending order, so the mean does not depend on the map's order.
+    scores.sort_unstable_by(f64::total_cmp);
+    let mean = scores.iter().sum::<f64>() / scores.len() as f64;
+    Ok(MetricResult::value(Value::Score(mean), components))
 }
 
 #[cfg(test)]

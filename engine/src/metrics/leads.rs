@@ -7,23 +7,17 @@ use chrono::Duration;
 
 use crate::calendar::Window;
 use crate::catalog::{
-    Direction, MetricDefinition, ParamDefault, ParamKind, ParameterDefinition, Settings, ValueKind,
+    Direction, MetricDefinition, ParamDefault, ParamKind, ParameterDefinition, Settings, Term,
+    UndefinedCase, ValueKind,
 };
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Route, State};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, State};
 use crate::records::{Lead, RecordKind, Timestamp};
-use crate::value::{Component, DurationSet, EvalError, MetricResult};
+use crate::value::{Component, DurationSet, EvalError, MetricResult, UndefinedReason};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[&LeadConversionRate, &LeadResponseTime];
-
-fn lead_route(record: RecordRef<'_>) -> Route {
-    match record {
-        RecordRef::Lead(lead) => Route::At(lead.created_time),
-        _ => Route::Nowhere,
-    }
-}
+pub(crate) static METRICS: &[&dyn Metric] = &[&LEAD_CONVERSION_RATE, &LEAD_RESPONSE_TIME];
 
 /// The lead when it was created in `window`.
 fn created_in<'a>(record: RecordRef<'a>, window: Window) -> Option<&'a Lead> {
@@ -44,27 +38,49 @@ fn span_of(amount: f64, unit_micros: f64) -> Duration {
 }
 
 /// Share of the leads created in the window that converted.
-pub struct LeadConversionRate;
-
-static LEAD_CONVERSION_RATE: MetricDefinition = MetricDefinition {
-    id: "lead_conversion_rate",
-    family: "sales",
-    version: 1,
-    description: "The share of the leads created in the window that converted by as_of (and, when horizon_days is given, within that many days of their creation; exactly horizon_days is within).",
-    formula: "leads created in P with converted_time <= as_of (and converted_time − created_time <= horizon_days when given) / leads created in P",
-    value_kind: ValueKind::Ratio,
-    unit: "fraction",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Lead],
-    primary: &[RecordKind::Lead],
-    policies: &[],
-    parameters: &[ParameterDefinition {
-        name: "horizon_days",
-        description: "only conversions within this many days of the lead's creation count (optional)",
-        kind: ParamKind::Number,
-        default: None,
-        positive: true,
-    }],
+pub static LEAD_CONVERSION_RATE: Declaration<LeadConversions> = Declaration {
+    definition: MetricDefinition {
+        id: "lead_conversion_rate",
+        family: "sales",
+        version: 1,
+        description: "The share of the leads created in the window that converted by as_of (and, when horizon_days is given, within that many days of their creation; exactly horizon_days is within).",
+        formula: "leads created in P with converted_time <= as_of (and converted_time − created_time <= horizon_days when given) / leads created in P",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Lead],
+        primary: &[RecordKind::Lead],
+        policies: &[],
+        parameters: &[ParameterDefinition {
+            name: "horizon_days",
+            description: "only conversions within this many days of the lead's creation count (optional)",
+            kind: ParamKind::Number,
+            default: None,
+            positive: true,
+        }],
+        components: &[
+            Term {
+                name: "leads_created",
+                description: "leads created in the window",
+            },
+            Term {
+                name: "converted",
+                description: "leads created in the window that converted by as_of (within horizon_days of their creation when it is given)",
+            },
+            Term {
+                name: "converted_after_horizon",
+                description: "only when horizon_days is given: leads created in the window that converted by as_of, but more than horizon_days after their creation",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::ZeroDenominator,
+            when: "no lead was created in the window",
+        }],
+    },
+    reading: LeadConversions,
+    finalize: lead_conversion_rate_result,
+    relate_group: None,
 };
 
 /// Leads created, converted in time, and converted only after the horizon.
@@ -83,19 +99,14 @@ impl State for LeadConversionState {
     }
 }
 
-impl Family for LeadConversionRate {
+/// The leads created in the period and whether (and when) they converted by `as_of`.
+pub struct LeadConversions;
+
+impl Reading for LeadConversions {
     type State = LeadConversionState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &LEAD_CONVERSION_RATE
-    }
-
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        ReadPlan::within(TimeField::LeadCreated, span)
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        lead_route(record)
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::Time(TimeField::LeadCreated)
     }
 
     fn fold<'a>(
@@ -121,53 +132,92 @@ impl Family for LeadConversionRate {
             state.after_horizon += 1;
         }
     }
+}
 
-    fn finalize(
-        &self,
-        ctx: &FoldContext<'_, '_>,
-        state: &LeadConversionState,
-    ) -> Result<MetricResult, EvalError> {
-        let mut components = vec![
-            Component::count("leads_created", state.created),
-            Component::count("converted", state.converted),
-        ];
-        if ctx.settings.number("horizon_days").is_some() {
-            components.push(Component::count(
-                "converted_after_horizon",
-                state.after_horizon,
-            ));
-        }
-        Ok(MetricResult::ratio(
-            state.converted as f64,
-            state.created as f64,
-            "leads created",
-            components,
-        ))
+/// The value of `lead_conversion_rate`.
+fn lead_conversion_rate_result(
+    _definition: &MetricDefinition,
+    ctx: &FoldContext<'_, '_>,
+    state: &LeadConversionState,
+) -> Result<MetricResult, EvalError> {
+    let mut components = vec![
+        Component::count("leads_created", state.created),
+        Component::count("converted", state.converted),
+    ];
+    if ctx.settings.number("horizon_days").is_some() {
+        components.push(Component::count(
+            "converted_after_horizon",
+            state.after_horizon,
+        ));
     }
+    Ok(MetricResult::ratio(
+        state.converted as f64,
+        state.created as f64,
+        "leads created",
+        components,
+    ))
 }
 
 /// Time from a lead's creation to its first response, with SLA compliance.
-pub struct LeadResponseTime;
-
-static LEAD_RESPONSE_TIME: MetricDefinition = MetricDefinition {
-    id: "lead_response_time",
-    family: "sales",
-    version: 1,
-    description: "How quickly the leads created in the window got a first response: the earlier of the lead's first_response_time and its first OUTBOUND activity (inbound activities are not responses), minus created_time; a response recorded before the lead's creation counts as 0. Components: sla_compliance = responded within sla_hours (equal is within) / (responded + unanswered leads older than the SLA at as_of); unanswered leads still inside the SLA are pending and counted apart.",
-    formula: "stats of (min(first_response_time, first outbound activity) − created_time) over leads created in P; sla_compliance = within_sla / (responded + unanswered_overdue)",
-    value_kind: ValueKind::Duration,
-    unit: "seconds",
-    direction: Direction::LowerIsBetter,
-    reads: &[RecordKind::Lead, RecordKind::Activity],
-    primary: &[RecordKind::Lead],
-    policies: &[],
-    parameters: &[ParameterDefinition {
-        name: "sla_hours",
-        description: "the response-time target in hours; a response exactly at the target is within it",
-        kind: ParamKind::Number,
-        default: Some(ParamDefault::Number(24.0)),
-        positive: true,
-    }],
+pub static LEAD_RESPONSE_TIME: Declaration<LeadResponses> = Declaration {
+    definition: MetricDefinition {
+        id: "lead_response_time",
+        family: "sales",
+        version: 1,
+        description: "How quickly the leads created in the window got a first response: the earlier of the lead's first_response_time and its first OUTBOUND activity (inbound activities are not responses), minus created_time; a response recorded before the lead's creation counts as 0. Components: sla_compliance = responded within sla_hours (equal is within) / (responded + unanswered leads older than the SLA at as_of); unanswered leads still inside the SLA are pending and counted apart.",
+        formula: "stats of (min(first_response_time, first outbound activity) − created_time) over leads created in P; sla_compliance = within_sla / (responded + unanswered_overdue)",
+        value_kind: ValueKind::Duration,
+        unit: "seconds",
+        direction: Direction::LowerIsBetter,
+        reads: &[RecordKind::Lead, RecordKind::Activity],
+        primary: &[RecordKind::Lead],
+        policies: &[],
+        parameters: &[ParameterDefinition {
+            name: "sla_hours",
+            description: "the response-time target in hours; a response exactly at the target is within it",
+            kind: ParamKind::Number,
+            default: Some(ParamDefault::Number(24.0)),
+            positive: true,
+        }],
+        components: &[
+            Term {
+                name: "responded",
+                description: "leads created in the window with a first response by as_of",
+            },
+            Term {
+                name: "within_sla",
+                description: "responded leads whose response time is at most sla_hours",
+            },
+            Term {
+                name: "unanswered_overdue",
+                description: "leads created in the window without a response by as_of, created more than sla_hours before as_of",
+            },
+            Term {
+                name: "unanswered_pending",
+                description: "leads created in the window without a response by as_of, still inside the SLA at as_of",
+            },
+            Term {
+                name: "unanswered",
+                description: "unanswered_overdue + unanswered_pending",
+            },
+            Term {
+                name: "sla",
+                description: "the SLA target (sla_hours), in seconds",
+            },
+            Term {
+                name: "sla_compliance",
+                description: "within_sla / (responded + unanswered_overdue); absent when both are 0",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no lead created in the window got a response by as_of",
+        }],
+    },
+    reading: LeadResponses,
+    finalize: lead_response_time_result,
+    relate_group: None,
 };
 
 /// Response times of responded leads, and the SLA counts.
@@ -196,11 +246,14 @@ fn sla(settings: &Settings) -> Duration {
     span_of(settings.number("sla_hours").unwrap_or(24.0), 3_600e6)
 }
 
-impl Family for LeadResponseTime {
+/// The leads created in the period and their first response by `as_of`.
+pub struct LeadResponses;
+
+impl Reading for LeadResponses {
     type State = LeadResponseState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &LEAD_RESPONSE_TIME
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::Time(TimeField::LeadCreated)
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
@@ -210,10 +263,6 @@ impl Family for LeadResponseTime {
         // span still answers a lead created in it.
         plan.read_all(RecordKind::Activity);
         plan
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        lead_route(record)
     }
 
     fn fold<'a>(
@@ -243,33 +292,34 @@ impl Family for LeadResponseTime {
             None => state.unanswered_pending += 1,
         }
     }
+}
 
-    fn finalize(
-        &self,
-        ctx: &FoldContext<'_, '_>,
-        state: &LeadResponseState,
-    ) -> Result<MetricResult, EvalError> {
-        let responded = state.durations.len();
-        let mut components = vec![
-            Component::count("responded", responded),
-            Component::count("within_sla", state.within_sla),
-            Component::count("unanswered_overdue", state.unanswered_overdue),
-            Component::count("unanswered_pending", state.unanswered_pending),
-            Component::count(
-                "unanswered",
-                state.unanswered_overdue + state.unanswered_pending,
-            ),
-            Component::seconds("sla", micros_of(sla(ctx.settings)) as f64 / 1e6),
-        ];
-        let judged = responded + state.unanswered_overdue;
-        if judged > 0 {
-            components.push(Component::number(
-                "sla_compliance",
-                state.within_sla as f64 / judged as f64,
-            ));
-        }
-        Ok(state.durations.result("responded leads", components))
+/// The value of `lead_response_time`.
+fn lead_response_time_result(
+    _definition: &MetricDefinition,
+    ctx: &FoldContext<'_, '_>,
+    state: &LeadResponseState,
+) -> Result<MetricResult, EvalError> {
+    let responded = state.durations.len();
+    let mut components = vec![
+        Component::count("responded", responded),
+        Component::count("within_sla", state.within_sla),
+        Component::count("unanswered_overdue", state.unanswered_overdue),
+        Component::count("unanswered_pending", state.unanswered_pending),
+        Component::count(
+            "unanswered",
+            state.unanswered_overdue + state.unanswered_pending,
+        ),
+        Component::seconds("sla", micros_of(sla(ctx.settings)) as f64 / 1e6),
+    ];
+    let judged = responded + state.unanswered_overdue;
+    if judged > 0 {
+        components.push(Component::number(
+            "sla_compliance",
+            state.within_sla as f64 / judged as f64,
+        ));
     }
+    Ok(state.durations.result("responded leads", components))
 }
 
 #[cfg(test)]

@@ -8,16 +8,14 @@
 
 use crate::by_id::ById;
 
-use chrono::{Datelike, Months};
-
-use crate::calendar::{Granularity, Window, buckets};
+use crate::calendar::Window;
 use crate::catalog::{
-    Direction, MetricDefinition, ParamDefault, ParamKind, ParameterDefinition, PolicyDefinition,
-    Settings, ValueKind,
+    Choice, Direction, MetricDefinition, ParamDefault, ParamKind, ParameterDefinition,
+    PolicyDefinition, Settings, Term, UndefinedCase, ValueKind,
 };
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField, is_acquisition};
-use crate::eval::{Metric, Period, Reading, ReadingMetric, State};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, State};
 use crate::money::{Currency, Money, MoneySum};
 use crate::records::{RecordKind, Text, Timestamp};
 use crate::value::{Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value};
@@ -27,11 +25,8 @@ mod formulas;
 use formulas::{cac, clv, undefined};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[
-    &CUSTOMER_LIFETIME_VALUE_METRIC,
-    &LTV_TO_CAC_METRIC,
-    &CAC_PAYBACK_MONTHS_METRIC,
-];
+pub(crate) static METRICS: &[&dyn Metric] =
+    &[&CUSTOMER_LIFETIME_VALUE, &LTV_TO_CAC, &CAC_PAYBACK_MONTHS];
 
 const READS: &[RecordKind] = &[
     RecordKind::Customer,
@@ -40,12 +35,30 @@ const READS: &[RecordKind] = &[
     RecordKind::Cost,
 ];
 
-const METHOD: PolicyDefinition = PolicyDefinition {
-    name: "method",
-    description: "transactional: value per year × lifespan; subscription: ARPA × margin / monthly churn; historical: mean revenue to date (orders up to as_of, not only up to the window's end) of the customers acquired in P",
-    values: &["transactional", "subscription", "historical"],
-    default: "transactional",
-};
+/// How customer lifetime value is estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    /// Value per year × lifespan.
+    Transactional,
+    /// ARPA × margin / monthly churn.
+    Subscription,
+    /// Mean revenue to date of the customers acquired in the window.
+    Historical,
+}
+
+impl Choice for Method {
+    const POLICY: PolicyDefinition = PolicyDefinition {
+        name: "method",
+        description: "transactional: value per year × lifespan; subscription: ARPA × margin / monthly churn; historical: mean revenue to date (orders up to as_of, not only up to the window's end) of the customers acquired in P",
+        values: &["transactional", "subscription", "historical"],
+        default: "transactional",
+    };
+    const ALL: &'static [Method] = &[
+        Method::Transactional,
+        Method::Subscription,
+        Method::Historical,
+    ];
+}
 
 const LIFESPAN: ParameterDefinition = ParameterDefinition {
     name: "lifespan_years",
@@ -63,70 +76,167 @@ const MARGIN: ParameterDefinition = ParameterDefinition {
     positive: true,
 };
 
-static CUSTOMER_LIFETIME_VALUE: MetricDefinition = MetricDefinition {
-    id: "customer_lifetime_value",
-    family: "lifetime_value",
-    version: 1,
-    description: "The value of a customer over its lifetime, by the chosen method.",
-    formula: "transactional: revenue in P / distinct ordering customers / years(P) × lifespan (lifespan_years, else 1 / churn over the 12 months ending at P.end; years(P) = months / 12 for whole calendar months, else days / 365.25); subscription: ARPA at P.end × gross_margin / mean monthly customer_churn_rate over the months of P; historical: mean total revenue to date per customer acquired in P, where \"to date\" runs to as_of (every order with order_time <= as_of, in or after P), not to P.end",
-    value_kind: ValueKind::Money,
-    unit: "currency",
-    direction: Direction::HigherIsBetter,
-    reads: READS,
-    primary: READS,
-    policies: &[METHOD],
-    parameters: &[LIFESPAN, MARGIN],
-};
-
-static LTV_TO_CAC: MetricDefinition = MetricDefinition {
-    id: "ltv_to_cac",
-    family: "lifetime_value",
-    version: 1,
-    description: "Customer lifetime value per unit of acquisition cost, for the same window and policies.",
-    formula: "customer_lifetime_value / customer_acquisition_cost",
-    value_kind: ValueKind::Number,
-    unit: "ratio",
-    direction: Direction::HigherIsBetter,
-    reads: READS,
-    primary: READS,
-    policies: &[METHOD],
-    parameters: &[LIFESPAN, MARGIN],
-};
-
-static CAC_PAYBACK_MONTHS: MetricDefinition = MetricDefinition {
-    id: "cac_payback_months",
-    family: "lifetime_value",
-    version: 1,
-    description: "Months of margin-adjusted revenue per account needed to earn back the acquisition cost.",
-    formula: "customer_acquisition_cost / (arpa at P.end × gross_margin)",
-    value_kind: ValueKind::Number,
-    unit: "months",
-    direction: Direction::LowerIsBetter,
-    reads: READS,
-    primary: READS,
-    policies: &[],
-    parameters: &[MARGIN],
-};
+/// The components of a lifetime value, by method (also carried by `ltv_to_cac`).
+const CLV_COMPONENTS: [Term; 7] = [
+    Term {
+        name: "value_per_year_minor_units",
+        description: "transactional method: revenue in the window per ordering customer per year, in minor units",
+    },
+    Term {
+        name: "ordering_customers",
+        description: "transactional method: distinct customers with an order in the window",
+    },
+    Term {
+        name: "annual_churn",
+        description: "transactional method without lifespan_years: customer churn over the 12 months ending at the window's end, when above 0",
+    },
+    Term {
+        name: "lifespan_years",
+        description: "transactional method: the lifespan applied (lifespan_years, else 1 / annual_churn)",
+    },
+    Term {
+        name: "arpa_minor_units",
+        description: "subscription method: MRR per paying account at the window's end, in minor units",
+    },
+    Term {
+        name: "mean_monthly_churn",
+        description: "subscription method: mean customer churn over the months of the window, when every month had customers at its start",
+    },
+    Term {
+        name: "customers_acquired",
+        description: "historical method: customers acquired in the window",
+    },
+];
 
 /// Customer lifetime value.
-pub static CUSTOMER_LIFETIME_VALUE_METRIC: ReadingMetric<CustomerEconomics> = ReadingMetric {
-    definition: &CUSTOMER_LIFETIME_VALUE,
+pub static CUSTOMER_LIFETIME_VALUE: Declaration<CustomerEconomics> = Declaration {
+    definition: MetricDefinition {
+        id: "customer_lifetime_value",
+        family: "lifetime_value",
+        version: 1,
+        description: "The value of a customer over its lifetime, by the chosen method.",
+        formula: "transactional: revenue in P / distinct ordering customers / years(P) × lifespan (lifespan_years, else 1 / churn over the 12 months ending at P.end; years(P) = months / 12 for whole calendar months, else days / 365.25); subscription: ARPA at P.end × gross_margin / mean monthly customer_churn_rate over the months of P; historical: mean total revenue to date per customer acquired in P, where \"to date\" runs to as_of (every order with order_time <= as_of, in or after P), not to P.end",
+        value_kind: ValueKind::Money,
+        unit: "currency",
+        direction: Direction::HigherIsBetter,
+        reads: READS,
+        primary: READS,
+        policies: &[Method::POLICY],
+        parameters: &[LIFESPAN, MARGIN],
+        components: &CLV_COMPONENTS,
+        breakdown_keys: &[],
+        undefined: &[
+            UndefinedCase {
+                reason: UndefinedReason::NoData,
+                when: "transactional: no order in the window; subscription: no paying account at the window's end; historical: no revenue from customers acquired in the window",
+            },
+            UndefinedCase {
+                reason: UndefinedReason::UndefinedInput,
+                when: "transactional without lifespan_years: no churn over the 12 months ending at the window's end (or no customer active at their start); subscription: a month of the window has no customer at its start",
+            },
+            UndefinedCase {
+                reason: UndefinedReason::ZeroDenominator,
+                when: "subscription: no churn in the months of the window",
+            },
+        ],
+    },
     reading: CustomerEconomics,
-    finalize: clv_result,
+    finalize: customer_lifetime_value_result,
+    relate_group: None,
 };
 
+/// The acquisition cost, in minor units, as a component of the metrics weighed against it.
+const CAC_MINOR_UNITS: &str = "customer_acquisition_cost_minor_units";
+
 /// LTV : CAC.
-pub static LTV_TO_CAC_METRIC: ReadingMetric<CustomerEconomics> = ReadingMetric {
-    definition: &LTV_TO_CAC,
+pub static LTV_TO_CAC: Declaration<CustomerEconomics> = Declaration {
+    definition: MetricDefinition {
+        id: "ltv_to_cac",
+        family: "lifetime_value",
+        version: 1,
+        description: "Customer lifetime value per unit of acquisition cost, for the same window and policies.",
+        formula: "customer_lifetime_value / customer_acquisition_cost",
+        value_kind: ValueKind::Number,
+        unit: "ratio",
+        direction: Direction::HigherIsBetter,
+        reads: READS,
+        primary: READS,
+        policies: &[Method::POLICY],
+        parameters: &[LIFESPAN, MARGIN],
+        components: &[
+            CLV_COMPONENTS[0],
+            CLV_COMPONENTS[1],
+            CLV_COMPONENTS[2],
+            CLV_COMPONENTS[3],
+            CLV_COMPONENTS[4],
+            CLV_COMPONENTS[5],
+            CLV_COMPONENTS[6],
+            Term {
+                name: "customer_lifetime_value_minor_units",
+                description: "the customer lifetime value, in minor units; only when it and the acquisition cost are defined",
+            },
+            Term {
+                name: CAC_MINOR_UNITS,
+                description: "acquisition spend in the window per customer acquired in it, in minor units; only when it and the lifetime value are defined",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[
+            UndefinedCase {
+                reason: UndefinedReason::UndefinedInput,
+                when: "customer_lifetime_value is undefined, or customer_acquisition_cost is (no acquisition spend or no customer acquired in the window)",
+            },
+            UndefinedCase {
+                reason: UndefinedReason::ZeroDenominator,
+                when: "customers were acquired in the window, but its acquisition spend adds up to 0",
+            },
+        ],
+    },
     reading: CustomerEconomics,
     finalize: ltv_to_cac_result,
+    relate_group: None,
 };
 
 /// CAC payback in months.
-pub static CAC_PAYBACK_MONTHS_METRIC: ReadingMetric<CustomerEconomics> = ReadingMetric {
-    definition: &CAC_PAYBACK_MONTHS,
+pub static CAC_PAYBACK_MONTHS: Declaration<CustomerEconomics> = Declaration {
+    definition: MetricDefinition {
+        id: "cac_payback_months",
+        family: "lifetime_value",
+        version: 1,
+        description: "Months of margin-adjusted revenue per account needed to earn back the acquisition cost.",
+        formula: "customer_acquisition_cost / (arpa at P.end × gross_margin)",
+        value_kind: ValueKind::Number,
+        unit: "months",
+        direction: Direction::LowerIsBetter,
+        reads: READS,
+        primary: READS,
+        policies: &[],
+        parameters: &[MARGIN],
+        components: &[
+            Term {
+                name: CAC_MINOR_UNITS,
+                description: "acquisition spend in the window per customer acquired in it, in minor units",
+            },
+            Term {
+                name: "arpa_minor_units",
+                description: "MRR per paying account at the window's end, in minor units",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[
+            UndefinedCase {
+                reason: UndefinedReason::UndefinedInput,
+                when: "customer_acquisition_cost is undefined (no acquisition spend or no customer acquired in the window), or no account pays at the window's end",
+            },
+            UndefinedCase {
+                reason: UndefinedReason::ZeroDenominator,
+                when: "the accounts running at the window's end pay an MRR of 0 in total, so nothing earns the cost back",
+            },
+        ],
+    },
     reading: CustomerEconomics,
-    finalize: cac_payback_result,
+    finalize: cac_payback_months_result,
+    relate_group: None,
 };
 
 /// One subscription, as ARPA needs it.
@@ -175,6 +285,11 @@ pub struct CustomerEconomics;
 impl Reading for CustomerEconomics {
     type State = EconomicsState;
 
+    /// Churn and lifetime revenue look at every customer's whole history, whatever the period.
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::State
+    }
+
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
         let mut plan = ReadPlan::default();
         // Churn over the 12 months before P.end and lifetime revenue need the full history.
@@ -194,13 +309,9 @@ impl Reading for CustomerEconomics {
         plan
     }
 
-    fn route(&self, _settings: &Settings, _record: RecordRef<'_>) -> crate::eval::Route {
-        crate::eval::Route::Everywhere
-    }
-
     fn fold<'a>(
         &self,
-        ctx: &crate::eval::FoldContext<'a, '_>,
+        ctx: &FoldContext<'a, '_>,
         state: &mut EconomicsState,
         record: RecordRef<'a>,
     ) {
@@ -265,9 +376,10 @@ fn money_value(
     ))
 }
 
-fn clv_result(
-    definition: &'static MetricDefinition,
-    ctx: &crate::eval::FoldContext<'_, '_>,
+/// The value of `customer_lifetime_value`.
+fn customer_lifetime_value_result(
+    definition: &MetricDefinition,
+    ctx: &FoldContext<'_, '_>,
     state: &EconomicsState,
 ) -> Result<MetricResult, EvalError> {
     match clv(definition.id, ctx, state)? {
@@ -278,9 +390,10 @@ fn clv_result(
     }
 }
 
+/// The value of `ltv_to_cac`.
 fn ltv_to_cac_result(
-    definition: &'static MetricDefinition,
-    ctx: &crate::eval::FoldContext<'_, '_>,
+    definition: &MetricDefinition,
+    ctx: &FoldContext<'_, '_>,
     state: &EconomicsState,
 ) -> Result<MetricResult, EvalError> {
     let (ltv_currency, ltv, mut components) = match clv(definition.id, ctx, state)? {
@@ -310,10 +423,7 @@ fn ltv_to_cac_result(
         "customer_lifetime_value_minor_units",
         ltv,
     ));
-    components.push(Component::number(
-        "customer_acquisition_cost_minor_units",
-        cac,
-    ));
+    components.push(Component::number(CAC_MINOR_UNITS, cac));
     if cac == 0.0 {
         return Ok(undefined(
             UndefinedReason::ZeroDenominator,
@@ -324,9 +434,10 @@ fn ltv_to_cac_result(
     Ok(MetricResult::value(Value::Number(ltv / cac), components))
 }
 
-fn cac_payback_result(
-    definition: &'static MetricDefinition,
-    ctx: &crate::eval::FoldContext<'_, '_>,
+/// The value of `cac_payback_months`.
+fn cac_payback_months_result(
+    definition: &MetricDefinition,
+    ctx: &FoldContext<'_, '_>,
     state: &EconomicsState,
 ) -> Result<MetricResult, EvalError> {
     let Some((cac_currency, cac)) = cac(definition.id, ctx.period, state)? else {
@@ -352,47 +463,20 @@ fn cac_payback_result(
         });
     }
     let components = vec![
-        Component::number("customer_acquisition_cost_minor_units", cac),
+        Component::number(CAC_MINOR_UNITS, cac),
         Component::number("arpa_minor_units", arpa),
     ];
+    if arpa == 0.0 {
+        return Ok(undefined(
+            UndefinedReason::ZeroDenominator,
+            "the accounts running at the window's end pay an MRR of 0",
+            components,
+        ));
+    }
     Ok(MetricResult::value(
         Value::Number(cac / (arpa * margin)),
         components,
     ))
-}
-
-/// Whole local calendar months in the period, when it is made of them.
-fn whole_months(period: &Period) -> Option<u32> {
-    let tz = period.time_zone;
-    let (start, end) = (
-        period.window.start.with_timezone(&tz).naive_local(),
-        period.window.end.with_timezone(&tz).naive_local(),
-    );
-    let midnight_first =
-        |t: chrono::NaiveDateTime| t.time() == chrono::NaiveTime::MIN && t.day() == 1;
-    if !(midnight_first(start) && midnight_first(end)) {
-        return None;
-    }
-    let months = (end.year() - start.year()) * 12 + end.month() as i32 - start.month() as i32;
-    u32::try_from(months).ok().filter(|m| *m > 0)
-}
-
-/// The 12 calendar months ending at the period's end.
-fn year_before_end(period: &Period) -> Window {
-    let tz = period.time_zone;
-    let end_local = period.window.end.with_timezone(&tz).naive_local();
-    let start_local = end_local
-        .checked_sub_months(Months::new(12))
-        .unwrap_or(end_local);
-    Window {
-        start: crate::calendar::local_to_instant(tz, start_local),
-        end: period.window.end,
-    }
-}
-
-/// The calendar months of the period (clipped to it).
-fn months_of(period: &Period) -> Vec<Window> {
-    buckets(period.window, period.time_zone, Granularity::Month, 1, 1200).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The metric catalog: one file per metric family, one registry entry per metric.
 //!
-//! Adding a metric is one [`Family`](crate::eval::Family) implementation in its family's file and
-//! one line in [`catalog`].
+//! Adding a metric is one [`Declaration`](crate::eval::Declaration) in its family's file, listed in
+//! that file's `METRICS`; the catalog, `ListMetrics` and the checks over every metric follow.
 
 use std::sync::LazyLock;
 
@@ -36,6 +36,10 @@ pub(crate) mod arb_records;
 #[cfg(test)]
 #[path = "tests/plans.rs"]
 mod plans;
+
+#[cfg(test)]
+#[path = "tests/declarations.rs"]
+mod declarations;
 
 /// Every family's metrics, in catalog order (each family file lists its own).
 static CATALOG: LazyLock<Vec<&'static dyn Metric>> = LazyLock::new(|| {

@@ -8,11 +8,12 @@
 
 use crate::calendar::Window;
 use crate::catalog::{
-    Direction, MetricDefinition, ParamKind, ParameterDefinition, Settings, ValueKind,
+    Direction, MetricDefinition, ParamKind, ParameterDefinition, Settings, Term, UndefinedCase,
+    ValueKind,
 };
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Route, State};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, State};
 use crate::money::{Money, MoneySum, divide_half_even};
 use crate::query::Problem;
 use crate::records::{Deal, RecordKind, Timestamp};
@@ -21,7 +22,7 @@ use crate::value::{
 };
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[&PipelineValue, &WeightedPipelineValue];
+pub(crate) static METRICS: &[&dyn Metric] = &[&PIPELINE_VALUE, &WEIGHTED_PIPELINE_VALUE];
 
 /// The deal when it is open at the period's evaluation instant.
 fn open_deal<'a>(record: RecordRef<'a>, ctx: &FoldContext<'a, '_>) -> Option<&'a Deal> {
@@ -42,22 +43,39 @@ fn stage_at(deal: &Deal, t: Timestamp) -> &str {
         .map_or(deal.stage.as_str(), |entry| entry.stage.as_str())
 }
 
-/// Sum of the amounts of open deals.
-pub struct PipelineValue;
+/// The deals created before the span's end: any of them may be open at a period's instant.
+fn deals_created_before(span: Window) -> ReadPlan {
+    ReadPlan::before(TimeField::DealCreated, span.end)
+}
 
-static PIPELINE_VALUE: MetricDefinition = MetricDefinition {
-    id: "pipeline_value",
-    family: "sales",
-    version: 1,
-    description: "The total amount of the deals open at the evaluation instant (created by then and not yet won or lost). Evaluated at min(as_of, the last instant of the window or bucket): at as_of whenever the window contains it, at each bucket's end in a series.",
-    formula: "sum of amounts of deals with created_time <= t and no closed_time <= t, t = min(as_of, last instant of P)",
-    value_kind: ValueKind::Money,
-    unit: "currency",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Deal],
-    primary: &[RecordKind::Deal],
-    policies: &[],
-    parameters: &[],
+/// Sum of the amounts of open deals.
+pub static PIPELINE_VALUE: Declaration<OpenDeals> = Declaration {
+    definition: MetricDefinition {
+        id: "pipeline_value",
+        family: "sales",
+        version: 1,
+        description: "The total amount of the deals open at the evaluation instant (created by then and not yet won or lost). Evaluated at min(as_of, the last instant of the window or bucket): at as_of whenever the window contains it, at each bucket's end in a series.",
+        formula: "sum of amounts of deals with created_time <= t and no closed_time <= t, t = min(as_of, last instant of P)",
+        value_kind: ValueKind::Money,
+        unit: "currency",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Deal],
+        primary: &[RecordKind::Deal],
+        policies: &[],
+        parameters: &[],
+        components: &[Term {
+            name: "open_deals",
+            description: "deals open at the evaluation instant",
+        }],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no deal is open at the evaluation instant",
+        }],
+    },
+    reading: OpenDeals,
+    finalize: pipeline_value_result,
+    relate_group: None,
 };
 
 /// Exact sum of open amounts and the number of open deals.
@@ -74,19 +92,18 @@ impl State for PipelineState {
     }
 }
 
-impl Family for PipelineValue {
+/// The deals open at the period's evaluation instant, and their amounts.
+pub struct OpenDeals;
+
+impl Reading for OpenDeals {
     type State = PipelineState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &PIPELINE_VALUE
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::State
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        ReadPlan::before(TimeField::DealCreated, span.end)
-    }
-
-    fn route(&self, _settings: &Settings, _record: RecordRef<'_>) -> Route {
-        Route::Everywhere
+        deals_created_before(span)
     }
 
     fn fold<'a>(
@@ -100,45 +117,62 @@ impl Family for PipelineValue {
             state.open += 1;
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &PipelineState,
-    ) -> Result<MetricResult, EvalError> {
-        let components = vec![Component::count("open_deals", state.open)];
-        money_result(
-            PIPELINE_VALUE.id,
-            &state.amount,
-            None,
-            "open deals",
-            components,
-        )
-    }
+/// The value of `pipeline_value`.
+fn pipeline_value_result(
+    definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &PipelineState,
+) -> Result<MetricResult, EvalError> {
+    let components = vec![Component::count("open_deals", state.open)];
+    money_result(definition.id, &state.amount, None, "open deals", components)
 }
 
 /// Sum of open amounts weighted by win probability.
-pub struct WeightedPipelineValue;
-
-static WEIGHTED_PIPELINE_VALUE: MetricDefinition = MetricDefinition {
-    id: "weighted_pipeline_value",
-    family: "sales",
-    version: 1,
-    description: "The open pipeline weighted by win probability: each open deal counts amount × probability / 100, using the deal's own probability, else its stage's default from stage_probabilities (the stage the deal was in at the evaluation instant); deals with neither are left out and counted. Summed exactly and rounded half to even once. Evaluated at min(as_of, the last instant of the window or bucket): at as_of whenever the window contains it, at each bucket's end in a series.",
-    formula: "sum(amount × probability_percent) / 100 over deals open at t = min(as_of, last instant of P); probability_percent = deal's probability, else stage_probabilities[stage at t], else excluded",
-    value_kind: ValueKind::Money,
-    unit: "currency",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Deal],
-    primary: &[RecordKind::Deal],
-    policies: &[],
-    parameters: &[ParameterDefinition {
-        name: "stage_probabilities",
-        description: "stage name → default win probability in whole percent (0–100), for deals without their own probability",
-        kind: ParamKind::NumberMap,
-        default: None,
-        positive: false,
-    }],
+pub static WEIGHTED_PIPELINE_VALUE: Declaration<WeightedOpenDeals> = Declaration {
+    definition: MetricDefinition {
+        id: "weighted_pipeline_value",
+        family: "sales",
+        version: 1,
+        description: "The open pipeline weighted by win probability: each open deal counts amount × probability / 100, using the deal's own probability, else its stage's default from stage_probabilities (the stage the deal was in at the evaluation instant); deals with neither are left out and counted. Summed exactly and rounded half to even once. Evaluated at min(as_of, the last instant of the window or bucket): at as_of whenever the window contains it, at each bucket's end in a series.",
+        formula: "sum(amount × probability_percent) / 100 over deals open at t = min(as_of, last instant of P); probability_percent = deal's probability, else stage_probabilities[stage at t], else excluded",
+        value_kind: ValueKind::Money,
+        unit: "currency",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Deal],
+        primary: &[RecordKind::Deal],
+        policies: &[],
+        parameters: &[ParameterDefinition {
+            name: "stage_probabilities",
+            description: "stage name → default win probability in whole percent (0–100), for deals without their own probability",
+            kind: ParamKind::NumberMap,
+            default: None,
+            positive: false,
+        }],
+        components: &[
+            Term {
+                name: "open_deals",
+                description: "deals open at the evaluation instant, weighted or not",
+            },
+            Term {
+                name: "weighted_deals",
+                description: "open deals with a probability (their own, else their stage's default)",
+            },
+            Term {
+                name: "without_probability",
+                description: "open deals left out: no probability of their own and none for their stage",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no deal open at the evaluation instant has a probability",
+        }],
+    },
+    reading: WeightedOpenDeals,
+    finalize: weighted_pipeline_value_result,
+    relate_group: None,
 };
 
 /// The exact sum of amount × percent, and how many open deals were weighted or left out.
@@ -169,11 +203,14 @@ fn probability(settings: &Settings, deal: &Deal, t: Timestamp) -> Option<i128> {
     Some(percent as i128)
 }
 
-impl Family for WeightedPipelineValue {
+/// The deals open at the period's evaluation instant, weighted by their win probability.
+pub struct WeightedOpenDeals;
+
+impl Reading for WeightedOpenDeals {
     type State = WeightedPipelineState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &WEIGHTED_PIPELINE_VALUE
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::State
     }
 
     fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
@@ -192,11 +229,7 @@ impl Family for WeightedPipelineValue {
     }
 
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        ReadPlan::before(TimeField::DealCreated, span.end)
-    }
-
-    fn route(&self, _settings: &Settings, _record: RecordRef<'_>) -> Route {
-        Route::Everywhere
+        deals_created_before(span)
     }
 
     fn fold<'a>(
@@ -219,42 +252,43 @@ impl Family for WeightedPipelineValue {
             None => state.without_probability += 1,
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &WeightedPipelineState,
-    ) -> Result<MetricResult, EvalError> {
-        let metric = WEIGHTED_PIPELINE_VALUE.id;
-        let components = vec![
-            Component::count("open_deals", state.weighted + state.without_probability),
-            Component::count("weighted_deals", state.weighted),
-            Component::count("without_probability", state.without_probability),
-        ];
-        let single = state
-            .amount_percent
-            .single()
-            .map_err(|mixed| EvalError::MixedCurrencies {
-                metric: metric.to_owned(),
-                currencies: mixed.0.iter().map(|c| c.to_string()).collect(),
-            })?;
-        let Some((currency, total)) = single else {
-            return Ok(MetricResult::undefined(
-                UndefinedReason::NoData,
-                "no open deals with a probability at the evaluation instant",
-                components,
-            ));
-        };
-        let amount = divide_half_even(total, 100).ok_or_else(|| EvalError::Overflow {
+/// The value of `weighted_pipeline_value`.
+fn weighted_pipeline_value_result(
+    definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &WeightedPipelineState,
+) -> Result<MetricResult, EvalError> {
+    let metric = definition.id;
+    let components = vec![
+        Component::count("open_deals", state.weighted + state.without_probability),
+        Component::count("weighted_deals", state.weighted),
+        Component::count("without_probability", state.without_probability),
+    ];
+    let single = state
+        .amount_percent
+        .single()
+        .map_err(|mixed| EvalError::MixedCurrencies {
             metric: metric.to_owned(),
+            currencies: mixed.0.iter().map(|c| c.to_string()).collect(),
         })?;
-        let value = MoneyValue {
-            amount: Money::new(currency, amount),
-            numerator: None,
-            denominator: None,
-        };
-        Ok(MetricResult::value(Value::Money(value), components))
-    }
+    let Some((currency, total)) = single else {
+        return Ok(MetricResult::undefined(
+            UndefinedReason::NoData,
+            "no open deals with a probability at the evaluation instant",
+            components,
+        ));
+    };
+    let amount = divide_half_even(total, 100).ok_or_else(|| EvalError::Overflow {
+        metric: metric.to_owned(),
+    })?;
+    let value = MoneyValue {
+        amount: Money::new(currency, amount),
+        numerator: None,
+        denominator: None,
+    };
+    Ok(MetricResult::value(Value::Money(value), components))
 }
 
 #[cfg(test)]

@@ -9,42 +9,39 @@
 //! order, orders being ordered by `(ordered_time, id)` so that exactly one order is a customer's
 //! first even when two share an instant.
 //!
-//! `revenue_growth` routes every order everywhere and keeps, per period, the revenue of the period
-//! and of its previous period (`calendar::previous_window` in the request's time zone). The plan
-//! cannot know the time zone, so it reads orders from `span.start − 2 × |span| − 2 days`, which
-//! covers the previous period of every period of the span (a calendar month is at most 31/28 of
-//! another).
-//!
-//! `upsell_rate` / `cross_sell_rate` live in the `sales` submodule (customers, orders and deals
-//! are all primary there).
+//! `revenue_growth` lives in the `growth` submodule (it reads each period's previous period),
+//! `upsell_rate` / `cross_sell_rate` in the `sales` submodule (customers, orders and deals are all
+//! primary there).
 
 use crate::by_id::ById;
 
-use chrono::Duration;
-
-use crate::calendar::{Window, previous_window};
-use crate::catalog::{Direction, MetricDefinition, PolicyDefinition, Settings, ValueKind};
+use crate::calendar::Window;
+use crate::catalog::{
+    Choice, Direction, MetricDefinition, PolicyDefinition, Settings, Term, UndefinedCase, ValueKind,
+};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Reading, ReadingMetric, Route, State};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, State};
 use crate::money::MoneySum;
 use crate::records::{Order, RecordKind, Timestamp};
 use crate::value::money_component;
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason, Value, money_result};
 
+mod growth;
 mod sales;
 
-pub use sales::{CROSS_SELL_RATE_METRIC, Sales, SellState, UPSELL_RATE_METRIC};
+pub use growth::{GrowthState, OrdersAgainstPrevious, REVENUE_GROWTH};
+pub use sales::{CROSS_SELL_RATE, Sales, SellState, UPSELL_RATE};
 
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[
-    &REPEAT_PURCHASE_RATE_METRIC,
-    &PURCHASE_FREQUENCY_METRIC,
-    &AVERAGE_CUSTOMER_VALUE_METRIC,
-    &PROFIT_PER_CUSTOMER_METRIC,
-    &RevenueGrowth,
-    &UPSELL_RATE_METRIC,
-    &CROSS_SELL_RATE_METRIC,
+    &REPEAT_PURCHASE_RATE,
+    &PURCHASE_FREQUENCY,
+    &AVERAGE_CUSTOMER_VALUE,
+    &PROFIT_PER_CUSTOMER,
+    &REVENUE_GROWTH,
+    &UPSELL_RATE,
+    &CROSS_SELL_RATE,
 ];
 
 /// Reads the rows of `field` in `[from, until)`.
@@ -116,9 +113,29 @@ impl CustomerOrderState {
     }
 }
 
-/// Whether the settings ask for each customer's earlier orders.
+/// What `repeat_purchase_rate` counts repeats among.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RepeatBasis {
+    /// Ordering customers with two or more orders in the window.
+    Customers,
+    /// Orders of the window whose customer had an earlier order at any time.
+    Orders,
+}
+
+impl Choice for RepeatBasis {
+    const POLICY: PolicyDefinition = PolicyDefinition {
+        name: "basis",
+        description: "customers: share of ordering customers with two or more orders in the window; orders: share of the window's orders whose customer had an earlier order at any time",
+        values: &["customers", "orders"],
+        default: "customers",
+    };
+    const ALL: &'static [RepeatBasis] = &[RepeatBasis::Customers, RepeatBasis::Orders];
+}
+
+/// Whether the settings ask for each customer's earlier orders (`basis = orders`; the metrics
+/// without the policy never do).
 fn needs_history(settings: &Settings) -> bool {
-    settings.policy("basis") == "orders"
+    settings.choice::<RepeatBasis>() == RepeatBasis::Orders
 }
 
 /// Orders in P per customer (and, under `basis = orders`, whether each had one before P).
@@ -127,18 +144,21 @@ pub struct CustomerOrders;
 impl Reading for CustomerOrders {
     type State = CustomerOrderState;
 
-    fn plan(&self, settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
-        let from = (!needs_history(settings)).then_some(span.start);
-        bounded(&mut plan, TimeField::OrderOrdered, from, span.end);
-        plan
+    /// An order counts in the periods containing its `ordered_time`, except that under
+    /// `basis = orders` an earlier order counts in every later period (as history).
+    fn counted_by(&self, settings: &Settings) -> CountedBy {
+        if needs_history(settings) {
+            CountedBy::State
+        } else {
+            CountedBy::Time(TimeField::OrderOrdered)
+        }
     }
 
-    fn route(&self, settings: &Settings, record: RecordRef<'_>) -> Route {
-        match record {
-            RecordRef::Order(_) if needs_history(settings) => Route::Everywhere,
-            RecordRef::Order(o) => Route::At(o.ordered_time),
-            _ => Route::Nowhere,
+    /// The orders in the span, or, under `basis = orders`, every order placed before it ends.
+    fn plan(&self, settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        match self.counted_by(settings) {
+            CountedBy::State => ReadPlan::before(TimeField::OrderOrdered, span.end),
+            counted => counted.plan(span),
         }
     }
 
@@ -169,54 +189,53 @@ fn no_orders(components: Vec<Component>) -> MetricResult {
     )
 }
 
-/// Defines a per-customer order metric with the shared reading.
-macro_rules! order_metric {
-    ($metric:ident, $def:ident, $finalize:ident, $id:literal, $kind:expr, $unit:literal,
-     $description:literal, $formula:literal, $policies:expr) => {
-        #[doc = $description]
-        pub static $metric: ReadingMetric<CustomerOrders> = ReadingMetric {
-            definition: &$def,
-            reading: CustomerOrders,
-            finalize: $finalize,
-        };
-
-        static $def: MetricDefinition = MetricDefinition {
-            id: $id,
-            family: "revenue",
-            version: 1,
-            description: $description,
-            formula: $formula,
-            value_kind: $kind,
-            unit: $unit,
-            direction: Direction::HigherIsBetter,
-            reads: &[RecordKind::Order],
-            primary: &[RecordKind::Order],
-            policies: $policies,
-            parameters: &[],
-        };
-    };
-}
-
-order_metric!(
-    REPEAT_PURCHASE_RATE_METRIC,
-    REPEAT_PURCHASE_RATE,
-    repeat_purchase_rate_result,
-    "repeat_purchase_rate",
-    ValueKind::Ratio,
-    "fraction",
-    "Repeat purchase rate: the share of ordering customers who ordered at least twice in the window (basis customers), or the share of the window's orders placed by customers who had ordered before (basis orders).",
-    "customers: customers with ≥ 2 orders in P / customers with ≥ 1 order in P; orders: orders in P whose customer has an earlier order (any time; orders ordered by (ordered_time, id)) / orders in P",
-    &[PolicyDefinition {
-        name: "basis",
-        description: "customers: share of ordering customers with two or more orders in the window; orders: share of the window's orders whose customer had an earlier order at any time",
-        values: &["customers", "orders"],
-        default: "customers",
-    }]
-);
+/// Share of ordering customers (or orders) that are repeats.
+pub static REPEAT_PURCHASE_RATE: Declaration<CustomerOrders> = Declaration {
+    definition: MetricDefinition {
+        id: "repeat_purchase_rate",
+        family: "revenue",
+        version: 1,
+        description: "Repeat purchase rate: the share of ordering customers who ordered at least twice in the window (basis customers), or the share of the window's orders placed by customers who had ordered before (basis orders).",
+        formula: "customers: customers with ≥ 2 orders in P / customers with ≥ 1 order in P; orders: orders in P whose customer has an earlier order (any time; orders ordered by (ordered_time, id)) / orders in P",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Order],
+        primary: &[RecordKind::Order],
+        policies: &[RepeatBasis::POLICY],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "orders",
+                description: "orders placed in the window (the denominator under basis orders)",
+            },
+            Term {
+                name: "customers",
+                description: "distinct customers with an order in the window (the denominator under basis customers)",
+            },
+            Term {
+                name: "repeat_customers",
+                description: "customers with two or more orders in the window (the numerator under basis customers)",
+            },
+            Term {
+                name: "repeat_orders",
+                description: "orders in the window that are not their customer's first (the numerator under basis orders); under basis customers earlier orders are not read, so each customer's first order in the window counts as its first",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no order was placed in the window",
+        }],
+    },
+    reading: CustomerOrders,
+    finalize: repeat_purchase_rate_result,
+    relate_group: None,
+};
 
 /// The value of `repeat_purchase_rate` from the shared state.
 fn repeat_purchase_rate_result(
-    _definition: &'static MetricDefinition,
+    _definition: &MetricDefinition,
     ctx: &FoldContext<'_, '_>,
     state: &CustomerOrderState,
 ) -> Result<MetricResult, EvalError> {
@@ -230,34 +249,59 @@ fn repeat_purchase_rate_result(
     if state.orders == 0 {
         return Ok(no_orders(components));
     }
-    Ok(if needs_history(ctx.settings) {
-        MetricResult::ratio(
+    Ok(match ctx.settings.choice::<RepeatBasis>() {
+        RepeatBasis::Orders => MetricResult::ratio(
             repeat_orders as f64,
             state.orders as f64,
             "orders",
             components,
-        )
-    } else {
-        let customers = state.ordering_customers() as f64;
-        MetricResult::ratio(repeat_customers as f64, customers, "customers", components)
+        ),
+        RepeatBasis::Customers => {
+            let customers = state.ordering_customers() as f64;
+            MetricResult::ratio(repeat_customers as f64, customers, "customers", components)
+        }
     })
 }
 
-order_metric!(
-    PURCHASE_FREQUENCY_METRIC,
-    PURCHASE_FREQUENCY,
-    purchase_frequency_result,
-    "purchase_frequency",
-    ValueKind::Number,
-    "orders per customer",
-    "Purchase frequency: the number of orders in the window per distinct customer who ordered in it.",
-    "orders in P / distinct customers with an order in P",
-    &[]
-);
+/// Orders per ordering customer.
+pub static PURCHASE_FREQUENCY: Declaration<CustomerOrders> = Declaration {
+    definition: MetricDefinition {
+        id: "purchase_frequency",
+        family: "revenue",
+        version: 1,
+        description: "Purchase frequency: the number of orders in the window per distinct customer who ordered in it.",
+        formula: "orders in P / distinct customers with an order in P",
+        value_kind: ValueKind::Number,
+        unit: "orders per customer",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Order],
+        primary: &[RecordKind::Order],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "orders",
+                description: "orders placed in the window",
+            },
+            Term {
+                name: "customers",
+                description: "distinct customers with an order in the window",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no order was placed in the window",
+        }],
+    },
+    reading: CustomerOrders,
+    finalize: purchase_frequency_result,
+    relate_group: None,
+};
 
 /// The value of `purchase_frequency` from the shared state.
 fn purchase_frequency_result(
-    _definition: &'static MetricDefinition,
+    _definition: &MetricDefinition,
     _ctx: &FoldContext<'_, '_>,
     state: &CustomerOrderState,
 ) -> Result<MetricResult, EvalError> {
@@ -270,21 +314,45 @@ fn purchase_frequency_result(
     Ok(MetricResult::value(value, components))
 }
 
-order_metric!(
-    AVERAGE_CUSTOMER_VALUE_METRIC,
-    AVERAGE_CUSTOMER_VALUE,
-    average_customer_value_result,
-    "average_customer_value",
-    ValueKind::Money,
-    "money",
-    "Average customer value: revenue in the window per distinct ordering customer (average purchase value × purchase frequency), rounded half to even to minor units.",
-    "revenue in P / distinct customers with an order in P (= average_purchase_value × purchase_frequency)",
-    &[]
-);
+/// Revenue per ordering customer.
+pub static AVERAGE_CUSTOMER_VALUE: Declaration<CustomerOrders> = Declaration {
+    definition: MetricDefinition {
+        id: "average_customer_value",
+        family: "revenue",
+        version: 1,
+        description: "Average customer value: revenue in the window per distinct ordering customer (average purchase value × purchase frequency), rounded half to even to minor units.",
+        formula: "revenue in P / distinct customers with an order in P (= average_purchase_value × purchase_frequency)",
+        value_kind: ValueKind::Money,
+        unit: "money",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Order],
+        primary: &[RecordKind::Order],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "orders",
+                description: "orders placed in the window",
+            },
+            Term {
+                name: "customers",
+                description: "distinct customers with an order in the window (the denominator)",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no order was placed in the window",
+        }],
+    },
+    reading: CustomerOrders,
+    finalize: average_customer_value_result,
+    relate_group: None,
+};
 
 /// The value of `average_customer_value` from the shared state.
 fn average_customer_value_result(
-    definition: &'static MetricDefinition,
+    definition: &MetricDefinition,
     _ctx: &FoldContext<'_, '_>,
     state: &CustomerOrderState,
 ) -> Result<MetricResult, EvalError> {
@@ -299,21 +367,53 @@ fn average_customer_value_result(
     )
 }
 
-order_metric!(
-    PROFIT_PER_CUSTOMER_METRIC,
-    PROFIT_PER_CUSTOMER,
-    profit_per_customer_result,
-    "profit_per_customer",
-    ValueKind::Money,
-    "money",
-    "Profit per customer: the sum of amount minus cost over orders in the window per distinct ordering customer, rounded half to even; an order without a cost counts cost 0 (component orders_without_cost).",
-    "sum(amount − cost) over orders in P (missing cost = 0) / distinct customers with an order in P",
-    &[]
-);
+/// Profit (amount minus cost) per ordering customer.
+pub static PROFIT_PER_CUSTOMER: Declaration<CustomerOrders> = Declaration {
+    definition: MetricDefinition {
+        id: "profit_per_customer",
+        family: "revenue",
+        version: 1,
+        description: "Profit per customer: the sum of amount minus cost over orders in the window per distinct ordering customer, rounded half to even; an order without a cost counts cost 0 (component orders_without_cost).",
+        formula: "sum(amount − cost) over orders in P (missing cost = 0) / distinct customers with an order in P",
+        value_kind: ValueKind::Money,
+        unit: "money",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Order],
+        primary: &[RecordKind::Order],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "orders",
+                description: "orders placed in the window",
+            },
+            Term {
+                name: "customers",
+                description: "distinct customers with an order in the window (the denominator)",
+            },
+            Term {
+                name: "orders_without_cost",
+                description: "orders in the window without a cost (counted as cost 0)",
+            },
+            Term {
+                name: "profit",
+                description: "the exact sum of amount − cost over the orders in the window (absent when there is no order)",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no order was placed in the window",
+        }],
+    },
+    reading: CustomerOrders,
+    finalize: profit_per_customer_result,
+    relate_group: None,
+};
 
 /// The value of `profit_per_customer` from the shared state.
 fn profit_per_customer_result(
-    definition: &'static MetricDefinition,
+    definition: &MetricDefinition,
     _ctx: &FoldContext<'_, '_>,
     state: &CustomerOrderState,
 ) -> Result<MetricResult, EvalError> {
@@ -328,132 +428,6 @@ fn profit_per_customer_result(
         "orders",
         components,
     )
-}
-
-/// Revenue of the period against the revenue of the previous period of equal calendar length.
-pub struct RevenueGrowth;
-
-static REVENUE_GROWTH: MetricDefinition = MetricDefinition {
-    id: "revenue_growth",
-    family: "revenue",
-    version: 1,
-    description: "Revenue growth: the change of revenue from the previous period of equal calendar length (a month before a month, in the request's time zone) relative to that previous revenue. Undefined when the previous period has no orders or zero revenue.",
-    formula: "(revenue(P) − revenue(prev)) / revenue(prev), prev = the previous period of equal calendar length",
-    value_kind: ValueKind::Ratio,
-    unit: "fraction",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Order],
-    primary: &[RecordKind::Order],
-    policies: &[],
-    parameters: &[],
-};
-
-/// Revenue of a period and of its previous period.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct GrowthState {
-    orders: u64,
-    revenue: MoneySum,
-    previous_orders: u64,
-    previous_revenue: MoneySum,
-}
-
-impl State for GrowthState {
-    fn merge(&mut self, other: &Self) {
-        self.orders += other.orders;
-        self.revenue.merge(&other.revenue);
-        self.previous_orders += other.previous_orders;
-        self.previous_revenue.merge(&other.previous_revenue);
-    }
-}
-
-/// The earliest instant any previous period of a period inside `span` can start at.
-fn growth_reach(span: Window) -> Timestamp {
-    span.start - span.duration() * 2 - Duration::days(2)
-}
-
-impl Family for RevenueGrowth {
-    type State = GrowthState;
-
-    fn definition(&self) -> &'static MetricDefinition {
-        &REVENUE_GROWTH
-    }
-
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
-        bounded(
-            &mut plan,
-            TimeField::OrderOrdered,
-            Some(growth_reach(span)),
-            span.end,
-        );
-        plan
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        match record {
-            RecordRef::Order(_) => Route::Everywhere,
-            _ => Route::Nowhere,
-        }
-    }
-
-    fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut GrowthState, record: RecordRef<'a>) {
-        let RecordRef::Order(order) = record else {
-            return;
-        };
-        let (window, t) = (ctx.period.window, order.ordered_time);
-        if window.contains(t) {
-            state.orders += 1;
-            state.revenue.add(order.amount);
-        } else if t < window.start
-            && t >= growth_reach(window)
-            && previous_window(window, ctx.period.time_zone).contains(t)
-        {
-            state.previous_orders += 1;
-            state.previous_revenue.add(order.amount);
-        }
-    }
-
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &GrowthState,
-    ) -> Result<MetricResult, EvalError> {
-        let id = REVENUE_GROWTH.id;
-        let mut both = state.revenue.clone();
-        both.merge(&state.previous_revenue);
-        // Fails on mixed currencies, within or across the two periods.
-        money_component(id, "revenue_of_both_periods", &both)?;
-        let mut components = vec![
-            Component::count("orders", state.orders),
-            Component::count("previous_orders", state.previous_orders),
-        ];
-        components.extend(money_component(id, "revenue", &state.revenue)?);
-        components.extend(money_component(
-            id,
-            "previous_revenue",
-            &state.previous_revenue,
-        )?);
-        let total = |sum: &MoneySum| sum.single().ok().flatten().map_or(0, |(_, v)| v);
-        let (now, before) = (total(&state.revenue), total(&state.previous_revenue));
-        if state.previous_orders == 0 || before == 0 {
-            let detail = if state.previous_orders == 0 {
-                "no orders in the previous period"
-            } else {
-                "the previous period's revenue is zero"
-            };
-            return Ok(MetricResult::undefined(
-                UndefinedReason::ZeroDenominator,
-                detail,
-                components,
-            ));
-        }
-        Ok(MetricResult::ratio(
-            (now - before) as f64,
-            before as f64,
-            "previous revenue",
-            components,
-        ))
-    }
 }
 
 #[cfg(test)]

@@ -14,34 +14,60 @@
 //! channel, a customer's acquisition channel) and `attr.*`.
 
 use crate::calendar::Window;
-use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
+use crate::catalog::{Direction, MetricDefinition, Settings, Term, UndefinedCase, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Route, State};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, Route, State};
 use crate::money::MoneySum;
 use crate::records::{CostCategory, Customer, RecordKind, RenewalOutcome, Timestamp};
 use crate::value::money_component;
-use crate::value::{Component, EvalError, MetricResult, money_result};
+use crate::value::{Component, EvalError, MetricResult, UndefinedReason, money_result};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[&RenewalRate, &CustomerRetentionCost];
+pub(crate) static METRICS: &[&dyn Metric] = &[&RENEWAL_RATE, &CUSTOMER_RETENTION_COST];
 
 /// Share of the renewals due in the window that were decided RENEWED.
-pub struct RenewalRate;
-
-static RENEWAL_RATE: MetricDefinition = MetricDefinition {
-    id: "renewal_rate",
-    family: "retention",
-    version: 1,
-    description: "Renewal rate: among subscriptions whose renewal was due in the window and has been decided (RENEWED or NOT_RENEWED), the share that renewed. Pending renewals (no outcome yet, or due after as_of) are a component, not in the denominator.",
-    formula: "subscriptions with renewal_due_time in P and outcome RENEWED / subscriptions with renewal_due_time in P and outcome RENEWED or NOT_RENEWED",
-    value_kind: ValueKind::Ratio,
-    unit: "fraction",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Subscription],
-    primary: &[RecordKind::Subscription],
-    policies: &[],
-    parameters: &[],
+pub static RENEWAL_RATE: Declaration<RenewalsDue> = Declaration {
+    definition: MetricDefinition {
+        id: "renewal_rate",
+        family: "retention",
+        version: 1,
+        description: "Renewal rate: among subscriptions whose renewal was due in the window and has been decided (RENEWED or NOT_RENEWED), the share that renewed. Pending renewals (no outcome yet, or due after as_of) are a component, not in the denominator.",
+        formula: "subscriptions with renewal_due_time in P and outcome RENEWED / subscriptions with renewal_due_time in P and outcome RENEWED or NOT_RENEWED",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Subscription],
+        primary: &[RecordKind::Subscription],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "renewed",
+                description: "renewals due in the window by as_of with outcome RENEWED (the numerator)",
+            },
+            Term {
+                name: "not_renewed",
+                description: "renewals due in the window by as_of with outcome NOT_RENEWED",
+            },
+            Term {
+                name: "pending",
+                description: "renewals due in the window not decided: outcome PENDING or absent, or due after as_of",
+            },
+            Term {
+                name: "due_after_as_of",
+                description: "of the pending, those due after as_of (whatever outcome is stored)",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::ZeroDenominator,
+            when: "no renewal due in the window was decided (RENEWED or NOT_RENEWED) by as_of",
+        }],
+    },
+    reading: RenewalsDue,
+    finalize: renewal_rate_result,
+    relate_group: None,
 };
 
 /// Renewals due in the period, by outcome.
@@ -64,23 +90,25 @@ impl State for RenewalCounts {
     }
 }
 
-impl Family for RenewalRate {
+/// Subscriptions by the renewal due in the period, and its outcome.
+pub struct RenewalsDue;
+
+impl Reading for RenewalsDue {
     type State = RenewalCounts;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &RENEWAL_RATE
+    /// A subscription counts by its `renewal_due_time`, which is no [`TimeField`] (storage
+    /// cannot range-scan it): the reading states its plan and routes itself.
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::State
     }
 
+    /// Every subscription started before the span ends (a renewal is never due before its
+    /// subscription starts).
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
-        plan.read_bounded(TimeBound {
-            field: TimeField::SubscriptionStart,
-            from: None,
-            until: Some(span.end),
-        });
-        plan
+        ReadPlan::before(TimeField::SubscriptionStart, span.end)
     }
 
+    /// The periods containing the renewal's due time; nowhere without one.
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
         match record {
             RecordRef::Subscription(s) => s.renewal_due_time.map_or(Route::Nowhere, Route::At),
@@ -114,43 +142,76 @@ impl Family for RenewalRate {
             Some(RenewalOutcome::Pending) | None => state.pending += 1,
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &RenewalCounts,
-    ) -> Result<MetricResult, EvalError> {
-        let components = vec![
-            Component::count("renewed", state.renewed),
-            Component::count("not_renewed", state.not_renewed),
-            Component::count("pending", state.pending),
-            Component::count("due_after_as_of", state.due_after_as_of),
-        ];
-        Ok(MetricResult::ratio(
-            state.renewed as f64,
-            (state.renewed + state.not_renewed) as f64,
-            "decided renewals due",
-            components,
-        ))
-    }
+/// The value of `renewal_rate`.
+fn renewal_rate_result(
+    _definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &RenewalCounts,
+) -> Result<MetricResult, EvalError> {
+    let components = vec![
+        Component::count("renewed", state.renewed),
+        Component::count("not_renewed", state.not_renewed),
+        Component::count("pending", state.pending),
+        Component::count("due_after_as_of", state.due_after_as_of),
+    ];
+    Ok(MetricResult::ratio(
+        state.renewed as f64,
+        (state.renewed + state.not_renewed) as f64,
+        "decided renewals due",
+        components,
+    ))
 }
 
 /// Retention spend per customer kept through the window.
-pub struct CustomerRetentionCost;
-
-static CUSTOMER_RETENTION_COST: MetricDefinition = MetricDefinition {
-    id: "customer_retention_cost",
-    family: "retention",
-    version: 1,
-    description: "Customer retention cost: the RETENTION costs incurred in the window per customer retained through it (active at both the window's start and its last instant), rounded half to even. Group by channel or attr.* (dimensions answering costs and customers).",
-    formula: "sum of Cost with category RETENTION and incurred_time in P / customers active at both P.start and the last instant of P",
-    value_kind: ValueKind::Money,
-    unit: "money",
-    direction: Direction::LowerIsBetter,
-    reads: &[RecordKind::Cost, RecordKind::Customer],
-    primary: &[RecordKind::Cost, RecordKind::Customer],
-    policies: &[],
-    parameters: &[],
+pub static CUSTOMER_RETENTION_COST: Declaration<RetentionSpend> = Declaration {
+    definition: MetricDefinition {
+        id: "customer_retention_cost",
+        family: "retention",
+        version: 1,
+        description: "Customer retention cost: the RETENTION costs incurred in the window per customer retained through it (active at both the window's start and its last instant), rounded half to even. Group by channel or attr.* (dimensions answering costs and customers).",
+        formula: "sum of Cost with category RETENTION and incurred_time in P / customers active at both P.start and the last instant of P",
+        value_kind: ValueKind::Money,
+        unit: "money",
+        direction: Direction::LowerIsBetter,
+        reads: &[RecordKind::Cost, RecordKind::Customer],
+        primary: &[RecordKind::Cost, RecordKind::Customer],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "retained_customers",
+                description: "customers active at both the window's start and its last instant (the denominator)",
+            },
+            Term {
+                name: "costs",
+                description: "RETENTION costs incurred in the window",
+            },
+            Term {
+                name: "total_cost",
+                description: "the exact sum of their amounts (absent when there is none)",
+            },
+            Term {
+                name: "total",
+                description: "only when undefined for ZERO_DENOMINATOR: the same sum, there being no retained customer to divide it among",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[
+            UndefinedCase {
+                reason: UndefinedReason::NoData,
+                when: "no RETENTION cost was incurred in the window",
+            },
+            UndefinedCase {
+                reason: UndefinedReason::ZeroDenominator,
+                when: "RETENTION costs were incurred in the window but no customer was active at both its start and its last instant",
+            },
+        ],
+    },
+    reading: RetentionSpend,
+    finalize: customer_retention_cost_result,
+    relate_group: None,
 };
 
 /// Retention spend and retained customers of one period.
@@ -174,21 +235,20 @@ fn active_at(customer: &Customer, t: Timestamp) -> bool {
     customer.acquired_time <= t && customer.churned_time.is_none_or(|churned| churned > t)
 }
 
-impl Family for CustomerRetentionCost {
+/// RETENTION costs by `incurred_time`, and every customer classified against each period.
+pub struct RetentionSpend;
+
+impl Reading for RetentionSpend {
     type State = RetentionCostState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &CUSTOMER_RETENTION_COST
+    /// Customers count against any period (retained through it or not).
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::State
     }
 
     /// Costs incurred in the span; customers acquired before it ends.
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
-        plan.read_bounded(TimeBound {
-            field: TimeField::CostIncurred,
-            from: Some(span.start),
-            until: Some(span.end),
-        });
+        let mut plan = ReadPlan::within(TimeField::CostIncurred, span);
         plan.read_bounded(TimeBound {
             field: TimeField::CustomerAcquired,
             from: None,
@@ -197,6 +257,8 @@ impl Family for CustomerRetentionCost {
         plan
     }
 
+    /// A RETENTION cost counts in the periods containing its `incurred_time`, other costs
+    /// nowhere; a customer everywhere.
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
         match record {
             RecordRef::Cost(c) if c.category == CostCategory::Retention => {
@@ -230,29 +292,30 @@ impl Family for CustomerRetentionCost {
             _ => {}
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &RetentionCostState,
-    ) -> Result<MetricResult, EvalError> {
-        let id = CUSTOMER_RETENTION_COST.id;
-        let mut components = vec![
-            Component::count("retained_customers", state.retained),
-            Component::count("costs", state.costs),
-        ];
-        components.extend(money_component(id, "total_cost", &state.cost)?);
-        money_result(
-            id,
-            &state.cost,
-            Some((
-                state.retained,
-                "retained customers (active at both the window's start and its last instant)",
-            )),
-            "retention costs",
-            components,
-        )
-    }
+/// The value of `customer_retention_cost`.
+fn customer_retention_cost_result(
+    definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &RetentionCostState,
+) -> Result<MetricResult, EvalError> {
+    let id = definition.id;
+    let mut components = vec![
+        Component::count("retained_customers", state.retained),
+        Component::count("costs", state.costs),
+    ];
+    components.extend(money_component(id, "total_cost", &state.cost)?);
+    money_result(
+        id,
+        &state.cost,
+        Some((
+            state.retained,
+            "retained customers (active at both the window's start and its last instant)",
+        )),
+        "retention costs",
+        components,
+    )
 }
 
 #[cfg(test)]

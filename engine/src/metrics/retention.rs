@@ -18,23 +18,17 @@
 //! users reconciling with a spreadsheet built that way.
 
 use crate::calendar::Window;
-use crate::catalog::{Direction, MetricDefinition, PolicyDefinition, Settings, ValueKind};
+use crate::catalog::{
+    Choice, Direction, MetricDefinition, PolicyDefinition, Settings, Term, UndefinedCase, ValueKind,
+};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeField};
-use crate::eval::{FoldContext, Metric, Period, Reading, ReadingMetric, Route, State};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Period, Reading, State};
 use crate::records::{Customer, RecordKind, Timestamp};
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] =
-    &[&CUSTOMER_CHURN_RATE_METRIC, &CUSTOMER_RETENTION_RATE_METRIC];
-
-fn customer_route(record: RecordRef<'_>) -> Route {
-    match record {
-        RecordRef::Customer(_) => Route::Everywhere,
-        _ => Route::Nowhere,
-    }
-}
+pub(crate) static METRICS: &[&dyn Metric] = &[&CUSTOMER_CHURN_RATE, &CUSTOMER_RETENTION_RATE];
 
 /// Whether the customer is active at `t`: acquired at or before `t` and not churned by `t`.
 fn active_at(customer: &Customer, t: Timestamp) -> bool {
@@ -126,25 +120,57 @@ fn no_base(counts: &CustomerCounts, components: Vec<Component>) -> MetricResult 
 }
 
 /// Share of the customers active at the start of the window who churned in it.
-pub static CUSTOMER_CHURN_RATE_METRIC: ReadingMetric<CustomerStates> = ReadingMetric {
-    definition: &CUSTOMER_CHURN_RATE,
+pub static CUSTOMER_CHURN_RATE: Declaration<CustomerStates> = Declaration {
+    definition: MetricDefinition {
+        id: "customer_churn_rate",
+        family: "retention",
+        version: 1,
+        description: "Share of the customers active at the start of the window who churned in the window. Customers both acquired and churned within the window count in neither the numerator nor the denominator.",
+        formula: "customers churned in P (churned_time in P, acquired_time < P.start) / customers active at P.start (acquired_time <= P.start, churned_time absent or > P.start; a customer churned exactly at P.start is included, one acquired and churned within P is not)",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::LowerIsBetter,
+        reads: &[RecordKind::Customer],
+        primary: &[RecordKind::Customer],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "active_at_start",
+                description: "customers active at the window's start (churned_time strictly after it)",
+            },
+            Term {
+                name: "churned",
+                description: "customers acquired before the window's start and churned in the window (the numerator)",
+            },
+            Term {
+                name: "churned_at_start",
+                description: "of the churned, those churned exactly at the window's start (in the denominator though not active at the start)",
+            },
+            Term {
+                name: "new",
+                description: "customers acquired in the window",
+            },
+            Term {
+                name: "acquired_and_churned",
+                description: "customers acquired and churned within the window (in neither side)",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[
+            UndefinedCase {
+                reason: UndefinedReason::NoData,
+                when: "no customer was acquired before the window's end",
+            },
+            UndefinedCase {
+                reason: UndefinedReason::ZeroDenominator,
+                when: "customers exist but none could churn in the window: none was active at its start or churned exactly at it, leaving aside those acquired and churned within it",
+            },
+        ],
+    },
     reading: CustomerStates,
     finalize: customer_churn_rate_result,
-};
-
-static CUSTOMER_CHURN_RATE: MetricDefinition = MetricDefinition {
-    id: "customer_churn_rate",
-    family: "retention",
-    version: 1,
-    description: "Share of the customers active at the start of the window who churned in the window. Customers both acquired and churned within the window count in neither the numerator nor the denominator.",
-    formula: "customers churned in P (churned_time in P, acquired_time < P.start) / customers active at P.start (acquired_time <= P.start, churned_time absent or > P.start; a customer churned exactly at P.start is included, one acquired and churned within P is not)",
-    value_kind: ValueKind::Ratio,
-    unit: "fraction",
-    direction: Direction::LowerIsBetter,
-    reads: &[RecordKind::Customer],
-    primary: &[RecordKind::Customer],
-    policies: &[],
-    parameters: &[],
+    relate_group: None,
 };
 
 /// Every customer, classified against each period's window (shared by churn and retention).
@@ -153,12 +179,14 @@ pub struct CustomerStates;
 impl Reading for CustomerStates {
     type State = CustomerCounts;
 
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        ReadPlan::before(TimeField::CustomerAcquired, span.end)
+    /// Customers count against any period (their state at its edges).
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::State
     }
 
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        customer_route(record)
+    /// Every customer acquired before the span ends (later ones exist in no period of it).
+    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        ReadPlan::before(TimeField::CustomerAcquired, span.end)
     }
 
     fn fold<'a>(
@@ -173,7 +201,7 @@ impl Reading for CustomerStates {
 
 /// The value of `customer_churn_rate` from the shared state.
 fn customer_churn_rate_result(
-    _definition: &'static MetricDefinition,
+    _definition: &MetricDefinition,
     _ctx: &FoldContext<'_, '_>,
     state: &CustomerCounts,
 ) -> Result<MetricResult, EvalError> {
@@ -195,36 +223,84 @@ fn customer_churn_rate_result(
     ))
 }
 
-/// `(E − N) / S`: the classic customer retention rate, with N the new customers still active.
-pub static CUSTOMER_RETENTION_RATE_METRIC: ReadingMetric<CustomerStates> = ReadingMetric {
-    definition: &CUSTOMER_RETENTION_RATE,
-    reading: CustomerStates,
-    finalize: customer_retention_rate_result,
-};
+/// Which new customers retention's N subtracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NewCustomers {
+    /// The customers acquired in the window and still active at its end (E's members not
+    /// active at its start).
+    StillActive,
+    /// Every customer acquired in the window, as the formula is usually printed.
+    AcquiredInWindow,
+}
 
-static CUSTOMER_RETENTION_RATE: MetricDefinition = MetricDefinition {
-    id: "customer_retention_rate",
-    family: "retention",
-    version: 1,
-    description: "Customer retention rate: the share of the customers active at the window's start that are still active at its last instant. By default new customers acquired and lost inside the window count in neither side, as for churn; the policy new_customers = acquired_in_window subtracts every customer acquired in the window, as the formula is usually printed.",
-    formula: "(E − N) / S; S = customers active at P.start, E = customers active at the last instant of P, N = still_active (default): customers of E not active at P.start (new in P and still active at its end); acquired_in_window: every customer acquired in P (acquired_time in P), so the value can fall below zero",
-    value_kind: ValueKind::Ratio,
-    unit: "fraction",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Customer],
-    primary: &[RecordKind::Customer],
-    policies: &[PolicyDefinition {
+impl Choice for NewCustomers {
+    const POLICY: PolicyDefinition = PolicyDefinition {
         name: "new_customers",
         description: "still_active: N counts the customers acquired in the window and still active at its end, so E − N is exactly the customers of the window's start still there; acquired_in_window: N counts every customer acquired in the window, as the formula is usually printed, which also subtracts customers acquired and lost inside the window (they were never in E) and so can understate retention, even below zero",
         values: &["still_active", "acquired_in_window"],
         default: "still_active",
-    }],
-    parameters: &[],
+    };
+    const ALL: &'static [NewCustomers] =
+        &[NewCustomers::StillActive, NewCustomers::AcquiredInWindow];
+}
+
+/// `(E − N) / S`: the classic customer retention rate, with N the new customers still active.
+pub static CUSTOMER_RETENTION_RATE: Declaration<CustomerStates> = Declaration {
+    definition: MetricDefinition {
+        id: "customer_retention_rate",
+        family: "retention",
+        version: 1,
+        description: "Customer retention rate: the share of the customers active at the window's start that are still active at its last instant. By default new customers acquired and lost inside the window count in neither side, as for churn; the policy new_customers = acquired_in_window subtracts every customer acquired in the window, as the formula is usually printed.",
+        formula: "(E − N) / S; S = customers active at P.start, E = customers active at the last instant of P, N = still_active (default): customers of E not active at P.start (new in P and still active at its end); acquired_in_window: every customer acquired in P (acquired_time in P), so the value can fall below zero",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Customer],
+        primary: &[RecordKind::Customer],
+        policies: &[NewCustomers::POLICY],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "active_at_start",
+                description: "S: customers active at the window's start",
+            },
+            Term {
+                name: "active_at_end",
+                description: "E: customers active at the window's last instant",
+            },
+            Term {
+                name: "new_still_active",
+                description: "customers of E not active at the window's start (N under still_active)",
+            },
+            Term {
+                name: "retained",
+                description: "customers active at both the window's start and its last instant (E − N under still_active)",
+            },
+            Term {
+                name: "acquired",
+                description: "customers acquired in the window (N under acquired_in_window)",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[
+            UndefinedCase {
+                reason: UndefinedReason::NoData,
+                when: "no customer was acquired before the window's end",
+            },
+            UndefinedCase {
+                reason: UndefinedReason::ZeroDenominator,
+                when: "customers exist but none was active at the window's start",
+            },
+        ],
+    },
+    reading: CustomerStates,
+    finalize: customer_retention_rate_result,
+    relate_group: None,
 };
 
 /// The value of `customer_retention_rate` from the shared state.
 fn customer_retention_rate_result(
-    _definition: &'static MetricDefinition,
+    _definition: &MetricDefinition,
     ctx: &FoldContext<'_, '_>,
     state: &CustomerCounts,
 ) -> Result<MetricResult, EvalError> {
@@ -238,12 +314,11 @@ fn customer_retention_rate_result(
     if state.active_at_start == 0 {
         return Ok(no_base(state, components));
     }
-    let numerator = if ctx.settings.policy("new_customers") == "acquired_in_window" {
+    let numerator = match ctx.settings.choice::<NewCustomers>() {
         // E − N with N = every customer acquired in P, as printed.
-        state.active_at_end as f64 - state.new as f64
-    } else {
+        NewCustomers::AcquiredInWindow => state.active_at_end as f64 - state.new as f64,
         // E − N with N = E's members not active at the start: the retained customers.
-        state.retained as f64
+        NewCustomers::StillActive => state.retained as f64,
     };
     Ok(MetricResult::ratio(
         numerator,

@@ -6,28 +6,17 @@
 //! to even by [`money_result`].
 
 use crate::calendar::Window;
-use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
+use crate::catalog::{Direction, MetricDefinition, Settings, Term, UndefinedCase, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Reading, ReadingMetric, Route, State};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, State};
 use crate::money::MoneySum;
 use crate::records::{Order, RecordKind, Timestamp};
 use crate::value::money_component;
-use crate::value::{Component, EvalError, MetricResult, money_result};
+use crate::value::{Component, EvalError, MetricResult, UndefinedReason, money_result};
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[
-    &REVENUE_METRIC,
-    &AVERAGE_PURCHASE_VALUE_METRIC,
-    &NetNewRevenue,
-];
-
-fn order_route(record: RecordRef<'_>) -> Route {
-    match record {
-        RecordRef::Order(o) => Route::At(o.ordered_time),
-        _ => Route::Nowhere,
-    }
-}
+pub(crate) static METRICS: &[&dyn Metric] = &[&REVENUE, &AVERAGE_PURCHASE_VALUE, &NET_NEW_REVENUE];
 
 fn order_in(record: RecordRef<'_>, window: Window) -> Option<&Order> {
     match record {
@@ -58,25 +47,33 @@ impl OrderTotals {
 }
 
 /// Sum of order amounts in the window.
-pub static REVENUE_METRIC: ReadingMetric<OrdersInWindow> = ReadingMetric {
-    definition: &REVENUE,
+pub static REVENUE: Declaration<OrdersInWindow> = Declaration {
+    definition: MetricDefinition {
+        id: "revenue",
+        family: "revenue",
+        version: 1,
+        description: "Revenue: the sum of the amounts of orders placed in the window.",
+        formula: "sum of order amounts with ordered_time in P (exact, in minor units)",
+        value_kind: ValueKind::Money,
+        unit: "money",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Order],
+        primary: &[RecordKind::Order],
+        policies: &[],
+        parameters: &[],
+        components: &[Term {
+            name: "orders",
+            description: "orders placed in the window",
+        }],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no order was placed in the window",
+        }],
+    },
     reading: OrdersInWindow,
     finalize: revenue_result,
-};
-
-static REVENUE: MetricDefinition = MetricDefinition {
-    id: "revenue",
-    family: "revenue",
-    version: 1,
-    description: "Revenue: the sum of the amounts of orders placed in the window.",
-    formula: "sum of order amounts with ordered_time in P (exact, in minor units)",
-    value_kind: ValueKind::Money,
-    unit: "money",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Order],
-    primary: &[RecordKind::Order],
-    policies: &[],
-    parameters: &[],
+    relate_group: None,
 };
 
 /// Orders placed in the period, counted and summed (shared by revenue and its average).
@@ -85,12 +82,8 @@ pub struct OrdersInWindow;
 impl Reading for OrdersInWindow {
     type State = OrderTotals;
 
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        ReadPlan::within(TimeField::OrderOrdered, span)
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        order_route(record)
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::Time(TimeField::OrderOrdered)
     }
 
     fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut OrderTotals, record: RecordRef<'a>) {
@@ -102,7 +95,7 @@ impl Reading for OrdersInWindow {
 
 /// The value of `revenue` from the shared state.
 fn revenue_result(
-    definition: &'static MetricDefinition,
+    definition: &MetricDefinition,
     _ctx: &FoldContext<'_, '_>,
     state: &OrderTotals,
 ) -> Result<MetricResult, EvalError> {
@@ -111,30 +104,44 @@ fn revenue_result(
 }
 
 /// Revenue per order: the "average check".
-pub static AVERAGE_PURCHASE_VALUE_METRIC: ReadingMetric<OrdersInWindow> = ReadingMetric {
-    definition: &AVERAGE_PURCHASE_VALUE,
+pub static AVERAGE_PURCHASE_VALUE: Declaration<OrdersInWindow> = Declaration {
+    definition: MetricDefinition {
+        id: "average_purchase_value",
+        family: "revenue",
+        version: 1,
+        description: "Average purchase value (the average check): revenue in the window divided by the number of orders in it, rounded half to even to minor units.",
+        formula: "revenue in P / number of orders in P",
+        value_kind: ValueKind::Money,
+        unit: "money",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Order],
+        primary: &[RecordKind::Order],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "orders",
+                description: "orders placed in the window",
+            },
+            Term {
+                name: "revenue",
+                description: "the exact sum of their amounts (absent when there is no order)",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no order was placed in the window",
+        }],
+    },
     reading: OrdersInWindow,
     finalize: average_purchase_value_result,
-};
-
-static AVERAGE_PURCHASE_VALUE: MetricDefinition = MetricDefinition {
-    id: "average_purchase_value",
-    family: "revenue",
-    version: 1,
-    description: "Average purchase value (the average check): revenue in the window divided by the number of orders in it, rounded half to even to minor units.",
-    formula: "revenue in P / number of orders in P",
-    value_kind: ValueKind::Money,
-    unit: "money",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Order],
-    primary: &[RecordKind::Order],
-    policies: &[],
-    parameters: &[],
+    relate_group: None,
 };
 
 /// The value of `average_purchase_value` from the shared state.
 fn average_purchase_value_result(
-    definition: &'static MetricDefinition,
+    definition: &MetricDefinition,
     _ctx: &FoldContext<'_, '_>,
     state: &OrderTotals,
 ) -> Result<MetricResult, EvalError> {
@@ -151,21 +158,43 @@ fn average_purchase_value_result(
 }
 
 /// Revenue in the window from customers acquired in the window.
-pub struct NetNewRevenue;
-
-static NET_NEW_REVENUE: MetricDefinition = MetricDefinition {
-    id: "net_new_revenue",
-    family: "revenue",
-    version: 1,
-    description: "Net new revenue: the revenue in the window from orders of customers new in the window (acquired_time in the window). An order whose customer is missing from the data is not from a new customer.",
-    formula: "sum of order amounts with ordered_time in P whose customer has acquired_time in P",
-    value_kind: ValueKind::Money,
-    unit: "money",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Order, RecordKind::Customer],
-    primary: &[RecordKind::Order],
-    policies: &[],
-    parameters: &[],
+pub static NET_NEW_REVENUE: Declaration<NetNewOrders> = Declaration {
+    definition: MetricDefinition {
+        id: "net_new_revenue",
+        family: "revenue",
+        version: 1,
+        description: "Net new revenue: the revenue in the window from orders of customers new in the window (acquired_time in the window). An order whose customer is missing from the data is not from a new customer.",
+        formula: "sum of order amounts with ordered_time in P whose customer has acquired_time in P",
+        value_kind: ValueKind::Money,
+        unit: "money",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Order, RecordKind::Customer],
+        primary: &[RecordKind::Order],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "orders",
+                description: "orders placed in the window, from any customer",
+            },
+            Term {
+                name: "orders_from_new_customers",
+                description: "those whose customer was acquired in the window",
+            },
+            Term {
+                name: "revenue",
+                description: "the exact sum of the amounts of all orders in the window, from any customer (absent when there is no order)",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no order was placed in the window",
+        }],
+    },
+    reading: NetNewOrders,
+    finalize: net_new_revenue_result,
+    relate_group: None,
 };
 
 /// All orders of the period, and those whose customer is new in the period.
@@ -182,27 +211,26 @@ impl State for NetNewState {
     }
 }
 
-impl Family for NetNewRevenue {
+/// Orders placed in the period, and whether each one's customer was acquired in it.
+pub struct NetNewOrders;
+
+impl Reading for NetNewOrders {
     type State = NetNewState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &NET_NEW_REVENUE
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::Time(TimeField::OrderOrdered)
     }
 
     /// Orders in the span, and the customers acquired in it: only those can be new in a period
     /// of the span, and a customer not read is treated like a missing one (not new).
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::within(TimeField::OrderOrdered, span);
+    fn plan(&self, settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
+        let mut plan = self.counted_by(settings).plan(span);
         plan.read_bounded(TimeBound {
             field: TimeField::CustomerAcquired,
             from: Some(span.start),
             until: Some(span.end),
         });
         plan
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        order_route(record)
     }
 
     fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut NetNewState, record: RecordRef<'a>) {
@@ -222,20 +250,21 @@ impl Family for NetNewRevenue {
             state.from_new.revenue.add_minor(order.amount.currency, 0);
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &NetNewState,
-    ) -> Result<MetricResult, EvalError> {
-        let id = NET_NEW_REVENUE.id;
-        let mut components = vec![
-            Component::count("orders", state.all.orders),
-            Component::count("orders_from_new_customers", state.from_new.orders),
-        ];
-        components.extend(money_component(id, "revenue", &state.all.revenue)?);
-        money_result(id, &state.from_new.revenue, None, "orders", components)
-    }
+/// The value of `net_new_revenue`.
+fn net_new_revenue_result(
+    definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &NetNewState,
+) -> Result<MetricResult, EvalError> {
+    let id = definition.id;
+    let mut components = vec![
+        Component::count("orders", state.all.orders),
+        Component::count("orders_from_new_customers", state.from_new.orders),
+    ];
+    components.extend(money_component(id, "revenue", &state.all.revenue)?);
+    money_result(id, &state.from_new.revenue, None, "orders", components)
 }
 
 #[cfg(test)]

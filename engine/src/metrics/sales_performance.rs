@@ -25,10 +25,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::calendar::Window;
-use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
+use crate::catalog::{Direction, MetricDefinition, Settings, Term, UndefinedCase, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Period, Route, State};
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Period, Reading, Route, State};
 use crate::money::{Money, MoneySum, divide_half_even};
 use crate::records::{Deal, DealStatus, RecordKind, Text, Timestamp, UserRole};
 use crate::value::{Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value};
@@ -36,10 +36,11 @@ use crate::value::{exact_money, single_currency};
 
 mod quota;
 
-use quota::QuotaAttainment;
+use quota::QUOTA_ATTAINMENT;
 
 /// The metrics of this family, registered in the catalog.
-pub(crate) static METRICS: &[&dyn Metric] = &[&PipelineVelocity, &QuotaAttainment, &DealsWonPerRep];
+pub(crate) static METRICS: &[&dyn Metric] =
+    &[&PIPELINE_VELOCITY, &QUOTA_ATTAINMENT, &DEALS_WON_PER_REP];
 
 /// Microseconds in a day.
 const DAY_MICROS: i128 = 86_400_000_000;
@@ -71,21 +72,61 @@ fn overflow(metric: &str) -> EvalError {
 }
 
 /// How much money the pipeline turns into per day.
-pub struct PipelineVelocity;
-
-static PIPELINE_VELOCITY: MetricDefinition = MetricDefinition {
-    id: "pipeline_velocity",
-    family: "sales",
-    version: 1,
-    description: "How much money the pipeline produces per day: deals open at the end of the window × win rate (closed basis) × average deal size / mean sales cycle in days, all over the window. Open deals are counted at min(as_of, the window's last instant); the sales cycle is closed_time − created_time of the deals won in the window. Computed exactly and rounded half to even once; undefined (UNDEFINED_INPUT) when no deal was won or lost or none was won.",
-    formula: "(open at P.end × won/(won + lost) × Σ won amount / won) / (Σ (closed_time − created_time) of won deals / won / 86400 s), deals won or lost in P by closed_time",
-    value_kind: ValueKind::Money,
-    unit: "currency per day",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Deal],
-    primary: &[RecordKind::Deal],
-    policies: &[],
-    parameters: &[],
+pub static PIPELINE_VELOCITY: Declaration<VelocityInputs> = Declaration {
+    definition: MetricDefinition {
+        id: "pipeline_velocity",
+        family: "sales",
+        version: 1,
+        description: "How much money the pipeline produces per day: deals open at the end of the window × win rate (closed basis) × average deal size / mean sales cycle in days, all over the window. Open deals are counted at min(as_of, the window's last instant); the sales cycle is closed_time − created_time of the deals won in the window. Computed exactly and rounded half to even once; undefined (UNDEFINED_INPUT) when no deal was won or lost or none was won.",
+        formula: "(open at P.end × won/(won + lost) × Σ won amount / won) / (Σ (closed_time − created_time) of won deals / won / 86400 s), deals won or lost in P by closed_time",
+        value_kind: ValueKind::Money,
+        unit: "currency per day",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Deal],
+        primary: &[RecordKind::Deal],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "open_deals",
+                description: "deals open at min(as_of, the window's last instant)",
+            },
+            Term {
+                name: "deals_won",
+                description: "deals won in the window",
+            },
+            Term {
+                name: "deals_lost",
+                description: "deals lost in the window",
+            },
+            Term {
+                name: "win_rate",
+                description: "deals_won / (deals_won + deals_lost); only when a deal was won or lost in the window",
+            },
+            Term {
+                name: "average_deal_size",
+                description: "mean amount of the deals won, rounded half to even; only when a deal was won in the window",
+            },
+            Term {
+                name: "mean_sales_cycle_days",
+                description: "mean closed_time − created_time of the deals won, in days (unrounded); only when a deal was won in the window",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[
+            UndefinedCase {
+                reason: UndefinedReason::UndefinedInput,
+                when: "no deal was won or lost in the window (no win rate), or none was won (no average deal size or sales cycle)",
+            },
+            UndefinedCase {
+                reason: UndefinedReason::ZeroDenominator,
+                when: "the deals won in the window have a mean sales cycle of 0 days (each closed when it was created)",
+            },
+        ],
+    },
+    reading: VelocityInputs,
+    finalize: pipeline_velocity_result,
+    relate_group: None,
 };
 
 /// The exact inputs of the velocity.
@@ -108,29 +149,19 @@ impl State for VelocityState {
     }
 }
 
-impl Family for PipelineVelocity {
+/// The deals open at the period's point in time, and those won or lost in the period.
+pub struct VelocityInputs;
+
+impl Reading for VelocityInputs {
     type State = VelocityState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &PIPELINE_VELOCITY
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::State
     }
 
     /// Deals created before the span's end: the open ones and those closed in the span.
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
-        plan.read_bounded(TimeBound {
-            field: TimeField::DealCreated,
-            from: None,
-            until: Some(span.end),
-        });
-        plan
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        match record {
-            RecordRef::Deal(_) => Route::Everywhere,
-            _ => Route::Nowhere,
-        }
+        ReadPlan::before(TimeField::DealCreated, span.end)
     }
 
     fn fold<'a>(
@@ -157,92 +188,112 @@ impl Family for PipelineVelocity {
             None => {}
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &VelocityState,
-    ) -> Result<MetricResult, EvalError> {
-        let id = PIPELINE_VELOCITY.id;
-        let closed = state.won + state.lost;
-        let mut components = vec![
-            Component::count("open_deals", state.open),
-            Component::count("deals_won", state.won),
-            Component::count("deals_lost", state.lost),
-        ];
-        if closed > 0 {
-            let win_rate = state.won as f64 / closed as f64;
-            components.push(Component::number("win_rate", win_rate));
-        }
-        let amount = single_currency(id, &state.won_amount)?;
-        if let (Some((currency, total)), true) = (amount, state.won > 0) {
-            let average =
-                divide_half_even(total, i128::from(state.won)).ok_or_else(|| overflow(id))?;
-            components.push(Component::money(
-                "average_deal_size",
-                Money::new(currency, average),
-            ));
-            components.push(Component::number(
-                "mean_sales_cycle_days",
-                state.cycle_micros as f64 / DAY_MICROS as f64 / state.won as f64,
-            ));
-        }
-        let undefined = if closed == 0 {
-            Some((
-                UndefinedReason::UndefinedInput,
-                "the win rate is undefined: no deal was won or lost in the window",
-            ))
-        } else if state.won == 0 {
-            Some((
-                UndefinedReason::UndefinedInput,
-                "the average deal size and sales cycle are undefined: no deal was won in the window",
-            ))
-        } else if state.cycle_micros == 0 {
-            Some((
-                UndefinedReason::ZeroDenominator,
-                "the mean sales cycle of the deals won in the window is 0 days",
-            ))
-        } else {
-            None
-        };
-        let (Some((currency, total)), None) = (amount, undefined) else {
-            let (reason, detail) = undefined.unwrap_or((UndefinedReason::NoData, "no deal won"));
-            return Ok(MetricResult::undefined(reason, detail, components));
-        };
-        let numerator = i128::from(state.open)
-            .checked_mul(i128::from(state.won))
-            .and_then(|n| n.checked_mul(total))
-            .and_then(|n| n.checked_mul(DAY_MICROS))
-            .ok_or_else(|| overflow(id))?;
-        let denominator = i128::from(closed)
-            .checked_mul(state.cycle_micros)
-            .ok_or_else(|| overflow(id))?;
-        let per_day = divide_half_even(numerator, denominator).ok_or_else(|| overflow(id))?;
-        let value = MoneyValue {
-            amount: Money::new(currency, per_day),
-            numerator: None,
-            denominator: None,
-        };
-        Ok(MetricResult::value(Value::Money(value), components))
+/// The value of `pipeline_velocity`.
+fn pipeline_velocity_result(
+    definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &VelocityState,
+) -> Result<MetricResult, EvalError> {
+    let id = definition.id;
+    let closed = state.won + state.lost;
+    let mut components = vec![
+        Component::count("open_deals", state.open),
+        Component::count("deals_won", state.won),
+        Component::count("deals_lost", state.lost),
+    ];
+    if closed > 0 {
+        let win_rate = state.won as f64 / closed as f64;
+        components.push(Component::number("win_rate", win_rate));
     }
+    let amount = single_currency(id, &state.won_amount)?;
+    if let (Some((currency, total)), true) = (amount, state.won > 0) {
+        let average = divide_half_even(total, i128::from(state.won)).ok_or_else(|| overflow(id))?;
+        components.push(Component::money(
+            "average_deal_size",
+            Money::new(currency, average),
+        ));
+        components.push(Component::number(
+            "mean_sales_cycle_days",
+            state.cycle_micros as f64 / DAY_MICROS as f64 / state.won as f64,
+        ));
+    }
+    let undefined = if closed == 0 {
+        Some((
+            UndefinedReason::UndefinedInput,
+            "the win rate is undefined: no deal was won or lost in the window",
+        ))
+    } else if state.won == 0 {
+        Some((
+            UndefinedReason::UndefinedInput,
+            "the average deal size and sales cycle are undefined: no deal was won in the window",
+        ))
+    } else if state.cycle_micros == 0 {
+        Some((
+            UndefinedReason::ZeroDenominator,
+            "the mean sales cycle of the deals won in the window is 0 days",
+        ))
+    } else {
+        None
+    };
+    // A won deal always registers its currency, so `amount` is `None` only when no deal was
+    // won, which `undefined` already explains: the NO_DATA fallback cannot occur.
+    let (Some((currency, total)), None) = (amount, undefined) else {
+        let (reason, detail) = undefined.unwrap_or((UndefinedReason::NoData, "no deal won"));
+        return Ok(MetricResult::undefined(reason, detail, components));
+    };
+    let numerator = i128::from(state.open)
+        .checked_mul(i128::from(state.won))
+        .and_then(|n| n.checked_mul(total))
+        .and_then(|n| n.checked_mul(DAY_MICROS))
+        .ok_or_else(|| overflow(id))?;
+    let denominator = i128::from(closed)
+        .checked_mul(state.cycle_micros)
+        .ok_or_else(|| overflow(id))?;
+    let per_day = divide_half_even(numerator, denominator).ok_or_else(|| overflow(id))?;
+    let value = MoneyValue {
+        amount: Money::new(currency, per_day),
+        numerator: None,
+        denominator: None,
+    };
+    Ok(MetricResult::value(Value::Money(value), components))
 }
 
 /// Deals won per active sales rep.
-pub struct DealsWonPerRep;
-
-static DEALS_WON_PER_REP: MetricDefinition = MetricDefinition {
-    id: "deals_won_per_rep",
-    family: "sales",
-    version: 1,
-    description: "Deals won in the window (by closed_time) per CRM user with role SALES active during the window (created before its end, not deactivated by its start).",
-    formula: "deals won in P / CrmUsers with role SALES, created_time < P.end and (deactivated_time absent or > P.start)",
-    value_kind: ValueKind::Number,
-    unit: "deals per rep",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Deal, RecordKind::CrmUser],
-    primary: &[RecordKind::Deal, RecordKind::CrmUser],
-    policies: &[],
-    parameters: &[],
+pub static DEALS_WON_PER_REP: Declaration<WinsAndReps> = Declaration {
+    definition: MetricDefinition {
+        id: "deals_won_per_rep",
+        family: "sales",
+        version: 1,
+        description: "Deals won in the window (by closed_time) per CRM user with role SALES active during the window (created before its end, not deactivated by its start).",
+        formula: "deals won in P / CrmUsers with role SALES, created_time < P.end and (deactivated_time absent or > P.start)",
+        value_kind: ValueKind::Number,
+        unit: "deals per rep",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Deal, RecordKind::CrmUser],
+        primary: &[RecordKind::Deal, RecordKind::CrmUser],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "deals_won",
+                description: "deals won in the window",
+            },
+            Term {
+                name: "sales_reps",
+                description: "CRM users with role SALES active during the window",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::ZeroDenominator,
+            when: "no sales rep was active during the window",
+        }],
+    },
+    reading: WinsAndReps,
+    finalize: deals_won_per_rep_result,
+    relate_group: None,
 };
 
 /// Won deals and the ids of the active sales reps.
@@ -259,25 +310,25 @@ impl State for PerRepState {
     }
 }
 
-impl Family for DealsWonPerRep {
+/// The deals won in the period and the sales reps active during it.
+pub struct WinsAndReps;
+
+impl Reading for WinsAndReps {
     type State = PerRepState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &DEALS_WON_PER_REP
+    /// A rep counts in every period it is active in, whatever its times.
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::State
     }
 
     /// Deals closed in the span, and every CRM user (few, and not time-indexed).
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        let mut plan = ReadPlan::default();
-        plan.read_bounded(TimeBound {
-            field: TimeField::DealClosed,
-            from: Some(span.start),
-            until: Some(span.end),
-        });
+        let mut plan = ReadPlan::within(TimeField::DealClosed, span);
         plan.read_all(RecordKind::CrmUser);
         plan
     }
 
+    /// Won deals at their close, sales reps everywhere.
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
         match record {
             RecordRef::Deal(d) if d.status == DealStatus::Won => {
@@ -311,29 +362,30 @@ impl Family for DealsWonPerRep {
             _ => {}
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &PerRepState,
-    ) -> Result<MetricResult, EvalError> {
-        let reps = state.reps.len() as u64;
-        let components = vec![
-            Component::count("deals_won", state.won),
-            Component::count("sales_reps", reps),
-        ];
-        if reps == 0 {
-            return Ok(MetricResult::undefined(
-                UndefinedReason::ZeroDenominator,
-                "no sales rep active during the window",
-                components,
-            ));
-        }
-        Ok(MetricResult::value(
-            Value::Number(state.won as f64 / reps as f64),
+/// The value of `deals_won_per_rep`.
+fn deals_won_per_rep_result(
+    _definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &PerRepState,
+) -> Result<MetricResult, EvalError> {
+    let reps = state.reps.len() as u64;
+    let components = vec![
+        Component::count("deals_won", state.won),
+        Component::count("sales_reps", reps),
+    ];
+    if reps == 0 {
+        return Ok(MetricResult::undefined(
+            UndefinedReason::ZeroDenominator,
+            "no sales rep active during the window",
             components,
-        ))
+        ));
     }
+    Ok(MetricResult::value(
+        Value::Number(state.won as f64 / reps as f64),
+        components,
+    ))
 }
 
 #[cfg(test)]

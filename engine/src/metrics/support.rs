@@ -11,20 +11,19 @@
 //! tickets of the same period: components `mean_relative_to_overall` (group mean / overall mean)
 //! and `overall_mean_seconds`.
 
-use crate::calendar::Window;
-use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
+use crate::catalog::{Direction, MetricDefinition, Settings, Term, UndefinedCase, ValueKind};
 use crate::context::RecordRef;
-use crate::dataset::{ReadPlan, TimeField};
-use crate::eval::{Family, FoldContext, Metric, Route, State};
+use crate::dataset::TimeField;
+use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, State};
 use crate::records::{Order, RecordKind, Ticket, Timestamp};
-use crate::value::{Component, DurationSet, EvalError, MetricResult, Value};
+use crate::value::{Component, DurationSet, EvalError, MetricResult, UndefinedReason, Value};
 
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[
-    &FirstResponseTime,
-    &ResolutionTime,
-    &FirstContactResolution,
-    &OrderProcessingTime,
+    &FIRST_RESPONSE_TIME,
+    &RESOLUTION_TIME,
+    &FIRST_CONTACT_RESOLUTION,
+    &ORDER_PROCESSING_TIME,
 ];
 
 /// `t` when it has happened by `as_of`.
@@ -37,14 +36,6 @@ fn created_in<'a>(record: RecordRef<'a>, ctx: &FoldContext<'_, '_>) -> Option<&'
     match record {
         RecordRef::Ticket(t) if ctx.period.window.contains(t.created_time) => Some(t),
         _ => None,
-    }
-}
-
-/// Tickets route to their resolution (never, while unresolved).
-fn resolved_route(record: RecordRef<'_>) -> Route {
-    match record {
-        RecordRef::Ticket(t) => t.resolved_time.map_or(Route::Nowhere, Route::At),
-        _ => Route::Nowhere,
     }
 }
 
@@ -86,39 +77,43 @@ impl DurationState {
 }
 
 /// Time from a ticket's creation to its first response, over tickets created in the window.
-pub struct FirstResponseTime;
-
-static FIRST_RESPONSE_TIME: MetricDefinition = MetricDefinition {
-    id: "first_response_time",
-    family: "support",
-    version: 1,
-    description: "Time from a ticket's creation to its first response, over the tickets created in the window. Tickets without a response by as_of are counted apart (component unanswered).",
-    formula: "per ticket created in P with first_response_time <= as_of: first_response_time − created_time; count, mean, median and p90; unanswered = tickets created in P without a response",
-    value_kind: ValueKind::Duration,
-    unit: "seconds",
-    direction: Direction::LowerIsBetter,
-    reads: &[RecordKind::Ticket],
-    primary: &[RecordKind::Ticket],
-    policies: &[],
-    parameters: &[],
+pub static FIRST_RESPONSE_TIME: Declaration<TicketResponseTimes> = Declaration {
+    definition: MetricDefinition {
+        id: "first_response_time",
+        family: "support",
+        version: 1,
+        description: "Time from a ticket's creation to its first response, over the tickets created in the window. Tickets without a response by as_of are counted apart (component unanswered).",
+        formula: "per ticket created in P with first_response_time <= as_of: first_response_time − created_time; count, mean, median and p90; unanswered = tickets created in P without a response",
+        value_kind: ValueKind::Duration,
+        unit: "seconds",
+        direction: Direction::LowerIsBetter,
+        reads: &[RecordKind::Ticket],
+        primary: &[RecordKind::Ticket],
+        policies: &[],
+        parameters: &[],
+        components: &[Term {
+            name: "unanswered",
+            description: "tickets created in the window without a first response by as_of",
+        }],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no ticket created in the window was answered by as_of",
+        }],
+    },
+    reading: TicketResponseTimes,
+    finalize: first_response_time_result,
+    relate_group: None,
 };
 
-impl Family for FirstResponseTime {
+/// Tickets created in the period and how long their first response took.
+pub struct TicketResponseTimes;
+
+impl Reading for TicketResponseTimes {
     type State = DurationState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &FIRST_RESPONSE_TIME
-    }
-
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        ReadPlan::within(TimeField::TicketCreated, span)
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        match record {
-            RecordRef::Ticket(t) => Route::At(t.created_time),
-            _ => Route::Nowhere,
-        }
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::Time(TimeField::TicketCreated)
     }
 
     fn fold<'a>(
@@ -134,50 +129,64 @@ impl Family for FirstResponseTime {
             );
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &DurationState,
-    ) -> Result<MetricResult, EvalError> {
-        let components = vec![Component::count("unanswered", state.missing)];
-        Ok(state
-            .durations
-            .result("answered tickets created", components))
-    }
+/// The value of `first_response_time`.
+fn first_response_time_result(
+    _definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &DurationState,
+) -> Result<MetricResult, EvalError> {
+    let components = vec![Component::count("unanswered", state.missing)];
+    Ok(state
+        .durations
+        .result("answered tickets created", components))
 }
 
 /// Time from a ticket's creation to its resolution, over tickets resolved in the window.
-pub struct ResolutionTime;
-
-static RESOLUTION_TIME: MetricDefinition = MetricDefinition {
-    id: "resolution_time",
-    family: "support",
-    version: 1,
-    description: "Time from a ticket's creation to its resolution, over the tickets resolved in the window. Grouped (e.g. by assignee_id), each group also reports its mean relative to the mean over all tickets of the same period.",
-    formula: "per ticket with resolved_time in P: resolved_time − created_time; count, mean, median and p90; grouped: mean_relative_to_overall = group mean / overall mean, overall_mean_seconds",
-    value_kind: ValueKind::Duration,
-    unit: "seconds",
-    direction: Direction::LowerIsBetter,
-    reads: &[RecordKind::Ticket],
-    primary: &[RecordKind::Ticket],
-    policies: &[],
-    parameters: &[],
+pub static RESOLUTION_TIME: Declaration<TicketResolutionTimes> = Declaration {
+    definition: MetricDefinition {
+        id: "resolution_time",
+        family: "support",
+        version: 1,
+        description: "Time from a ticket's creation to its resolution, over the tickets resolved in the window. Grouped (e.g. by assignee_id), each group also reports its mean relative to the mean over all tickets of the same period.",
+        formula: "per ticket with resolved_time in P: resolved_time − created_time; count, mean, median and p90; grouped: mean_relative_to_overall = group mean / overall mean, overall_mean_seconds",
+        value_kind: ValueKind::Duration,
+        unit: "seconds",
+        direction: Direction::LowerIsBetter,
+        reads: &[RecordKind::Ticket],
+        primary: &[RecordKind::Ticket],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "mean_relative_to_overall",
+                description: "grouped only: the group's mean / the mean over all tickets of the same period; absent when either is undefined or the overall mean is 0",
+            },
+            Term {
+                name: "overall_mean_seconds",
+                description: "grouped only: the mean over all tickets of the same period; absent when that is undefined",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no ticket was resolved in the window",
+        }],
+    },
+    reading: TicketResolutionTimes,
+    finalize: resolution_time_result,
+    relate_group: Some(relate_resolution_time),
 };
 
-impl Family for ResolutionTime {
+/// Tickets resolved in the period and how long they took.
+pub struct TicketResolutionTimes;
+
+impl Reading for TicketResolutionTimes {
     type State = DurationState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &RESOLUTION_TIME
-    }
-
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        ReadPlan::within(TimeField::TicketResolved, span)
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        resolved_route(record)
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::Time(TimeField::TicketResolved)
     }
 
     fn fold<'a>(
@@ -190,47 +199,71 @@ impl Family for ResolutionTime {
             state.add(t.created_time, Some(resolved));
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &DurationState,
-    ) -> Result<MetricResult, EvalError> {
-        Ok(state.durations.result("tickets resolved", Vec::new()))
-    }
+/// The value of `resolution_time`.
+fn resolution_time_result(
+    _definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &DurationState,
+) -> Result<MetricResult, EvalError> {
+    Ok(state.durations.result("tickets resolved", Vec::new()))
+}
 
-    fn relate_group(&self, group: &mut MetricResult, overall: &MetricResult) {
-        let Ok(Value::Duration(all)) = &overall.value else {
-            return;
-        };
-        if let (Ok(Value::Duration(own)), true) = (&group.value, all.mean_seconds != 0.0) {
-            let relative = own.mean_seconds / all.mean_seconds;
-            group
-                .components
-                .push(Component::number("mean_relative_to_overall", relative));
-        }
+/// Adds a group's mean relative to the overall mean, and the overall mean.
+fn relate_resolution_time(group: &mut MetricResult, overall: &MetricResult) {
+    let Ok(Value::Duration(all)) = &overall.value else {
+        return;
+    };
+    if let (Ok(Value::Duration(own)), true) = (&group.value, all.mean_seconds != 0.0) {
+        let relative = own.mean_seconds / all.mean_seconds;
         group
             .components
-            .push(Component::seconds("overall_mean_seconds", all.mean_seconds));
+            .push(Component::number("mean_relative_to_overall", relative));
     }
+    group
+        .components
+        .push(Component::seconds("overall_mean_seconds", all.mean_seconds));
 }
 
 /// Share of the tickets resolved in the window that were resolved on first contact.
-pub struct FirstContactResolution;
-
-static FIRST_CONTACT_RESOLUTION: MetricDefinition = MetricDefinition {
-    id: "first_contact_resolution",
-    family: "support",
-    version: 1,
-    description: "The share of the tickets resolved in the window that needed a single contact and were never reopened.",
-    formula: "tickets with resolved_time in P, contact_count = 1 and not reopened / tickets with resolved_time in P",
-    value_kind: ValueKind::Ratio,
-    unit: "fraction",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Ticket],
-    primary: &[RecordKind::Ticket],
-    policies: &[],
-    parameters: &[],
+pub static FIRST_CONTACT_RESOLUTION: Declaration<ResolvedTicketContacts> = Declaration {
+    definition: MetricDefinition {
+        id: "first_contact_resolution",
+        family: "support",
+        version: 1,
+        description: "The share of the tickets resolved in the window that needed a single contact and were never reopened.",
+        formula: "tickets with resolved_time in P, contact_count = 1 and not reopened / tickets with resolved_time in P",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Ticket],
+        primary: &[RecordKind::Ticket],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "resolved",
+                description: "tickets resolved in the window",
+            },
+            Term {
+                name: "resolved_on_first_contact",
+                description: "those with contact_count = 1 and never reopened",
+            },
+            Term {
+                name: "reopened",
+                description: "those that were reopened",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::ZeroDenominator,
+            when: "no ticket was resolved in the window",
+        }],
+    },
+    reading: ResolvedTicketContacts,
+    finalize: first_contact_resolution_result,
+    relate_group: None,
 };
 
 /// Tickets resolved, resolved on first contact, and reopened ones.
@@ -249,19 +282,14 @@ impl State for FirstContactState {
     }
 }
 
-impl Family for FirstContactResolution {
+/// Tickets resolved in the period, by whether one contact sufficed.
+pub struct ResolvedTicketContacts;
+
+impl Reading for ResolvedTicketContacts {
     type State = FirstContactState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &FIRST_CONTACT_RESOLUTION
-    }
-
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        ReadPlan::within(TimeField::TicketResolved, span)
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        resolved_route(record)
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::Time(TimeField::TicketResolved)
     }
 
     fn fold<'a>(
@@ -276,42 +304,52 @@ impl Family for FirstContactResolution {
             state.reopened += u64::from(t.reopened);
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &FirstContactState,
-    ) -> Result<MetricResult, EvalError> {
-        let components = vec![
-            Component::count("resolved", state.resolved),
-            Component::count("resolved_on_first_contact", state.first_contact),
-            Component::count("reopened", state.reopened),
-        ];
-        Ok(MetricResult::ratio(
-            state.first_contact as f64,
-            state.resolved as f64,
-            "tickets resolved",
-            components,
-        ))
-    }
+/// The value of `first_contact_resolution`.
+fn first_contact_resolution_result(
+    _definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &FirstContactState,
+) -> Result<MetricResult, EvalError> {
+    let components = vec![
+        Component::count("resolved", state.resolved),
+        Component::count("resolved_on_first_contact", state.first_contact),
+        Component::count("reopened", state.reopened),
+    ];
+    Ok(MetricResult::ratio(
+        state.first_contact as f64,
+        state.resolved as f64,
+        "tickets resolved",
+        components,
+    ))
 }
 
 /// Time from order to fulfilment, over orders fulfilled in the window.
-pub struct OrderProcessingTime;
-
-static ORDER_PROCESSING_TIME: MetricDefinition = MetricDefinition {
-    id: "order_processing_time",
-    family: "support",
-    version: 1,
-    description: "Time from an order being placed to its fulfilment, over the orders fulfilled in the window.",
-    formula: "per order with fulfilled_time in P: fulfilled_time − ordered_time; count, mean, median and p90",
-    value_kind: ValueKind::Duration,
-    unit: "seconds",
-    direction: Direction::LowerIsBetter,
-    reads: &[RecordKind::Order],
-    primary: &[RecordKind::Order],
-    policies: &[],
-    parameters: &[],
+pub static ORDER_PROCESSING_TIME: Declaration<OrderFulfilmentTimes> = Declaration {
+    definition: MetricDefinition {
+        id: "order_processing_time",
+        family: "support",
+        version: 1,
+        description: "Time from an order being placed to its fulfilment, over the orders fulfilled in the window.",
+        formula: "per order with fulfilled_time in P: fulfilled_time − ordered_time; count, mean, median and p90",
+        value_kind: ValueKind::Duration,
+        unit: "seconds",
+        direction: Direction::LowerIsBetter,
+        reads: &[RecordKind::Order],
+        primary: &[RecordKind::Order],
+        policies: &[],
+        parameters: &[],
+        components: &[],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::NoData,
+            when: "no order was fulfilled in the window",
+        }],
+    },
+    reading: OrderFulfilmentTimes,
+    finalize: order_processing_time_result,
+    relate_group: None,
 };
 
 /// The order and its fulfilment instant when it was fulfilled in the period (by `as_of`).
@@ -327,22 +365,14 @@ fn fulfilled_in<'a>(
     }
 }
 
-impl Family for OrderProcessingTime {
+/// Orders fulfilled in the period and how long their fulfilment took.
+pub struct OrderFulfilmentTimes;
+
+impl Reading for OrderFulfilmentTimes {
     type State = DurationState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &ORDER_PROCESSING_TIME
-    }
-
-    fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
-        ReadPlan::within(TimeField::OrderFulfilled, span)
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        match record {
-            RecordRef::Order(o) => o.fulfilled_time.map_or(Route::Nowhere, Route::At),
-            _ => Route::Nowhere,
-        }
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::Time(TimeField::OrderFulfilled)
     }
 
     fn fold<'a>(
@@ -355,14 +385,15 @@ impl Family for OrderProcessingTime {
             state.add(o.ordered_time, Some(fulfilled));
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &DurationState,
-    ) -> Result<MetricResult, EvalError> {
-        Ok(state.durations.result("orders fulfilled", Vec::new()))
-    }
+/// The value of `order_processing_time`.
+fn order_processing_time_result(
+    _definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &DurationState,
+) -> Result<MetricResult, EvalError> {
+    Ok(state.durations.result("orders fulfilled", Vec::new()))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Engine results and catalog definitions → proto.
 
 use crm_metrics_engine::calendar::Window;
-use crm_metrics_engine::catalog::{MetricDefinition, ParamDefault};
+use crm_metrics_engine::catalog::{MetricDefinition, ParamDefault, Term};
 use crm_metrics_engine::dimension::Dimension;
 use crm_metrics_engine::eval::{GroupReport, MetricReport, PreviousPeriod, SeriesPoint};
 use crm_metrics_engine::money::Money;
@@ -213,7 +213,19 @@ pub fn definition_to_proto(definition: &MetricDefinition) -> pb::MetricDefinitio
         primary,
         policies,
         parameters,
+        components,
+        breakdown_keys,
+        undefined,
     } = definition;
+    let terms = |terms: &[Term]| -> Vec<pb::MetricTerm> {
+        terms
+            .iter()
+            .map(|t| pb::MetricTerm {
+                name: t.name.to_owned(),
+                description: t.description.to_owned(),
+            })
+            .collect()
+    };
     pb::MetricDefinition {
         id: (*id).to_owned(),
         family: (*family).to_owned(),
@@ -246,6 +258,15 @@ pub fn definition_to_proto(definition: &MetricDefinition) -> pb::MetricDefinitio
             })
             .collect(),
         dimensions: Dimension::names_for(primary),
+        components: terms(components),
+        breakdown_keys: terms(breakdown_keys),
+        undefined_cases: undefined
+            .iter()
+            .map(|case| pb::UndefinedCase {
+                reason: undefined_reason_to_proto(case.reason) as i32,
+                when: case.when.to_owned(),
+            })
+            .collect(),
     }
 }
 

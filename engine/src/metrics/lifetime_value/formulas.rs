@@ -1,8 +1,11 @@
 //! The formulas of the lifetime-value family over its shared state: churn over any window, CAC,
-//! ARPA at an instant, and CLV by each method.
+//! ARPA at an instant, CLV by each method, and the calendar windows they look at (the months of
+//! a period, the year before its end).
 
-use super::{EconomicsState, months_of, whole_months, year_before_end};
-use crate::calendar::Window;
+use chrono::{Datelike, Months};
+
+use super::{EconomicsState, Method};
+use crate::calendar::{Granularity, Window, buckets};
 use crate::eval::{FoldContext, Period};
 use crate::money::{Currency, MoneySum};
 use crate::records::Timestamp;
@@ -77,8 +80,8 @@ pub(super) fn clv(
 ) -> Result<Clv, EvalError> {
     let period = ctx.period;
     let margin = ctx.settings.number("gross_margin").unwrap_or(1.0);
-    match ctx.settings.policy("method") {
-        "subscription" => {
+    match ctx.settings.choice::<Method>() {
+        Method::Subscription => {
             let Some((currency, arpa)) = arpa(metric, state, period.point_in_time())? else {
                 return Ok(Err(undefined(
                     UndefinedReason::NoData,
@@ -109,7 +112,7 @@ pub(super) fn clv(
             }
             Ok(Ok((currency, arpa * margin / mean, components)))
         }
-        "historical" => {
+        Method::Historical => {
             let acquired: Vec<&str> = state
                 .customers
                 .iter()
@@ -139,7 +142,7 @@ pub(super) fn clv(
                 ))),
             }
         }
-        _ => {
+        Method::Transactional => {
             let customers = state.ordering_customers.len();
             let Some((currency, revenue)) =
                 single_currency(metric, &state.revenue_in_period)?.filter(|_| customers > 0)
@@ -179,4 +182,38 @@ pub(super) fn clv(
             Ok(Ok((currency, per_year * lifespan, components)))
         }
     }
+}
+
+/// Whole local calendar months in the period, when it is made of them.
+fn whole_months(period: &Period) -> Option<u32> {
+    let tz = period.time_zone;
+    let (start, end) = (
+        period.window.start.with_timezone(&tz).naive_local(),
+        period.window.end.with_timezone(&tz).naive_local(),
+    );
+    let midnight_first =
+        |t: chrono::NaiveDateTime| t.time() == chrono::NaiveTime::MIN && t.day() == 1;
+    if !(midnight_first(start) && midnight_first(end)) {
+        return None;
+    }
+    let months = (end.year() - start.year()) * 12 + end.month() as i32 - start.month() as i32;
+    u32::try_from(months).ok().filter(|m| *m > 0)
+}
+
+/// The 12 calendar months ending at the period's end.
+fn year_before_end(period: &Period) -> Window {
+    let tz = period.time_zone;
+    let end_local = period.window.end.with_timezone(&tz).naive_local();
+    let start_local = end_local
+        .checked_sub_months(Months::new(12))
+        .unwrap_or(end_local);
+    Window {
+        start: crate::calendar::local_to_instant(tz, start_local),
+        end: period.window.end,
+    }
+}
+
+/// The calendar months of the period (clipped to it).
+fn months_of(period: &Period) -> Vec<Window> {
+    buckets(period.window, period.time_zone, Granularity::Month, 1, 1200).unwrap_or_default()
 }

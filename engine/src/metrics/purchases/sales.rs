@@ -7,12 +7,12 @@ use crate::by_id::ById;
 
 use super::bounded;
 use crate::calendar::Window;
-use crate::catalog::{Direction, MetricDefinition, Settings, ValueKind};
+use crate::catalog::{Direction, MetricDefinition, Settings, Term, UndefinedCase, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeField};
-use crate::eval::{FoldContext, Reading, ReadingMetric, Route, State};
+use crate::eval::{CountedBy, Declaration, FoldContext, Reading, Route, State};
 use crate::records::{DealStatus, DealType, OrderKind, RecordKind, Timestamp};
-use crate::value::{Component, EvalError, MetricResult};
+use crate::value::{Component, EvalError, MetricResult, UndefinedReason};
 
 /// Customers active at `P.start` and whether each bought an upsell (or cross-sell) in P.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -41,6 +41,11 @@ pub struct Sales {
 impl Reading for Sales {
     type State = SellState;
 
+    /// A customer counts against any period (active at its start or not).
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::State
+    }
+
     /// Customers acquired before the span ends; orders placed and deals closed in the span.
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
         let mut plan = ReadPlan::default();
@@ -55,6 +60,8 @@ impl Reading for Sales {
         plan
     }
 
+    /// A customer everywhere; an order of the kind by `ordered_time`, a won deal of the type by
+    /// `closed_time`; any other nowhere.
     fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
         match record {
             RecordRef::Customer(_) => Route::Everywhere,
@@ -100,7 +107,7 @@ impl Reading for Sales {
 
 /// The share of customers active at `P.start` who bought the reading's kind in P.
 fn sell_rate_result(
-    _definition: &'static MetricDefinition,
+    _definition: &MetricDefinition,
     _ctx: &FoldContext<'_, '_>,
     state: &SellState,
 ) -> Result<MetricResult, EvalError> {
@@ -120,53 +127,88 @@ fn sell_rate_result(
     ))
 }
 
-/// Defines an upsell-like rate.
-macro_rules! sell_metric {
-    ($metric:ident, $def:ident, $id:literal, $order:expr, $deal:expr, $description:literal,
-     $formula:literal) => {
-        #[doc = $description]
-        pub static $metric: ReadingMetric<Sales> = ReadingMetric {
-            definition: &$def,
-            reading: Sales {
-                order_kind: $order,
-                deal_type: $deal,
+/// Share of the customers active at the window's start who bought an upsell in it.
+pub static UPSELL_RATE: Declaration<Sales> = Declaration {
+    definition: MetricDefinition {
+        id: "upsell_rate",
+        family: "revenue",
+        version: 1,
+        description: "Upsell rate: the share of customers active at the window's start who placed an UPSELL order or won an UPSELL deal (closed_time) in the window. Group by customer_id, customer.* or attr.* only (dimensions answering customers, orders and deals).",
+        formula: "customers active at P.start with ≥ 1 UPSELL order (ordered_time in P) or won UPSELL deal (closed_time in P) / customers active at P.start",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
+        primary: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "active_at_start",
+                description: "customers active at the window's start (the denominator)",
             },
-            finalize: sell_rate_result,
-        };
+            Term {
+                name: "buyers",
+                description: "of those, the customers with an UPSELL order or a won UPSELL deal in the window (the numerator)",
+            },
+            Term {
+                name: "buyers_not_active_at_start",
+                description: "customers with an UPSELL order or a won UPSELL deal in the window who were not active at its start or are missing from the data (not counted)",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::ZeroDenominator,
+            when: "no customer was active at the window's start",
+        }],
+    },
+    reading: Sales {
+        order_kind: OrderKind::Upsell,
+        deal_type: DealType::Upsell,
+    },
+    finalize: sell_rate_result,
+    relate_group: None,
+};
 
-        static $def: MetricDefinition = MetricDefinition {
-            id: $id,
-            family: "revenue",
-            version: 1,
-            description: $description,
-            formula: $formula,
-            value_kind: ValueKind::Ratio,
-            unit: "fraction",
-            direction: Direction::HigherIsBetter,
-            reads: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
-            primary: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
-            policies: &[],
-            parameters: &[],
-        };
-    };
-}
-
-sell_metric!(
-    UPSELL_RATE_METRIC,
-    UPSELL_RATE,
-    "upsell_rate",
-    OrderKind::Upsell,
-    DealType::Upsell,
-    "Upsell rate: the share of customers active at the window's start who placed an UPSELL order or won an UPSELL deal (closed_time) in the window. Group by customer_id, customer.* or attr.* only (dimensions answering customers, orders and deals).",
-    "customers active at P.start with ≥ 1 UPSELL order (ordered_time in P) or won UPSELL deal (closed_time in P) / customers active at P.start"
-);
-
-sell_metric!(
-    CROSS_SELL_RATE_METRIC,
-    CROSS_SELL_RATE,
-    "cross_sell_rate",
-    OrderKind::CrossSell,
-    DealType::CrossSell,
-    "Cross-sell rate: the share of customers active at the window's start who placed a CROSS_SELL order or won a CROSS_SELL deal (closed_time) in the window. Group by customer_id, customer.* or attr.* only (dimensions answering customers, orders and deals).",
-    "customers active at P.start with ≥ 1 CROSS_SELL order (ordered_time in P) or won CROSS_SELL deal (closed_time in P) / customers active at P.start"
-);
+/// Share of the customers active at the window's start who bought a cross-sell in it.
+pub static CROSS_SELL_RATE: Declaration<Sales> = Declaration {
+    definition: MetricDefinition {
+        id: "cross_sell_rate",
+        family: "revenue",
+        version: 1,
+        description: "Cross-sell rate: the share of customers active at the window's start who placed a CROSS_SELL order or won a CROSS_SELL deal (closed_time) in the window. Group by customer_id, customer.* or attr.* only (dimensions answering customers, orders and deals).",
+        formula: "customers active at P.start with ≥ 1 CROSS_SELL order (ordered_time in P) or won CROSS_SELL deal (closed_time in P) / customers active at P.start",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
+        primary: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "active_at_start",
+                description: "customers active at the window's start (the denominator)",
+            },
+            Term {
+                name: "buyers",
+                description: "of those, the customers with a CROSS_SELL order or a won CROSS_SELL deal in the window (the numerator)",
+            },
+            Term {
+                name: "buyers_not_active_at_start",
+                description: "customers with a CROSS_SELL order or a won CROSS_SELL deal in the window who were not active at its start or are missing from the data (not counted)",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::ZeroDenominator,
+            when: "no customer was active at the window's start",
+        }],
+    },
+    reading: Sales {
+        order_kind: OrderKind::CrossSell,
+        deal_type: DealType::CrossSell,
+    },
+    finalize: sell_rate_result,
+    relate_group: None,
+};

@@ -3,21 +3,51 @@
 use super::*;
 
 /// Won amounts against sales quotas.
-pub struct QuotaAttainment;
-
-pub(super) static QUOTA_ATTAINMENT: MetricDefinition = MetricDefinition {
-    id: "quota_attainment",
-    family: "sales",
-    version: 1,
-    description: "Won amounts against quotas: for the quotas whose [period_start, period_end) overlaps the window, the amounts of their owners' deals won (by as_of) with closed_time in a quota period, divided by the quota amounts; can exceed 1. A deal counts once even when several quota periods of its owner contain it. Group by owner_id for per-rep attainment.",
-    formula: "Σ amounts of deals WON by as_of whose owner has a quota overlapping P with closed_time in one of those quota periods / Σ amounts of quotas overlapping P",
-    value_kind: ValueKind::Ratio,
-    unit: "fraction",
-    direction: Direction::HigherIsBetter,
-    reads: &[RecordKind::Quota, RecordKind::Deal],
-    primary: &[RecordKind::Quota, RecordKind::Deal],
-    policies: &[],
-    parameters: &[],
+pub static QUOTA_ATTAINMENT: Declaration<QuotasAndWins> = Declaration {
+    definition: MetricDefinition {
+        id: "quota_attainment",
+        family: "sales",
+        version: 1,
+        description: "Won amounts against quotas: for the quotas whose [period_start, period_end) overlaps the window, the amounts of their owners' deals won (by as_of) with closed_time in a quota period, divided by the quota amounts; can exceed 1. A deal counts once even when several quota periods of its owner contain it. Group by owner_id for per-rep attainment.",
+        formula: "Σ amounts of deals WON by as_of whose owner has a quota overlapping P with closed_time in one of those quota periods / Σ amounts of quotas overlapping P",
+        value_kind: ValueKind::Ratio,
+        unit: "fraction",
+        direction: Direction::HigherIsBetter,
+        reads: &[RecordKind::Quota, RecordKind::Deal],
+        primary: &[RecordKind::Quota, RecordKind::Deal],
+        policies: &[],
+        parameters: &[],
+        components: &[
+            Term {
+                name: "quotas",
+                description: "quotas overlapping the window",
+            },
+            Term {
+                name: "owners",
+                description: "owners with a quota overlapping the window",
+            },
+            Term {
+                name: "deals_won",
+                description: "their deals won by as_of with closed_time in one of their quota periods overlapping the window",
+            },
+            Term {
+                name: "won",
+                description: "the amount of those deals; only when a quota overlaps the window",
+            },
+            Term {
+                name: "quota",
+                description: "the amount of the quotas overlapping the window; only when one does",
+            },
+        ],
+        breakdown_keys: &[],
+        undefined: &[UndefinedCase {
+            reason: UndefinedReason::ZeroDenominator,
+            when: "no quota overlaps the window, or the overlapping quotas add up to 0",
+        }],
+    },
+    reading: QuotasAndWins,
+    finalize: quota_attainment_result,
+    relate_group: None,
 };
 
 /// One owner's quotas overlapping the period (by period) and won deals (by close time).
@@ -51,11 +81,16 @@ impl State for QuotaState {
     }
 }
 
-impl Family for QuotaAttainment {
+/// The quotas overlapping the period and their owners' won deals, wherever they closed.
+pub struct QuotasAndWins;
+
+impl Reading for QuotasAndWins {
     type State = QuotaState;
 
-    fn definition(&self) -> &'static MetricDefinition {
-        &QUOTA_ATTAINMENT
+    /// A won deal counts wherever one of its owner's quota periods containing its close overlaps
+    /// the period, so its own times do not say where.
+    fn counted_by(&self, _settings: &Settings) -> CountedBy {
+        CountedBy::State
     }
 
     /// Quotas starting before the span ends, and every closed deal (a quota period, and so the
@@ -73,16 +108,6 @@ impl Family for QuotaAttainment {
             until: None,
         });
         plan
-    }
-
-    fn route(&self, _settings: &Settings, record: RecordRef<'_>) -> Route {
-        match record {
-            RecordRef::Quota(_) => Route::Everywhere,
-            RecordRef::Deal(d) if d.status == DealStatus::Won && d.owner_id.is_some() => {
-                Route::Everywhere
-            }
-            _ => Route::Nowhere,
-        }
     }
 
     fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut QuotaState, record: RecordRef<'a>) {
@@ -110,59 +135,60 @@ impl Family for QuotaAttainment {
             _ => {}
         }
     }
+}
 
-    fn finalize(
-        &self,
-        _ctx: &FoldContext<'_, '_>,
-        state: &QuotaState,
-    ) -> Result<MetricResult, EvalError> {
-        let id = QUOTA_ATTAINMENT.id;
-        let (mut quota, mut won, mut quotas, mut owners, mut deals) =
-            (MoneySum::default(), MoneySum::default(), 0, 0, 0);
-        for owner in state.owners.values().filter(|o| !o.quotas.is_empty()) {
-            owners += 1;
-            for (amount, count) in owner.quotas.values() {
-                quota.merge(amount);
-                quotas += count;
-            }
-            for (closed, (amount, count)) in &owner.won {
-                if owner.quotas.keys().any(|(s, e)| s <= closed && closed < e) {
-                    won.merge(amount);
-                    deals += count;
-                }
+/// The value of `quota_attainment`.
+fn quota_attainment_result(
+    definition: &MetricDefinition,
+    _ctx: &FoldContext<'_, '_>,
+    state: &QuotaState,
+) -> Result<MetricResult, EvalError> {
+    let id = definition.id;
+    let (mut quota, mut won, mut quotas, mut owners, mut deals) =
+        (MoneySum::default(), MoneySum::default(), 0, 0, 0);
+    for owner in state.owners.values().filter(|o| !o.quotas.is_empty()) {
+        owners += 1;
+        for (amount, count) in owner.quotas.values() {
+            quota.merge(amount);
+            quotas += count;
+        }
+        for (closed, (amount, count)) in &owner.won {
+            if owner.quotas.keys().any(|(s, e)| s <= closed && closed < e) {
+                won.merge(amount);
+                deals += count;
             }
         }
-        let mut both = quota.clone();
-        both.merge(&won);
-        single_currency(id, &both)?;
-        let mut components = vec![
-            Component::count("quotas", quotas),
-            Component::count("owners", owners),
-            Component::count("deals_won", deals),
-        ];
-        let won_total = single_currency(id, &won)?;
-        let Some((currency, quota_total)) = single_currency(id, &quota)? else {
-            return Ok(MetricResult::ratio(
-                0.0,
-                0.0,
-                "quotas overlapping the window",
-                components,
-            ));
-        };
-        let won_minor = won_total.map_or(0, |(_, total)| total);
-        components.push(Component::money(
-            "won",
-            exact_money(id, currency, won_minor)?,
-        ));
-        components.push(Component::money(
-            "quota",
-            exact_money(id, currency, quota_total)?,
-        ));
-        Ok(MetricResult::ratio(
-            won_minor as f64,
-            quota_total as f64,
-            "quota amount",
-            components,
-        ))
     }
+    let mut both = quota.clone();
+    both.merge(&won);
+    single_currency(id, &both)?;
+    let mut components = vec![
+        Component::count("quotas", quotas),
+        Component::count("owners", owners),
+        Component::count("deals_won", deals),
+    ];
+    let won_total = single_currency(id, &won)?;
+    let Some((currency, quota_total)) = single_currency(id, &quota)? else {
+        return Ok(MetricResult::ratio(
+            0.0,
+            0.0,
+            "quotas overlapping the window",
+            components,
+        ));
+    };
+    let won_minor = won_total.map_or(0, |(_, total)| total);
+    components.push(Component::money(
+        "won",
+        exact_money(id, currency, won_minor)?,
+    ));
+    components.push(Component::money(
+        "quota",
+        exact_money(id, currency, quota_total)?,
+    ));
+    Ok(MetricResult::ratio(
+        won_minor as f64,
+        quota_total as f64,
+        "quota amount",
+        components,
+    ))
 }

@@ -9,10 +9,10 @@ use crate::calendar::Granularity;
 use crate::dimension::Dimension;
 use crate::eval::{Period, prepare};
 use crate::metrics::test_support::*;
-use crate::query::{MetricQuery, ParamValue};
+use crate::query::{MetricQuery, ParamValue, Problem};
 use crate::records::{
-    Activity, ActivityDirection, CrmUser, EngagementEvent, EngagementType, Record, UserEvent,
-    UserRole,
+    Activity, ActivityDirection, ActivityType, CrmUser, EngagementEvent, EngagementType, Record,
+    UserEvent, UserRole,
 };
 use crate::value::{DurationStats, UndefinedReason};
 
@@ -431,21 +431,30 @@ fn routine_types_are_validated() {
 fn plans_read_every_kind_needed() {
     let span = march();
     let as_of = ymd(2100, 1, 1);
-    let plan =
-        CustomerEngagementRate.plan(&Settings::defaults(&CUSTOMER_ENGAGEMENT_RATE), span, as_of);
+    let plan = CustomerEngagement.plan(
+        &Settings::defaults(&CUSTOMER_ENGAGEMENT_RATE.definition),
+        span,
+        as_of,
+    );
     assert_eq!(
         plan.kinds.keys().copied().collect::<Vec<_>>(),
         vec![RecordKind::Customer, RecordKind::EngagementEvent]
     );
-    let adoption =
-        UserActivity { users: true }.plan(&Settings::defaults(&USER_ADOPTION_RATE), span, as_of);
+    let adoption = UserActivity { users: true }.plan(
+        &Settings::defaults(&USER_ADOPTION_RATE.definition),
+        span,
+        as_of,
+    );
     assert_eq!(
         adoption.kinds.get(&RecordKind::CrmUser),
         Some(&crate::dataset::KindRead::All)
     );
     assert!(adoption.kinds.contains_key(&RecordKind::UserEvent));
-    let events =
-        UserActivity { users: false }.plan(&Settings::defaults(&ACTIVE_USERS), span, as_of);
+    let events = UserActivity { users: false }.plan(
+        &Settings::defaults(&ACTIVE_USERS.definition),
+        span,
+        as_of,
+    );
     assert_eq!(
         events.kinds.keys().copied().collect::<Vec<_>>(),
         vec![RecordKind::UserEvent]
@@ -527,11 +536,11 @@ proptest! {
         let mut records = customers;
         records.extend(users);
         records.extend(activities);
-        assert_merge_property(&CustomerEngagementRate, &Settings::defaults(&CUSTOMER_ENGAGEMENT_RATE), period, &records, split, rotate);
-        assert_merge_property(&USER_ADOPTION_RATE_METRIC, &Settings::defaults(&USER_ADOPTION_RATE), period, &records, split, rotate);
-        assert_merge_property(&ACTIVE_USERS_METRIC, &Settings::defaults(&ACTIVE_USERS), period, &records, split, rotate);
-        assert_merge_property(&CRM_LOGINS_METRIC, &Settings::defaults(&CRM_LOGINS), period, &records, split, rotate);
-        assert_merge_property(&RoutineTaskTime, &Settings::defaults(&ROUTINE_TASK_TIME), period, &records, split, rotate);
+        assert_merge_property(&CUSTOMER_ENGAGEMENT_RATE, &Settings::defaults(&CUSTOMER_ENGAGEMENT_RATE.definition), period, &records, split, rotate);
+        assert_merge_property(&USER_ADOPTION_RATE, &Settings::defaults(&USER_ADOPTION_RATE.definition), period, &records, split, rotate);
+        assert_merge_property(&ACTIVE_USERS, &Settings::defaults(&ACTIVE_USERS.definition), period, &records, split, rotate);
+        assert_merge_property(&CRM_LOGINS, &Settings::defaults(&CRM_LOGINS.definition), period, &records, split, rotate);
+        assert_merge_property(&ROUTINE_TASK_TIME, &Settings::defaults(&ROUTINE_TASK_TIME.definition), period, &records, split, rotate);
     }
 }
 

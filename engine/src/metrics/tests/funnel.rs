@@ -6,9 +6,9 @@ use proptest::prelude::*;
 use super::*;
 use crate::calendar::Granularity;
 use crate::context::Lookup;
-use crate::dataset::KindRead;
+use crate::dataset::{KindRead, TimeBound};
 use crate::dimension::Dimension;
-use crate::eval::{MetricReport, Period, prepare, state_of};
+use crate::eval::{Family, MetricReport, Period, prepare, state_of};
 use crate::metrics::test_support::*;
 use crate::query::{MetricQuery, ParamValue};
 use crate::records::{Record, StageEntry};
@@ -260,7 +260,7 @@ fn funnel_conversion_requires_stages() {
         assert_eq!(problems[0].field, "metrics[0].parameters[stages]");
     }
     // A state finalized without the parameter (engine-internal use) is MISSING_PARAMETER.
-    let settings = Settings::defaults(&FUNNEL_CONVERSION);
+    let settings = Settings::defaults(&FUNNEL_CONVERSION.definition);
     let view = View::default();
     let lookup = Lookup::new(&view);
     let period = Period {
@@ -269,8 +269,8 @@ fn funnel_conversion_requires_stages() {
         time_zone: chrono_tz::UTC,
     };
     let ctx = FoldContext::new(&settings, period, &lookup);
-    let state = state_of(&FunnelConversion, &ctx, &[]);
-    let result = FunnelConversion.finalize(&ctx, &state).unwrap();
+    let state = state_of(&FUNNEL_CONVERSION, &ctx, &[]);
+    let result = FUNNEL_CONVERSION.finalize(&ctx, &state).unwrap();
     assert_eq!(
         result.value.unwrap_err().reason,
         UndefinedReason::MissingParameter
@@ -476,11 +476,11 @@ proptest! {
         let mut records = leads;
         records.extend(deals);
         let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: at(8, 1, 0), time_zone: chrono_tz::UTC };
-        let qualification = Settings::defaults(&LEAD_QUALIFICATION_RATE);
-        assert_merge_property(&LeadQualificationRate, &qualification, period, &records, split, rotate);
-        let stages = Settings::resolve(&FUNNEL_CONVERSION, &stages_query(&["lead", "demo", "proposal"]), "m").unwrap();
-        assert_merge_property(&FunnelConversion, &stages, period, &records, split, rotate);
-        let durations = Settings::defaults(&STAGE_DURATION);
-        assert_merge_property(&StageDuration, &durations, period, &records, split, rotate);
+        let qualification = Settings::defaults(&LEAD_QUALIFICATION_RATE.definition);
+        assert_merge_property(&LEAD_QUALIFICATION_RATE, &qualification, period, &records, split, rotate);
+        let stages = Settings::resolve(&FUNNEL_CONVERSION.definition, &stages_query(&["lead", "demo", "proposal"]), "m").unwrap();
+        assert_merge_property(&FUNNEL_CONVERSION, &stages, period, &records, split, rotate);
+        let durations = Settings::defaults(&STAGE_DURATION.definition);
+        assert_merge_property(&STAGE_DURATION, &durations, period, &records, split, rotate);
     }
 }

@@ -189,7 +189,7 @@ proptest! {
     #[test]
     fn health_states_merge_exactly(records in prop::collection::vec(arb_record(), 0..40), split in 0usize..40, rotate in 0usize..40) {
         let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: ymd(2100, 1, 1), time_zone: chrono_tz::UTC };
-        assert_merge_property(&CustomerHealthScore, &Settings::defaults(&CUSTOMER_HEALTH_SCORE), period, &records, split, rotate);
+        assert_merge_property(&CUSTOMER_HEALTH_SCORE, &Settings::defaults(&CUSTOMER_HEALTH_SCORE.definition), period, &records, split, rotate);
     }
 }
 

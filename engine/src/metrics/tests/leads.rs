@@ -290,13 +290,13 @@ proptest! {
         }));
         let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: at(7, 1, 0), time_zone: chrono_tz::UTC };
         for query in [MetricQuery::new("lead_conversion_rate"), horizon(10.0)] {
-            let settings = Settings::resolve(&LEAD_CONVERSION_RATE, &query, "m").unwrap();
-            assert_merge_property(&LeadConversionRate, &settings, period, &records, split, rotate);
+            let settings = Settings::resolve(&LEAD_CONVERSION_RATE.definition, &query, "m").unwrap();
+            assert_merge_property(&LEAD_CONVERSION_RATE, &settings, period, &records, split, rotate);
         }
         for hours in [24.0, 5.0] {
             let query = MetricQuery::new("lead_response_time").parameter("sla_hours", ParamValue::Number(hours));
-            let settings = Settings::resolve(&LEAD_RESPONSE_TIME, &query, "m").unwrap();
-            assert_merge_property(&LeadResponseTime, &settings, period, &records, split, rotate);
+            let settings = Settings::resolve(&LEAD_RESPONSE_TIME.definition, &query, "m").unwrap();
+            assert_merge_property(&LEAD_RESPONSE_TIME, &settings, period, &records, split, rotate);
         }
     }
 }

@@ -11,6 +11,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::eval::Period;
 use crate::metrics::test_support::*;
 use crate::query::{MetricQuery, ParamValue};
 use crate::records::{Cost, CostCategory, Record, Subscription};
@@ -165,6 +166,30 @@ fn undefined_inputs_are_reported() {
 }
 
 #[test]
+fn payback_over_free_accounts_is_a_zero_denominator_not_infinity() {
+    // d is acquired in Q1 for 500.00 of acquisition spend → CAC 50,000 minor units; the only
+    // account running at the quarter's end pays an MRR of 0 → ARPA 0, and 50,000 / 0 has no value.
+    let records = vec![
+        customer("d", ymd(2026, 1, 20), None),
+        spend("k", ymd(2026, 1, 5), 50_000),
+        subscription("s-d", "d", 0, ymd(2026, 1, 20), None, false),
+    ];
+    let report = run(
+        records,
+        &request(MetricQuery::new("cac_payback_months"), q1()),
+    );
+    let undefined = report.total.value.unwrap_err();
+    assert_eq!(undefined.reason, UndefinedReason::ZeroDenominator);
+    assert_eq!(
+        report.total.components,
+        vec![
+            Component::number("customer_acquisition_cost_minor_units", 50_000.0),
+            Component::number("arpa_minor_units", 0.0),
+        ]
+    );
+}
+
+#[test]
 fn economics_states_merge_exactly() {
     let records = sample();
     let period = Period {
@@ -174,8 +199,8 @@ fn economics_states_merge_exactly() {
     };
     for split in 0..records.len() {
         assert_merge_property(
-            &CUSTOMER_LIFETIME_VALUE_METRIC,
-            &Settings::defaults(&CUSTOMER_LIFETIME_VALUE),
+            &CUSTOMER_LIFETIME_VALUE,
+            &Settings::defaults(&CUSTOMER_LIFETIME_VALUE.definition),
             period,
             &records,
             split,
@@ -188,8 +213,8 @@ proptest! {
     #[test]
     fn economics_states_merge_for_random_splits(split in 0usize..20, rotate in 0usize..20) {
         let period = Period { window: q1(), as_of: ymd(2100, 1, 1), time_zone: chrono_tz::UTC };
-        let settings = Settings::resolve(&CUSTOMER_LIFETIME_VALUE, &MetricQuery::new("customer_lifetime_value").policy("method", "subscription"), "m").unwrap();
-        assert_merge_property(&CUSTOMER_LIFETIME_VALUE_METRIC, &settings, period, &sample(), split, rotate);
+        let settings = Settings::resolve(&CUSTOMER_LIFETIME_VALUE.definition, &MetricQuery::new("customer_lifetime_value").policy("method", "subscription"), "m").unwrap();
+        assert_merge_property(&CUSTOMER_LIFETIME_VALUE, &settings, period, &sample(), split, rotate);
     }
 }
 

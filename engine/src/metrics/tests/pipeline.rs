@@ -268,11 +268,11 @@ proptest! {
     fn pipeline_states_merge_exactly(records in prop::collection::vec(arb_deal(), 0..40), split in 0usize..40, rotate in 0usize..40) {
         let query = MetricQuery::new("weighted_pipeline_value")
             .parameter("stage_probabilities", stage_map(&[("proposal", 30.0), ("negotiation", 70.0)]));
-        let weighted = Settings::resolve(&WEIGHTED_PIPELINE_VALUE, &query, "m").unwrap();
+        let weighted = Settings::resolve(&WEIGHTED_PIPELINE_VALUE.definition, &query, "m").unwrap();
         for as_of in [at(6, 1, 0), ymd(2100, 1, 1)] {
             let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of, time_zone: chrono_tz::UTC };
-            assert_merge_property(&PipelineValue, &Settings::defaults(&PIPELINE_VALUE), period, &records, split, rotate);
-            assert_merge_property(&WeightedPipelineValue, &weighted, period, &records, split, rotate);
+            assert_merge_property(&PIPELINE_VALUE, &Settings::defaults(&PIPELINE_VALUE.definition), period, &records, split, rotate);
+            assert_merge_property(&WEIGHTED_PIPELINE_VALUE, &weighted, period, &records, split, rotate);
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::records::*;
 
 /// A window of one to six months starting in 2025 or 2026, a granularity and an `as_of`
 /// somewhere from inside the window to long after it.
-fn arb_frame() -> impl Strategy<Value = (Window, Granularity, Timestamp)> {
+pub(super) fn arb_frame() -> impl Strategy<Value = (Window, Granularity, Timestamp)> {
     (0i64..20, 1i64..7, 0u8..3, prop::option::of(0i64..400)).prop_map(
         |(first_month, months, granularity, as_of_days)| {
             let month = |n: i64| ymd(2025 + (n / 12) as i32, (n % 12) as u32 + 1, 1);
@@ -49,7 +49,7 @@ fn arb_dimension() -> impl Strategy<Value = Dimension> {
 }
 
 /// A value for a parameter that has no default, so that every metric can be asked.
-fn required_parameter(kind: ParamKind) -> ParamValue {
+pub(super) fn required_parameter(kind: ParamKind) -> ParamValue {
     match kind {
         ParamKind::Number => ParamValue::Number(2.0),
         ParamKind::Text => ParamValue::Text("x".to_owned()),
@@ -69,7 +69,7 @@ fn test_window() -> Window {
 }
 
 /// One request per metric and policy value (other policies at their defaults).
-fn every_query() -> Vec<MetricQuery> {
+pub(super) fn every_query() -> Vec<MetricQuery> {
     let mut queries = Vec::new();
     for metric in catalog() {
         let definition = metric.definition();

@@ -5,7 +5,7 @@ use chrono::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::calendar::Granularity;
+use crate::calendar::{Granularity, previous_window};
 use crate::dataset::{Dataset, KindRead};
 use crate::dimension::Dimension;
 use crate::eval::{Period, prepare};
@@ -200,7 +200,8 @@ fn repeat_purchase_rate_monthly_series_keeps_history() {
 #[test]
 fn repeat_purchase_rate_plan_reads_history_only_for_orders_basis() {
     let span = march();
-    let settings = |q: MetricQuery| Settings::resolve(&REPEAT_PURCHASE_RATE, &q, "m").unwrap();
+    let settings =
+        |q: MetricQuery| Settings::resolve(&REPEAT_PURCHASE_RATE.definition, &q, "m").unwrap();
     let bound = |q| match CustomerOrders
         .plan(&settings(q), span, ymd(2100, 1, 1))
         .kinds
@@ -438,7 +439,11 @@ fn revenue_growth_plan_reaches_every_previous_period() {
             let previous = previous_window(w, zone);
             let span = window(previous.start, w.end);
             let earliest = previous_window(previous, zone).start;
-            let plan = RevenueGrowth.plan(&Settings::defaults(&REVENUE_GROWTH), span, end);
+            let plan = OrdersAgainstPrevious.plan(
+                &Settings::defaults(&REVENUE_GROWTH.definition),
+                span,
+                end,
+            );
             let Some(KindRead::AnyOf(bounds)) = plan.kinds.get(&RecordKind::Order) else {
                 panic!("orders not read");
             };
@@ -632,15 +637,15 @@ proptest! {
             as_of: ymd(2100, 1, 1),
             time_zone: chrono_tz::UTC,
         };
-        let orders_basis = Settings::resolve(&REPEAT_PURCHASE_RATE, &by_orders(), "m").unwrap();
-        assert_merge_property(&REPEAT_PURCHASE_RATE_METRIC, &orders_basis, period, &records, split, rotate);
-        for metric in [&REPEAT_PURCHASE_RATE_METRIC, &PURCHASE_FREQUENCY_METRIC, &AVERAGE_CUSTOMER_VALUE_METRIC, &PROFIT_PER_CUSTOMER_METRIC] {
-            let settings = Settings::defaults(metric.definition);
+        let orders_basis = Settings::resolve(&REPEAT_PURCHASE_RATE.definition, &by_orders(), "m").unwrap();
+        assert_merge_property(&REPEAT_PURCHASE_RATE, &orders_basis, period, &records, split, rotate);
+        for metric in [&REPEAT_PURCHASE_RATE, &PURCHASE_FREQUENCY, &AVERAGE_CUSTOMER_VALUE, &PROFIT_PER_CUSTOMER] {
+            let settings = Settings::defaults(&metric.definition);
             assert_merge_property(metric, &settings, period, &records, split, rotate);
         }
-        assert_merge_property(&RevenueGrowth, &Settings::defaults(&REVENUE_GROWTH), period, &records, split, rotate);
-        for metric in [&UPSELL_RATE_METRIC, &CROSS_SELL_RATE_METRIC] {
-            let settings = Settings::defaults(metric.definition);
+        assert_merge_property(&REVENUE_GROWTH, &Settings::defaults(&REVENUE_GROWTH.definition), period, &records, split, rotate);
+        for metric in [&UPSELL_RATE, &CROSS_SELL_RATE] {
+            let settings = Settings::defaults(&metric.definition);
             assert_merge_property(metric, &settings, period, &sell, split, rotate);
         }
     }

@@ -161,7 +161,11 @@ fn renewal_rate_monthly_series() {
 
 #[test]
 fn renewal_rate_reads_subscriptions_started_before_the_span_end() {
-    let plan = RenewalRate.plan(&Settings::defaults(&RENEWAL_RATE), march(), ymd(2100, 1, 1));
+    let plan = RenewalsDue.plan(
+        &Settings::defaults(&RENEWAL_RATE.definition),
+        march(),
+        ymd(2100, 1, 1),
+    );
     let Some(KindRead::AnyOf(bounds)) = plan.kinds.get(&RecordKind::Subscription) else {
         panic!("subscriptions not read");
     };
@@ -331,7 +335,7 @@ proptest! {
             as_of: at(start_month, as_of_day, 0),
             time_zone: chrono_tz::UTC,
         };
-        assert_merge_property(&RenewalRate, &Settings::defaults(&RENEWAL_RATE), period, &renewals, split, rotate);
-        assert_merge_property(&CustomerRetentionCost, &Settings::defaults(&CUSTOMER_RETENTION_COST), period, &retention, split, rotate);
+        assert_merge_property(&RENEWAL_RATE, &Settings::defaults(&RENEWAL_RATE.definition), period, &renewals, split, rotate);
+        assert_merge_property(&CUSTOMER_RETENTION_COST, &Settings::defaults(&CUSTOMER_RETENTION_COST.definition), period, &retention, split, rotate);
     }
 }

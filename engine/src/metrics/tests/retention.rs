@@ -321,7 +321,7 @@ proptest! {
         start_month in 1u32..12,
     ) {
         let period = Period { window: window(at(start_month, 1, 0), at(start_month + 1, 1, 0)), as_of: ymd(2100, 1, 1), time_zone: chrono_tz::UTC };
-        assert_merge_property(&CUSTOMER_CHURN_RATE_METRIC, &Settings::defaults(&CUSTOMER_CHURN_RATE), period, &records, split, rotate);
-        assert_merge_property(&CUSTOMER_RETENTION_RATE_METRIC, &Settings::defaults(&CUSTOMER_RETENTION_RATE), period, &records, split, rotate);
+        assert_merge_property(&CUSTOMER_CHURN_RATE, &Settings::defaults(&CUSTOMER_CHURN_RATE.definition), period, &records, split, rotate);
+        assert_merge_property(&CUSTOMER_RETENTION_RATE, &Settings::defaults(&CUSTOMER_RETENTION_RATE.definition), period, &records, split, rotate);
     }
 }

@@ -304,8 +304,8 @@ proptest! {
     #[test]
     fn order_states_merge_exactly(records in arb_orders(), split in 0usize..40, rotate in 0usize..40, month in 1u32..12) {
         let period = Period { window: window(at(month, 1, 0), at(month + 1, 1, 0)), as_of: ymd(2100, 1, 1), time_zone: chrono_tz::UTC };
-        assert_merge_property(&REVENUE_METRIC, &Settings::defaults(&REVENUE), period, &records, split, rotate);
-        assert_merge_property(&AVERAGE_PURCHASE_VALUE_METRIC, &Settings::defaults(&AVERAGE_PURCHASE_VALUE), period, &records, split, rotate);
-        assert_merge_property(&NetNewRevenue, &Settings::defaults(&NET_NEW_REVENUE), period, &records, split, rotate);
+        assert_merge_property(&REVENUE, &Settings::defaults(&REVENUE.definition), period, &records, split, rotate);
+        assert_merge_property(&AVERAGE_PURCHASE_VALUE, &Settings::defaults(&AVERAGE_PURCHASE_VALUE.definition), period, &records, split, rotate);
+        assert_merge_property(&NET_NEW_REVENUE, &Settings::defaults(&NET_NEW_REVENUE.definition), period, &records, split, rotate);
     }
 }

@@ -98,6 +98,6 @@ proptest! {
     #[test]
     fn roi_states_merge_exactly(records in prop::collection::vec(arb_record(), 0..40), split in 0usize..40, rotate in 0usize..40) {
         let period = Period { window: window(at(5, 1, 0), at(8, 1, 0)), as_of: ymd(2100, 1, 1), time_zone: chrono_tz::UTC };
-        assert_merge_property(&CrmRoi, &Settings::defaults(&CRM_ROI), period, &records, split, rotate);
+        assert_merge_property(&CRM_ROI, &Settings::defaults(&CRM_ROI.definition), period, &records, split, rotate);
     }
 }

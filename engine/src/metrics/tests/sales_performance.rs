@@ -363,8 +363,8 @@ proptest! {
         rotate in 0usize..40,
     ) {
         let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: at(8, 1, 0), time_zone: chrono_tz::UTC };
-        assert_merge_property(&PipelineVelocity, &Settings::defaults(&PIPELINE_VELOCITY), period, &records, split, rotate);
-        assert_merge_property(&QuotaAttainment, &Settings::defaults(&QUOTA_ATTAINMENT), period, &records, split, rotate);
-        assert_merge_property(&DealsWonPerRep, &Settings::defaults(&DEALS_WON_PER_REP), period, &records, split, rotate);
+        assert_merge_property(&PIPELINE_VELOCITY, &Settings::defaults(&PIPELINE_VELOCITY.definition), period, &records, split, rotate);
+        assert_merge_property(&QUOTA_ATTAINMENT, &Settings::defaults(&QUOTA_ATTAINMENT.definition), period, &records, split, rotate);
+        assert_merge_property(&DEALS_WON_PER_REP, &Settings::defaults(&DEALS_WON_PER_REP.definition), period, &records, split, rotate);
     }
 }

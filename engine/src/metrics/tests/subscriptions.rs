@@ -6,17 +6,18 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 use proptest::prelude::*;
 
+use super::movements::ENTRIES;
 use super::*;
 use crate::calendar::Granularity;
 use crate::dataset::TimeBound;
 use crate::dataset::{Dataset, KindRead};
 use crate::dimension::Dimension;
-use crate::eval::{Family, prepare};
+use crate::eval::{Family, Period, prepare};
 use crate::metrics::test_support::*;
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::query::MetricQuery;
 use crate::records::Record;
-use crate::value::Ratio;
+use crate::value::{MoneyValue, Ratio, Value};
 
 /// A subscription of `customer` for `mrr` USD minor units over `[start, end)`.
 fn sub(
@@ -441,8 +442,12 @@ fn mixed_currencies_are_an_error() {
 fn plans_read_every_subscription_started_before_the_span_end() {
     let span = march();
     for plan in [
-        MRR_METRIC.plan(&Settings::defaults(&MRR), span, ymd(2100, 1, 1)),
-        MRR_MOVEMENTS_METRIC.plan(&Settings::defaults(&MRR_MOVEMENTS), span, ymd(2100, 1, 1)),
+        MRR.plan(&Settings::defaults(&MRR.definition), span, ymd(2100, 1, 1)),
+        MRR_MOVEMENTS.plan(
+            &Settings::defaults(&MRR_MOVEMENTS.definition),
+            span,
+            ymd(2100, 1, 1),
+        ),
     ] {
         assert_eq!(
             plan.kinds.get(&RecordKind::Subscription),
@@ -493,19 +498,11 @@ proptest! {
             as_of: as_of.unwrap_or(ymd(2100, 1, 1)),
             time_zone: chrono_tz::UTC,
         };
-        for (metric, definition) in [
-            (&MRR_METRIC, &MRR),
-            (&ARR_METRIC, &ARR),
-            (&ARPA_METRIC, &ARPA),
-        ] {
-            assert_merge_property(metric, &Settings::defaults(definition), period, &records, split, rotate);
+        for metric in [&MRR, &ARR, &ARPA] {
+            assert_merge_property(metric, &Settings::defaults(&metric.definition), period, &records, split, rotate);
         }
-        for (metric, definition) in [
-            (&MRR_MOVEMENTS_METRIC, &MRR_MOVEMENTS),
-            (&NET_REVENUE_RETENTION_METRIC, &NET_REVENUE_RETENTION),
-            (&GROSS_REVENUE_RETENTION_METRIC, &GROSS_REVENUE_RETENTION),
-        ] {
-            assert_merge_property(metric, &Settings::defaults(definition), period, &records, split, rotate);
+        for metric in [&MRR_MOVEMENTS, &NET_REVENUE_RETENTION, &GROSS_REVENUE_RETENTION] {
+            assert_merge_property(metric, &Settings::defaults(&metric.definition), period, &records, split, rotate);
         }
     }
 

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::calendar::Granularity;
 use crate::catalog::Settings;
-use crate::dataset::TimeBound;
+use crate::dataset::{ReadPlan, TimeBound};
 use crate::dimension::Dimension;
 use crate::eval::Period;
 use crate::metrics::test_support::*;
@@ -372,22 +372,24 @@ fn plans_read_the_defining_timestamp() {
         });
         plan
     };
-    let settings = Settings::defaults(&FIRST_RESPONSE_TIME);
+    let settings = Settings::defaults(&FIRST_RESPONSE_TIME.definition);
     let as_of = ymd(2100, 1, 1);
     assert_eq!(
-        FirstResponseTime.plan(&settings, span, as_of),
+        FIRST_RESPONSE_TIME.reading.plan(&settings, span, as_of),
         bound(TimeField::TicketCreated)
     );
     assert_eq!(
-        ResolutionTime.plan(&settings, span, as_of),
+        RESOLUTION_TIME.reading.plan(&settings, span, as_of),
         bound(TimeField::TicketResolved)
     );
     assert_eq!(
-        FirstContactResolution.plan(&settings, span, as_of),
+        FIRST_CONTACT_RESOLUTION
+            .reading
+            .plan(&settings, span, as_of),
         bound(TimeField::TicketResolved)
     );
     assert_eq!(
-        OrderProcessingTime.plan(&settings, span, as_of),
+        ORDER_PROCESSING_TIME.reading.plan(&settings, span, as_of),
         bound(TimeField::OrderFulfilled)
     );
 }
@@ -450,9 +452,9 @@ proptest! {
         };
         let mut records = tickets;
         records.extend(orders);
-        assert_merge_property(&FirstResponseTime, &Settings::defaults(&FIRST_RESPONSE_TIME), period, &records, split, rotate);
-        assert_merge_property(&ResolutionTime, &Settings::defaults(&RESOLUTION_TIME), period, &records, split, rotate);
-        assert_merge_property(&FirstContactResolution, &Settings::defaults(&FIRST_CONTACT_RESOLUTION), period, &records, split, rotate);
-        assert_merge_property(&OrderProcessingTime, &Settings::defaults(&ORDER_PROCESSING_TIME), period, &records, split, rotate);
+        assert_merge_property(&FIRST_RESPONSE_TIME, &Settings::defaults(&FIRST_RESPONSE_TIME.definition), period, &records, split, rotate);
+        assert_merge_property(&RESOLUTION_TIME, &Settings::defaults(&RESOLUTION_TIME.definition), period, &records, split, rotate);
+        assert_merge_property(&FIRST_CONTACT_RESOLUTION, &Settings::defaults(&FIRST_CONTACT_RESOLUTION.definition), period, &records, split, rotate);
+        assert_merge_property(&ORDER_PROCESSING_TIME, &Settings::defaults(&ORDER_PROCESSING_TIME.definition), period, &records, split, rotate);
     }
 }

@@ -156,10 +156,10 @@ proptest! {
     fn survey_states_merge_exactly(records in prop::collection::vec(arb_survey(), 0..40), split in 0usize..40, rotate in 0usize..40) {
         let period = Period { window: window(at(2, 1, 0), at(9, 1, 0)), as_of: ymd(2100, 1, 1), time_zone: chrono_tz::UTC };
         for policy in ["all", "latest_per_customer"] {
-            let settings = Settings::resolve(&NPS, &MetricQuery::new("nps").policy("dedupe", policy), "m").unwrap();
-            assert_merge_property(&Nps, &settings, period, &records, split, rotate);
+            let settings = Settings::resolve(&NPS.definition, &MetricQuery::new("nps").policy("dedupe", policy), "m").unwrap();
+            assert_merge_property(&NPS, &settings, period, &records, split, rotate);
         }
-        assert_merge_property(&Csat, &Settings::defaults(&CSAT), period, &records, split, rotate);
-        assert_merge_property(&Ces, &Settings::defaults(&CES), period, &records, split, rotate);
+        assert_merge_property(&CSAT, &Settings::defaults(&CSAT.definition), period, &records, split, rotate);
+        assert_merge_property(&CES, &Settings::defaults(&CES.definition), period, &records, split, rotate);
     }
 }
