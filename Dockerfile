@@ -13,26 +13,32 @@ WORKDIR /src
 ENV CARGO_PROFILE_RELEASE_DEBUG=false \
     CARGO_PROFILE_RELEASE_STRIP=symbols
 
-# 1. Dependencies alone, from the manifests and placeholder sources: this layer is rebuilt only
-#    when Cargo.toml, engine/Cargo.toml or Cargo.lock change.
+# 1. Dependencies alone, from the workspace's manifests and placeholder sources: this layer is
+#    rebuilt only when a Cargo.toml or Cargo.lock changes.
 COPY Cargo.toml Cargo.lock ./
+COPY api/Cargo.toml api/
+COPY demo/Cargo.toml demo/
 COPY engine/Cargo.toml engine/
-RUN mkdir -p src engine/src engine/benches \
+COPY load/Cargo.toml load/
+RUN mkdir -p src api/src demo/src engine/src engine/benches load/src \
  && echo 'fn main() {}' > src/main.rs \
- && echo 'fn main() {}' > build.rs \
+ && echo 'fn main() {}' > api/build.rs \
  && echo 'fn main() {}' > engine/benches/metrics.rs \
- && touch src/lib.rs engine/src/lib.rs \
+ && echo 'fn main() {}' > load/src/main.rs \
+ && touch src/lib.rs api/src/lib.rs demo/src/lib.rs engine/src/lib.rs load/src/lib.rs \
  && cargo build --release --locked --bin crm-metrics \
- && rm -rf src engine/src engine/benches build.rs
+ && rm -rf src api/src api/build.rs demo/src engine/src engine/benches load/src
 
 # 2. The service. Its sources are touched so cargo rebuilds over the placeholders whatever the
 #    build context's file times are.
-COPY build.rs ./
 COPY proto proto
 COPY migrations migrations
+COPY api api
+COPY demo demo
 COPY engine engine
+COPY load load
 COPY src src
-RUN touch build.rs src/main.rs src/lib.rs engine/src/lib.rs \
+RUN touch api/build.rs api/src/lib.rs demo/src/lib.rs engine/src/lib.rs src/main.rs src/lib.rs \
  && cargo build --release --locked --bin crm-metrics
 
 FROM gcr.io/distroless/cc-debian13:nonroot

@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Load a realistic demo data set into a running service and print every metric.
-    Demo(crate::demo::DemoArgs),
+    Demo(crm_metrics_demo::DemoArgs),
 }
 
 /// The server's configuration.

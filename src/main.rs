@@ -4,7 +4,8 @@
 use clap::Parser;
 use crm_metrics::config::{Cli, Command};
 use crm_metrics::startup::Application;
-use crm_metrics::{demo, shutdown, telemetry};
+use crm_metrics::{shutdown, telemetry};
+use crm_metrics_demo as demo;
 
 /// mimalloc instead of the system allocator: ingestion and evaluation allocate many small,
 /// short-lived values across threads, where glibc's malloc spent a fifth of the service's CPU.

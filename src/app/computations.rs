@@ -7,7 +7,64 @@ use crm_metrics_engine::eval::MetricReport;
 use uuid::Uuid;
 
 use super::{App, AppError, TenantId};
-use crate::storage::{Computation, ComputationSource, PersonalField};
+use crate::storage::{self, Computation, PersonalField};
+
+/// Where a kept computation's records came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComputationSource {
+    /// The tenant's stored records (`ComputeMetrics` with `save`).
+    TenantData,
+    /// Records sent with the request (`ComputeOnRecords`).
+    InlineRecords,
+}
+
+impl From<ComputationSource> for storage::ComputationSource {
+    fn from(source: ComputationSource) -> Self {
+        match source {
+            ComputationSource::TenantData => storage::ComputationSource::TenantData,
+            ComputationSource::InlineRecords => storage::ComputationSource::InlineRecords,
+        }
+    }
+}
+
+impl From<storage::ComputationSource> for ComputationSource {
+    fn from(source: storage::ComputationSource) -> Self {
+        match source {
+            storage::ComputationSource::TenantData => ComputationSource::TenantData,
+            storage::ComputationSource::InlineRecords => ComputationSource::InlineRecords,
+        }
+    }
+}
+
+/// A kept computation as the use cases hand it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptComputation {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub source: ComputationSource,
+    /// The encoded request (its inputs) without the personal data of its records.
+    pub request: Vec<u8>,
+    /// The encoded result, as returned.
+    pub result: Vec<u8>,
+    /// Metric id → definition version.
+    pub definition_versions: BTreeMap<String, u32>,
+    /// The personal data of the request's records not erased since, to put back in place.
+    pub personal: Vec<PersonalField>,
+}
+
+impl From<Computation> for KeptComputation {
+    fn from(kept: Computation) -> Self {
+        KeptComputation {
+            id: kept.id,
+            created_at: kept.created_at,
+            source: kept.source.into(),
+            request: kept.request,
+            result: kept.result,
+            definition_versions: kept.definition_versions,
+            personal: kept.personal,
+        }
+    }
+}
 
 impl App {
     /// Keeps a computation's encoded request (without the personal data of its records, kept
@@ -47,7 +104,7 @@ impl App {
         let computation = Computation {
             id: Uuid::new_v4(),
             created_at: Utc::now(),
-            source,
+            source: source.into(),
             request,
             result,
             definition_versions,
@@ -79,7 +136,7 @@ impl App {
         &self,
         tenant_id: &TenantId,
         computation_id: &str,
-    ) -> Result<Computation, AppError> {
+    ) -> Result<KeptComputation, AppError> {
         let id = Uuid::parse_str(computation_id)
             .map_err(|_| AppError::invalid("computation_id", "a computation id is a UUID"))?;
         // One past the retention period is gone, whether or not the sweep has deleted it yet.
@@ -87,6 +144,7 @@ impl App {
         self.store
             .computation(tenant_id, id, kept_since)
             .await?
+            .map(KeptComputation::from)
             .ok_or_else(|| {
                 AppError::NotFound(format!("no computation {id} for tenant {tenant_id}"))
             })

@@ -9,6 +9,7 @@ mod ingest;
 mod retry;
 mod settings;
 
+pub use computations::{ComputationSource, KeptComputation};
 pub use compute::{Asked, ComputeOutcome};
 pub use error::{AppError, error_chain};
 pub use ids::{RecordId, TenantId};

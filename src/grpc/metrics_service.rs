@@ -18,9 +18,8 @@ use super::pb;
 use super::pb::metrics_service_server::MetricsService;
 use super::status::invalid_argument;
 use crate::admission::AdmissionGate;
-use crate::app::{App, AppError, Asked, ComputeOutcome};
+use crate::app::{App, AppError, Asked, ComputationSource, ComputeOutcome};
 use crate::auth::{Access, Permission};
-use crate::storage::ComputationSource;
 
 /// Handles `crm.metrics.v1.MetricsService`.
 #[derive(Clone)]

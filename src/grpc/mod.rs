@@ -3,7 +3,6 @@
 //! Only this module names protobuf types.
 
 mod caller;
-pub mod codec;
 pub mod convert;
 mod health;
 mod ingest_service;

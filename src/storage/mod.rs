@@ -15,7 +15,7 @@ pub mod embedded;
 mod enums;
 mod error;
 pub mod nodelay;
-mod raw;
+pub mod raw;
 mod read;
 mod revenue;
 mod sales;
@@ -38,7 +38,6 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 pub use changes::{Change, LANES, Observed, Position, parse_token, token};
 pub use computations::{Computation, ComputationSource, PersonalField};
 pub use error::StorageError;
-pub use raw::RawMethod;
 pub use read::TenantRead;
 pub use settings::StoredSettings;
 
@@ -82,6 +81,14 @@ pub struct Store {
     copy_backoff: copy_new::CopyBackoff,
 }
 
+/// Applies the service's migrations to the database behind `pool` (the service at startup, the
+/// load generator for its baseline databases).
+pub async fn migrate(pool: &PgPool) -> Result<(), StorageError> {
+    sqlx::migrate!("./migrations").run(pool).await?;
+    tracing::info!("database migrations applied");
+    Ok(())
+}
+
 impl Store {
     /// Opens a pool of at most `max_connections` and checks that one connection works.
     pub async fn connect(database_url: &str, max_connections: u32) -> Result<Store, StorageError> {
@@ -108,9 +115,7 @@ impl Store {
 
     /// Applies the pending migrations of `migrations/`.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        sqlx::migrate!("./migrations").run(&self.pool).await?;
-        tracing::info!("database migrations applied");
-        Ok(())
+        migrate(&self.pool).await
     }
 
     /// A round trip to the database, for health checks.

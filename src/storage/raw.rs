@@ -5,17 +5,20 @@
 //! the service's in-memory snapshots stay exact over raw rows too (and the floor includes the
 //! same change index the service maintains).
 //!
+//! It is the load generator's (`crm-load raw-ingest`), not part of the service's write path: it
+//! takes a plain pool, never a [`Store`](super::Store).
+//!
 //! Two methods: `COPY ... FROM STDIN` (text format) and a plain
 //! `INSERT ... SELECT FROM UNNEST(...) ON CONFLICT DO UPDATE`. Both write exactly the columns the
 //! service writes, so rows written either way read back as the same engine records.
 
 use crm_metrics_engine::records::Record;
-use sqlx::{AssertSqlSafe, PgConnection};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 use super::copy_text::copy_in;
 use super::table::{Pending, Table, copy_statement};
 use super::upsert::plain_upsert;
-use super::{Batch, StorageError, Store, changes, sales};
+use super::{Batch, StorageError, changes, sales};
 
 /// How a raw batch is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,48 +29,46 @@ pub enum RawMethod {
     Unnest,
 }
 
-impl Store {
-    /// Writes `records` of one tenant in one transaction with `method`; returns the rows written
-    /// (deal stage entries not counted).
-    pub async fn write_raw(
-        &self,
-        tenant_id: &str,
-        records: &[Record],
-        method: RawMethod,
-    ) -> Result<u64, StorageError> {
-        let batch = Batch::split(records);
-        let mut tx = self.pool.begin().await?;
-        let conn: &mut PgConnection = &mut tx;
-        // Raw rows are stamped with a change like the service's, so in-memory copies of the
-        // tenant stay exact over them too.
-        let change = changes::advance(conn, tenant_id).await?;
-        let mut rows = 0;
-        rows += write(conn, tenant_id, change, &batch.customers, method).await?;
-        rows += write(conn, tenant_id, change, &batch.leads, method).await?;
-        rows += write(conn, tenant_id, change, &batch.deals, method).await?;
-        let deals: Vec<_> = batch.deals.iter().map(|item| item.record).collect();
-        match method {
-            RawMethod::Copy => sales::copy_stage_entries(conn, tenant_id, &deals).await?,
-            RawMethod::Unnest => sales::insert_stage_entries(conn, tenant_id, &deals).await?,
-        }
-        rows += write(conn, tenant_id, change, &batch.orders, method).await?;
-        rows += write(conn, tenant_id, change, &batch.subscriptions, method).await?;
-        rows += write(conn, tenant_id, change, &batch.activities, method).await?;
-        rows += write(conn, tenant_id, change, &batch.tickets, method).await?;
-        rows += write(conn, tenant_id, change, &batch.survey_responses, method).await?;
-        rows += write(conn, tenant_id, change, &batch.costs, method).await?;
-        rows += write(conn, tenant_id, change, &batch.engagement_events, method).await?;
-        rows += write(conn, tenant_id, change, &batch.crm_users, method).await?;
-        rows += write(conn, tenant_id, change, &batch.user_events, method).await?;
-        rows += write(conn, tenant_id, change, &batch.quotas, method).await?;
-        rows += write(conn, tenant_id, change, &batch.exchange_rates, method).await?;
-        tx.commit().await?;
-        Ok(rows)
+/// Writes `records` of one tenant in one transaction with `method`; returns the rows written
+/// (deal stage entries not counted).
+pub async fn write(
+    pool: &PgPool,
+    tenant_id: &str,
+    records: &[Record],
+    method: RawMethod,
+) -> Result<u64, StorageError> {
+    let batch = Batch::split(records);
+    let mut tx = pool.begin().await?;
+    let conn: &mut PgConnection = &mut tx;
+    // Raw rows are stamped with a change like the service's, so in-memory copies of the
+    // tenant stay exact over them too.
+    let change = changes::advance(conn, tenant_id).await?;
+    let mut rows = 0;
+    rows += write_kind(conn, tenant_id, change, &batch.customers, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.leads, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.deals, method).await?;
+    let deals: Vec<_> = batch.deals.iter().map(|item| item.record).collect();
+    match method {
+        RawMethod::Copy => sales::copy_stage_entries(conn, tenant_id, &deals).await?,
+        RawMethod::Unnest => sales::insert_stage_entries(conn, tenant_id, &deals).await?,
     }
+    rows += write_kind(conn, tenant_id, change, &batch.orders, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.subscriptions, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.activities, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.tickets, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.survey_responses, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.costs, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.engagement_events, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.crm_users, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.user_events, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.quotas, method).await?;
+    rows += write_kind(conn, tenant_id, change, &batch.exchange_rates, method).await?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 /// Writes one kind's rows with `method`.
-async fn write<T: Table>(
+async fn write_kind<T: Table>(
     conn: &mut PgConnection,
     tenant_id: &str,
     change: changes::Change,

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use crm_metrics::grpc::pb;
-use crm_metrics::load::{Cli, run};
+use crm_metrics_load::{Cli, run};
 
 use crate::helpers::{TestApp, metric, window};
 

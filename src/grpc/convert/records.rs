@@ -7,6 +7,9 @@
 //! this module dispatches on the oneof and checks the batch as a whole (duplicate ids).
 
 #[cfg(test)]
+#[path = "records/tests/demo_data.rs"]
+mod demo_data;
+#[cfg(test)]
 #[path = "records/tests/fixtures.rs"]
 mod fixtures;
 mod sales;

@@ -3,7 +3,7 @@
 use crm_metrics_engine::records::{Record, RecordKind};
 
 use super::super::tests::{fresh_store, one_of_each, read_all, shut_down};
-use super::RawMethod;
+use super::{RawMethod, write};
 
 /// One record of each kind, with text COPY must escape in an attribute and a name.
 fn records() -> Vec<Record> {
@@ -31,12 +31,10 @@ async fn copy_and_unnest_write_the_rows_the_service_writes() {
         "every kind is covered"
     );
     store.upsert_batch("service", &records).await.unwrap();
-    let copied = store
-        .write_raw("copy", &records, RawMethod::Copy)
+    let copied = write(store.pool(), "copy", &records, RawMethod::Copy)
         .await
         .unwrap();
-    let unnested = store
-        .write_raw("unnest", &records, RawMethod::Unnest)
+    let unnested = write(store.pool(), "unnest", &records, RawMethod::Unnest)
         .await
         .unwrap();
     assert_eq!(copied, records.len() as u64);

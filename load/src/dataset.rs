@@ -3,8 +3,8 @@
 
 use clap::Args;
 
-use crate::demo::generate::{Spec, generate};
-use crate::grpc::pb;
+use crm_metrics_api as pb;
+use crm_metrics_demo::generate::{Spec, generate};
 
 /// Which tenants of the data set a run covers, and how big each is.
 #[derive(Debug, Clone, Args)]

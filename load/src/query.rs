@@ -14,7 +14,7 @@ use super::dataset::tenant_id;
 use super::runner::{Outcome, Pace, run};
 use super::scenarios::{Counts, Scenario, raw_counts};
 use super::stats::print_report;
-use crate::grpc::pb::metrics_service_client::MetricsServiceClient;
+use crm_metrics_api::metrics_service_client::MetricsServiceClient;
 
 /// How hard and how long to call.
 #[derive(Debug, Clone, Args)]
@@ -277,12 +277,11 @@ async fn pool(database_url: &str, pace: &PaceArgs) -> Result<PgPool, String> {
         // service's calls queue for its pool.
         Pace::Open { .. } => pace.concurrency,
     };
-    crate::storage::nodelay::pool_options()
-        .max_connections(u32::try_from(connections.max(1)).unwrap_or(u32::MAX))
-        .acquire_timeout(Duration::from_secs(60))
-        .connect(database_url)
-        .await
-        .map_err(|error| format!("connecting to the database: {error}"))
+    crate::database(
+        database_url,
+        u32::try_from(connections.max(1)).unwrap_or(u32::MAX),
+    )
+    .await
 }
 
 /// Runs a SQL twin and decodes its rows.

@@ -1,4 +1,5 @@
-//! Generates the gRPC server and client code for `proto/crm/metrics/v1` with tonic-prost-build.
+//! Generates the gRPC server and client code for the workspace's `proto/crm/metrics/v1` with
+//! tonic-prost-build.
 //!
 //! protoc comes from the `protoc-bin-vendored` crate (and so do the well-known types such as
 //! `google/protobuf/timestamp.proto`), so no system protoc is needed. Maps are generated as
@@ -7,13 +8,15 @@
 
 use std::path::PathBuf;
 
-const PROTO_ROOT: &str = "proto";
+/// The contract lives at the workspace's root (`proto/`), where buf and the other languages'
+/// generators read it too.
+const PROTO_ROOT: &str = "../proto";
 const PROTOS: [&str; 5] = [
-    "proto/crm/metrics/v1/common.proto",
-    "proto/crm/metrics/v1/records.proto",
-    "proto/crm/metrics/v1/ingest.proto",
-    "proto/crm/metrics/v1/metrics.proto",
-    "proto/crm/metrics/v1/tenants.proto",
+    "../proto/crm/metrics/v1/common.proto",
+    "../proto/crm/metrics/v1/records.proto",
+    "../proto/crm/metrics/v1/ingest.proto",
+    "../proto/crm/metrics/v1/metrics.proto",
+    "../proto/crm/metrics/v1/tenants.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         .btree_map(".")
         // Prost's codec, with a message that does not decode reported as INVALID_ARGUMENT.
-        .codec_path("crate::grpc::codec::MessageCodec")
+        .codec_path("crate::codec::MessageCodec")
         .file_descriptor_set_path(out_dir.join("crm_metrics_descriptor.bin"))
         .compile_with_config(config, &protos, &includes)?;
     Ok(())

@@ -4,7 +4,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match crm_metrics::load::run(crm_metrics::load::Cli::parse()).await {
+    match crm_metrics_load::run(crm_metrics_load::Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("crm-load: {error}");

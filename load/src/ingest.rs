@@ -18,10 +18,10 @@ use tonic::transport::Channel;
 
 use super::dataset::{DataArgs, TenantData};
 use super::stats::{Samples, print_report};
-use crate::grpc::convert::records_from_proto;
-use crate::grpc::pb;
-use crate::grpc::pb::ingest_service_client::IngestServiceClient;
-use crate::storage::{RawMethod, Store};
+use crm_metrics::grpc::convert::records_from_proto;
+use crm_metrics::storage::raw::{self, RawMethod};
+use crm_metrics_api as pb;
+use crm_metrics_api::ingest_service_client::IngestServiceClient;
 
 /// When tenants are generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,9 +97,17 @@ pub struct RawIngestArgs {
 /// Where batches go.
 #[derive(Clone)]
 enum Sink {
-    Stream { channel: Channel, window: usize },
-    Unary { channel: Channel },
-    Raw { store: Store, method: RawMethod },
+    Stream {
+        channel: Channel,
+        window: usize,
+    },
+    Unary {
+        channel: Channel,
+    },
+    Raw {
+        pool: sqlx::PgPool,
+        method: RawMethod,
+    },
 }
 
 impl Sink {
@@ -131,14 +139,12 @@ pub async fn run_service(args: IngestArgs) -> Result<(), String> {
 /// Runs `crm-load raw-ingest`.
 pub async fn run_raw(args: RawIngestArgs) -> Result<(), String> {
     let connections = u32::try_from(args.workers.workers.max(1)).unwrap_or(u32::MAX);
-    let store = Store::connect(&args.database_url, connections)
-        .await
-        .map_err(|error| format!("connecting to the database: {error}"))?;
+    let pool = crate::database(&args.database_url, connections).await?;
     let method = match args.method {
         Method::Copy => RawMethod::Copy,
         Method::Unnest => RawMethod::Unnest,
     };
-    run(Sink::Raw { store, method }, &args.workers, &args.data).await
+    run(Sink::Raw { pool, method }, &args.workers, &args.data).await
 }
 
 /// What one worker did.
@@ -223,7 +229,7 @@ async fn work(sink: Sink, mut source: TenantSource) -> Result<Progress, String> 
             }
             Ok(progress)
         }
-        Sink::Raw { store, method } => {
+        Sink::Raw { pool, method } => {
             let mut progress = Progress::default();
             while let Some(tenant) = source.next().await {
                 let tenant = tenant?;
@@ -233,7 +239,7 @@ async fn work(sink: Sink, mut source: TenantSource) -> Result<Progress, String> 
                     let size = batch.len() as u64;
                     let records = records_from_proto(batch)
                         .map_err(|problems| format!("invalid generated records: {problems:?}"))?;
-                    match store.write_raw(&tenant.tenant, &records, method).await {
+                    match raw::write(&pool, &tenant.tenant, &records, method).await {
                         Ok(_) => record_ok(&mut progress, started.elapsed(), size),
                         Err(error) => {
                             eprintln!("crm-load: raw batch for {} failed: {error}", tenant.tenant);

@@ -8,9 +8,9 @@ use tonic::transport::Channel;
 
 use super::DemoError;
 use super::generate::STAGES;
-use crate::grpc::convert::timestamp_to_proto;
-use crate::grpc::pb;
-use crate::grpc::pb::metrics_service_client::MetricsServiceClient;
+use crate::timestamp_to_proto;
+use crm_metrics_api as pb;
+use crm_metrics_api::metrics_service_client::MetricsServiceClient;
 
 /// Prints one row per metric (and one line per breakdown entry).
 pub async fn print(
@@ -242,11 +242,11 @@ mod tests {
     #[test]
     fn an_address_without_a_scheme_is_http() {
         assert_eq!(
-            crate::demo::endpoint_address("127.0.0.1:50051"),
+            crate::endpoint_address("127.0.0.1:50051"),
             "http://127.0.0.1:50051"
         );
         assert_eq!(
-            crate::demo::endpoint_address("https://crm.example:443"),
+            crate::endpoint_address("https://crm.example:443"),
             "https://crm.example:443"
         );
     }

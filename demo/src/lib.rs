@@ -1,7 +1,8 @@
-//! `crm-metrics demo`: generates a realistic data set for one tenant, streams it into a running
-//! service through `StreamRecords`, and prints every metric of the catalog for the last full
-//! quarter of the data beside the quarter before. The demo is a client: it speaks to the service
-//! only through the public gRPC API.
+//! `crm-metrics-demo`, behind `crm-metrics demo`: generates a realistic data set for one tenant,
+//! streams it into a running service through `StreamRecords`, and prints every metric of the
+//! catalog for the last full quarter of the data beside the quarter before. The demo is a client:
+//! it speaks to the service only through the public gRPC API (`crm-metrics-api`). Its data
+//! generator ([`generate`]) also feeds the load generator.
 
 pub mod generate;
 mod report;
@@ -13,10 +14,10 @@ use chrono::Months;
 use clap::Args;
 use tokio_stream::StreamExt;
 
-use crate::grpc::pb;
-use crate::grpc::pb::ingest_service_client::IngestServiceClient;
-use crate::grpc::pb::metrics_service_client::MetricsServiceClient;
-use crate::grpc::pb::tenant_service_client::TenantServiceClient;
+use crm_metrics_api as pb;
+use crm_metrics_api::ingest_service_client::IngestServiceClient;
+use crm_metrics_api::metrics_service_client::MetricsServiceClient;
+use crm_metrics_api::tenant_service_client::TenantServiceClient;
 
 /// Options of `crm-metrics demo`.
 #[derive(Debug, Clone, Args)]
@@ -185,6 +186,14 @@ async fn load(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// An instant as a protobuf timestamp (chrono's leap-second nanos clamped to protobuf's range).
+pub fn timestamp_to_proto(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: i32::try_from(t.timestamp_subsec_nanos().min(999_999_999)).unwrap_or(999_999_999),
+    }
 }
 
 /// `host:port` as `http://host:port`; an address with a scheme is kept as it is.

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeZone, Utc};
 use clap::ValueEnum;
 
-use crate::grpc::convert::timestamp_to_proto;
-use crate::grpc::pb;
+use crm_metrics_api as pb;
+use crm_metrics_demo::timestamp_to_proto;
 
 /// A query scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::{CHANNELS, CustomerFacts, Generator, STAGES, attrs, before, money, ts, usd};
-use crate::grpc::pb;
-use crate::grpc::pb::crm_record::Kind;
+use crm_metrics_api as pb;
+use crm_metrics_api::crm_record::Kind;
 
 impl Generator {
     pub(super) fn leads_and_deals(&mut self, customers: &[CustomerFacts]) {

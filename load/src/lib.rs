@@ -1,4 +1,5 @@
-//! `crm-load`: the load generator and the same-run baselines behind BENCHMARKS.md.
+//! `crm-metrics-load` (`crm-load`): the load generator and the same-run baselines behind
+//! BENCHMARKS.md.
 //!
 //! It speaks to the service only through the generated gRPC clients, and to PostgreSQL only for
 //! the baselines (raw ingest into the same tables, the SQL twins of metrics). Every run prints a
@@ -12,9 +13,8 @@ pub mod scenarios;
 pub mod stats;
 
 use clap::{Parser, Subcommand};
+use crm_metrics::storage;
 use tonic::transport::{Channel, Endpoint};
-
-use crate::storage::Store;
 
 /// crm-load: drive crm-metrics and its baselines, and report throughput and latency as JSON.
 #[derive(Debug, Parser)]
@@ -57,15 +57,22 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         LoadCommand::Health(args) => query::run_health(args).await,
         LoadCommand::Verify(args) => query::run_verify(args).await,
         LoadCommand::Migrate { database_url } => {
-            let store = Store::connect(&database_url, 1)
-                .await
-                .map_err(|error| format!("connecting to the database: {error}"))?;
-            store
-                .migrate()
+            let pool = database(&database_url, 1).await?;
+            storage::migrate(&pool)
                 .await
                 .map_err(|error| format!("migrating: {error}"))
         }
     }
+}
+
+/// A pool of at most `connections` to the database (TCP_NODELAY on, as the service's).
+pub async fn database(database_url: &str, connections: u32) -> Result<sqlx::PgPool, String> {
+    storage::nodelay::pool_options()
+        .max_connections(connections.max(1))
+        .acquire_timeout(std::time::Duration::from_secs(60))
+        .connect(database_url)
+        .await
+        .map_err(|error| format!("connecting to the database: {error}"))
 }
 
 /// A channel to the service (one HTTP/2 connection; calls multiplex over it).

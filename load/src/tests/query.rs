@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::load::scenarios::CATALOG_MIX;
+use crate::scenarios::CATALOG_MIX;
 
 #[test]
 fn a_sweep_asks_every_metric_of_every_tenant_once_per_round() {
