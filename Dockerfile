@@ -20,14 +20,15 @@ COPY api/Cargo.toml api/
 COPY demo/Cargo.toml demo/
 COPY engine/Cargo.toml engine/
 COPY load/Cargo.toml load/
-RUN mkdir -p src api/src demo/src engine/src engine/benches load/src \
+COPY testkit/Cargo.toml testkit/
+RUN mkdir -p src api/src demo/src engine/src engine/benches load/src testkit/src \
  && echo 'fn main() {}' > src/main.rs \
  && echo 'fn main() {}' > api/build.rs \
  && echo 'fn main() {}' > engine/benches/metrics.rs \
  && echo 'fn main() {}' > load/src/main.rs \
- && touch src/lib.rs api/src/lib.rs demo/src/lib.rs engine/src/lib.rs load/src/lib.rs \
+ && touch src/lib.rs api/src/lib.rs demo/src/lib.rs engine/src/lib.rs load/src/lib.rs testkit/src/lib.rs \
  && cargo build --release --locked --bin crm-metrics \
- && rm -rf src api/src api/build.rs demo/src engine/src engine/benches load/src
+ && rm -rf src api/src api/build.rs demo/src engine/src engine/benches load/src testkit/src
 
 # 2. The service. Its sources are touched so cargo rebuilds over the placeholders whatever the
 #    build context's file times are.
@@ -37,6 +38,7 @@ COPY api api
 COPY demo demo
 COPY engine engine
 COPY load load
+COPY testkit testkit
 COPY src src
 RUN touch api/build.rs api/src/lib.rs demo/src/lib.rs engine/src/lib.rs src/main.rs src/lib.rs \
  && cargo build --release --locked --bin crm-metrics

@@ -98,6 +98,7 @@ fn every_rust_file_has_a_module_doc() {
             "api/src",
             "demo/src",
             "load/src",
+            "testkit/src",
         ],
         "module doc",
         |_| false,

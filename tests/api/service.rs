@@ -6,6 +6,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::helpers::*;
 use crm_metrics::grpc::pb;
+use crm_metrics_testkit::drop_database;
 
 #[tokio::test]
 async fn health_reports_serving_overall_and_per_service() {

@@ -4,6 +4,7 @@
 
 use crate::helpers::*;
 use crm_metrics::grpc::pb;
+use crm_metrics_testkit::drop_database;
 
 /// The value of the first sample line starting with `prefix` and holding every label in `labels`.
 fn sample(scrape: &str, prefix: &str, labels: &[&str]) -> Option<f64> {

@@ -17,6 +17,9 @@ use crate::value::{Component, EvalError, MetricResult, UndefinedReason, money_re
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[&CUSTOMER_ACQUISITION_COST];
 
+/// Costs and customers, both read and primary: here and in `renewals` (customer retention cost).
+pub(super) const COST_AND_CUSTOMER_KINDS: &[RecordKind] = &[RecordKind::Cost, RecordKind::Customer];
+
 /// Acquisition spend per new customer.
 pub static CUSTOMER_ACQUISITION_COST: Declaration<SpendAndNewCustomers> = Declaration {
     definition: MetricDefinition {
@@ -28,8 +31,8 @@ pub static CUSTOMER_ACQUISITION_COST: Declaration<SpendAndNewCustomers> = Declar
         value_kind: ValueKind::Money,
         unit: "currency",
         direction: Direction::LowerIsBetter,
-        reads: &[RecordKind::Cost, RecordKind::Customer],
-        primary: &[RecordKind::Cost, RecordKind::Customer],
+        reads: COST_AND_CUSTOMER_KINDS,
+        primary: COST_AND_CUSTOMER_KINDS,
         policies: &[],
         parameters: &[],
         components: &[

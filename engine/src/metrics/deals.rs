@@ -28,8 +28,18 @@ pub(crate) static METRICS: &[&dyn Metric] = &[
     &DEALS_LOST,
 ];
 
+/// The kinds read (and filtered and grouped) by the deal metrics, here and in `pipeline`,
+/// `funnel` and `sales_performance`.
+pub(super) const DEAL_KINDS: &[RecordKind] = &[RecordKind::Deal];
+
+/// The deals won in the window, as a component (here and in `sales_performance`).
+pub(super) const DEALS_WON_IN_WINDOW: Term = Term {
+    name: "deals_won",
+    description: "deals won in the window",
+};
+
 /// The close of a WON or LOST deal that had happened by `as_of`: (closed_time, won).
-fn close_of(deal: &Deal, as_of: Timestamp) -> Option<(Timestamp, bool)> {
+pub(super) fn close_of(deal: &Deal, as_of: Timestamp) -> Option<(Timestamp, bool)> {
     let closed = deal.closed_time.filter(|t| *t <= as_of)?;
     match deal.status {
         DealStatus::Won => Some((closed, true)),
@@ -78,8 +88,8 @@ pub static WIN_RATE: Declaration<WinRateReading> = Declaration {
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Deal],
-        primary: &[RecordKind::Deal],
+        reads: DEAL_KINDS,
+        primary: DEAL_KINDS,
         policies: &[Basis::POLICY],
         parameters: &[],
         components: &[
@@ -239,14 +249,11 @@ pub static AVERAGE_DEAL_SIZE: Declaration<ClosedDeals> = Declaration {
         value_kind: ValueKind::Money,
         unit: "currency",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Deal],
-        primary: &[RecordKind::Deal],
+        reads: DEAL_KINDS,
+        primary: DEAL_KINDS,
         policies: &[],
         parameters: &[],
-        components: &[Term {
-            name: "deals_won",
-            description: "deals won in the window",
-        }],
+        components: &[DEALS_WON_IN_WINDOW],
         breakdown_keys: &[],
         undefined: &[UndefinedCase {
             reason: UndefinedReason::NoData,
@@ -308,7 +315,7 @@ pub static SALES_CYCLE_LENGTH: Declaration<SalesCycles> = Declaration {
         unit: "seconds",
         direction: Direction::LowerIsBetter,
         reads: &[RecordKind::Deal, RecordKind::Lead, RecordKind::Activity],
-        primary: &[RecordKind::Deal],
+        primary: DEAL_KINDS,
         policies: &[CycleStart::POLICY],
         parameters: &[],
         components: &[
@@ -429,8 +436,8 @@ pub static DEALS_WON: Declaration<ClosedDeals> = Declaration {
         value_kind: ValueKind::Count,
         unit: "deals",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Deal],
-        primary: &[RecordKind::Deal],
+        reads: DEAL_KINDS,
+        primary: DEAL_KINDS,
         policies: &[],
         parameters: &[],
         components: &[],
@@ -453,8 +460,8 @@ pub static DEALS_LOST: Declaration<ClosedDeals> = Declaration {
         value_kind: ValueKind::Count,
         unit: "deals",
         direction: Direction::LowerIsBetter,
-        reads: &[RecordKind::Deal],
-        primary: &[RecordKind::Deal],
+        reads: DEAL_KINDS,
+        primary: DEAL_KINDS,
         policies: &[],
         parameters: &[],
         components: &[],

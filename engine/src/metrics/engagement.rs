@@ -33,6 +33,9 @@ pub(crate) static METRICS: &[&dyn Metric] = &[
     &ROUTINE_TASK_TIME,
 ];
 
+/// The kinds `active_users` and `crm_logins` read (and filter and group).
+const USER_EVENT_KINDS: &[RecordKind] = &[RecordKind::UserEvent];
+
 /// Whether something that exists over `[from, until)` (until absent: still) is active at some
 /// instant of `window`: `from < end` and (`until` absent or `until > start`).
 fn active_during(window: Window, from: Timestamp, until: Option<Timestamp>) -> bool {
@@ -307,8 +310,8 @@ pub static ACTIVE_USERS: Declaration<UserActivity> = Declaration {
         value_kind: ValueKind::Count,
         unit: "users",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::UserEvent],
-        primary: &[RecordKind::UserEvent],
+        reads: USER_EVENT_KINDS,
+        primary: USER_EVENT_KINDS,
         policies: &[],
         parameters: &[],
         components: &[Term {
@@ -356,8 +359,8 @@ pub static CRM_LOGINS: Declaration<UserActivity> = Declaration {
         value_kind: ValueKind::Count,
         unit: "logins",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::UserEvent],
-        primary: &[RecordKind::UserEvent],
+        reads: USER_EVENT_KINDS,
+        primary: USER_EVENT_KINDS,
         policies: &[],
         parameters: &[],
         components: &[Term {

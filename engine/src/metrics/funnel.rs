@@ -23,6 +23,9 @@
 
 use std::collections::BTreeMap;
 
+use super::deals::{DEAL_KINDS, close_of};
+use super::leads::{LEAD_KINDS, LEADS_CREATED, NO_LEAD_CREATED, created_in};
+use super::pipeline::deals_created_before;
 use crate::calendar::Window;
 use crate::catalog::{
     Direction, MetricDefinition, ParamKind, ParameterDefinition, Settings, Term, UndefinedCase,
@@ -32,7 +35,7 @@ use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeField};
 use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, State};
 use crate::query::Problem;
-use crate::records::{Deal, DealStatus, RecordKind, Text, Timestamp};
+use crate::records::{Text, Timestamp};
 use crate::value::{
     BreakdownEntry, Component, DurationSet, EvalError, MetricResult, Ratio, UndefinedReason, Value,
 };
@@ -55,25 +58,19 @@ pub static LEAD_QUALIFICATION_RATE: Declaration<LeadQualifications> = Declaratio
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Lead],
-        primary: &[RecordKind::Lead],
+        reads: LEAD_KINDS,
+        primary: LEAD_KINDS,
         policies: &[],
         parameters: &[],
         components: &[
-            Term {
-                name: "leads_created",
-                description: "leads created in the window",
-            },
+            LEADS_CREATED,
             Term {
                 name: "qualified",
                 description: "leads created in the window with a qualified_time or a converted_time at or before as_of",
             },
         ],
         breakdown_keys: &[],
-        undefined: &[UndefinedCase {
-            reason: UndefinedReason::ZeroDenominator,
-            when: "no lead was created in the window",
-        }],
+        undefined: &[NO_LEAD_CREATED],
     },
     reading: LeadQualifications,
     finalize: lead_qualification_rate_result,
@@ -110,12 +107,9 @@ impl Reading for LeadQualifications {
         state: &mut QualificationState,
         record: RecordRef<'a>,
     ) {
-        let RecordRef::Lead(lead) = record else {
+        let Some(lead) = created_in(record, ctx.period.window) else {
             return;
         };
-        if !ctx.period.window.contains(lead.created_time) {
-            return;
-        }
         let as_of = ctx.period.as_of;
         state.created += 1;
         let by_as_of = |t: Option<Timestamp>| t.is_some_and(|t| t <= as_of);
@@ -143,11 +137,6 @@ fn lead_qualification_rate_result(
     ))
 }
 
-/// The rows of the stage metrics: every deal created before the span ends.
-fn deals_created_before(span: Window) -> ReadPlan {
-    ReadPlan::before(TimeField::DealCreated, span.end)
-}
-
 /// Per listed stage, how many deals entered it in the window and how many advanced.
 pub static FUNNEL_CONVERSION: Declaration<FunnelEntries> = Declaration {
     definition: MetricDefinition {
@@ -159,8 +148,8 @@ pub static FUNNEL_CONVERSION: Declaration<FunnelEntries> = Declaration {
         value_kind: ValueKind::Breakdown,
         unit: "fraction per stage",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Deal],
-        primary: &[RecordKind::Deal],
+        reads: DEAL_KINDS,
+        primary: DEAL_KINDS,
         policies: &[],
         parameters: &[ParameterDefinition {
             name: "stages",
@@ -355,8 +344,8 @@ pub static STAGE_DURATION: Declaration<StageVisits> = Declaration {
         value_kind: ValueKind::Breakdown,
         unit: "seconds per stage",
         direction: Direction::LowerIsBetter,
-        reads: &[RecordKind::Deal],
-        primary: &[RecordKind::Deal],
+        reads: DEAL_KINDS,
+        primary: DEAL_KINDS,
         policies: &[],
         parameters: &[],
         components: &[Term {
@@ -394,14 +383,6 @@ impl State for StageDurationState {
     }
 }
 
-/// The instant the deal was won or lost, when it closed by `as_of`.
-fn closed_by(deal: &Deal, as_of: Timestamp) -> Option<Timestamp> {
-    match deal.status {
-        DealStatus::Open => None,
-        DealStatus::Won | DealStatus::Lost => deal.closed_time.filter(|t| *t <= as_of),
-    }
-}
-
 /// Deals' stage visits that ended in the period.
 pub struct StageVisits;
 
@@ -431,7 +412,7 @@ impl Reading for StageVisits {
         for (k, entry) in history.iter().enumerate() {
             let exit = match history.get(k + 1) {
                 Some(next) => Some(next.entered_time).filter(|t| *t <= as_of),
-                None => closed_by(deal, as_of),
+                None => close_of(deal, as_of).map(|(closed, _)| closed),
             };
             let Some(exit) = exit.filter(|t| window.contains(*t) && *t >= entry.entered_time)
             else {

@@ -33,6 +33,15 @@ const COMPONENTS: [&str; 4] = ["usage", "feedback", "support", "recency"];
 /// How far back usage looks.
 const USAGE_DAYS: i64 = 30;
 
+/// Every kind the score reads, all primary (so that group-by `customer_id` scores each customer).
+const SIGNAL_KINDS: &[RecordKind] = &[
+    RecordKind::Customer,
+    RecordKind::EngagementEvent,
+    RecordKind::SurveyResponse,
+    RecordKind::Ticket,
+    RecordKind::Order,
+];
+
 /// `100 × Σ wᵢ × cᵢ` per customer.
 pub static CUSTOMER_HEALTH_SCORE: Declaration<HealthSignals> = Declaration {
     definition: MetricDefinition {
@@ -44,20 +53,8 @@ pub static CUSTOMER_HEALTH_SCORE: Declaration<HealthSignals> = Declaration {
         value_kind: ValueKind::Score,
         unit: "points (0–100)",
         direction: Direction::HigherIsBetter,
-        reads: &[
-            RecordKind::Customer,
-            RecordKind::EngagementEvent,
-            RecordKind::SurveyResponse,
-            RecordKind::Ticket,
-            RecordKind::Order,
-        ],
-        primary: &[
-            RecordKind::Customer,
-            RecordKind::EngagementEvent,
-            RecordKind::SurveyResponse,
-            RecordKind::Ticket,
-            RecordKind::Order,
-        ],
+        reads: SIGNAL_KINDS,
+        primary: SIGNAL_KINDS,
         policies: &[],
         parameters: &[
             ParameterDefinition {

@@ -19,8 +19,23 @@ use crate::value::{Component, DurationSet, EvalError, MetricResult, UndefinedRea
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[&LEAD_CONVERSION_RATE, &LEAD_RESPONSE_TIME];
 
+/// The kinds read (and filtered and grouped) by the lead metrics, here and in `funnel`.
+pub(super) const LEAD_KINDS: &[RecordKind] = &[RecordKind::Lead];
+
+/// The leads of the window's cohort, as a component (here and in `funnel`).
+pub(super) const LEADS_CREATED: Term = Term {
+    name: "leads_created",
+    description: "leads created in the window",
+};
+
+/// Why a rate over the leads created in the window has no denominator.
+pub(super) const NO_LEAD_CREATED: UndefinedCase = UndefinedCase {
+    reason: UndefinedReason::ZeroDenominator,
+    when: "no lead was created in the window",
+};
+
 /// The lead when it was created in `window`.
-fn created_in<'a>(record: RecordRef<'a>, window: Window) -> Option<&'a Lead> {
+pub(super) fn created_in<'a>(record: RecordRef<'a>, window: Window) -> Option<&'a Lead> {
     match record {
         RecordRef::Lead(lead) if window.contains(lead.created_time) => Some(lead),
         _ => None,
@@ -48,8 +63,8 @@ pub static LEAD_CONVERSION_RATE: Declaration<LeadConversions> = Declaration {
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Lead],
-        primary: &[RecordKind::Lead],
+        reads: LEAD_KINDS,
+        primary: LEAD_KINDS,
         policies: &[],
         parameters: &[ParameterDefinition {
             name: "horizon_days",
@@ -59,10 +74,7 @@ pub static LEAD_CONVERSION_RATE: Declaration<LeadConversions> = Declaration {
             positive: true,
         }],
         components: &[
-            Term {
-                name: "leads_created",
-                description: "leads created in the window",
-            },
+            LEADS_CREATED,
             Term {
                 name: "converted",
                 description: "leads created in the window that converted by as_of (within horizon_days of their creation when it is given)",
@@ -73,10 +85,7 @@ pub static LEAD_CONVERSION_RATE: Declaration<LeadConversions> = Declaration {
             },
         ],
         breakdown_keys: &[],
-        undefined: &[UndefinedCase {
-            reason: UndefinedReason::ZeroDenominator,
-            when: "no lead was created in the window",
-        }],
+        undefined: &[NO_LEAD_CREATED],
     },
     reading: LeadConversions,
     finalize: lead_conversion_rate_result,
@@ -170,7 +179,7 @@ pub static LEAD_RESPONSE_TIME: Declaration<LeadResponses> = Declaration {
         unit: "seconds",
         direction: Direction::LowerIsBetter,
         reads: &[RecordKind::Lead, RecordKind::Activity],
-        primary: &[RecordKind::Lead],
+        primary: LEAD_KINDS,
         policies: &[],
         parameters: &[ParameterDefinition {
             name: "sla_hours",

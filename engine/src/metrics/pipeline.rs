@@ -6,6 +6,7 @@
 //! pipeline as it stood at the end of each bucket. A deal is *open at t* when `created_time <= t`
 //! and it had not closed by `t` (the `as_of` view already reopens deals closed after `as_of`).
 
+use super::deals::DEAL_KINDS;
 use crate::calendar::Window;
 use crate::catalog::{
     Direction, MetricDefinition, ParamKind, ParameterDefinition, Settings, Term, UndefinedCase,
@@ -16,7 +17,7 @@ use crate::dataset::{ReadPlan, TimeField};
 use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, State};
 use crate::money::{Money, MoneySum, divide_half_even};
 use crate::query::Problem;
-use crate::records::{Deal, RecordKind, Timestamp};
+use crate::records::{Deal, Timestamp};
 use crate::value::{
     Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value, money_result,
 };
@@ -43,8 +44,9 @@ fn stage_at(deal: &Deal, t: Timestamp) -> &str {
         .map_or(deal.stage.as_str(), |entry| entry.stage.as_str())
 }
 
-/// The deals created before the span's end: any of them may be open at a period's instant.
-fn deals_created_before(span: Window) -> ReadPlan {
+/// The deals created before the span's end: any of them may be open at a period's instant (here),
+/// or enter or leave a stage in a period (`funnel`).
+pub(super) fn deals_created_before(span: Window) -> ReadPlan {
     ReadPlan::before(TimeField::DealCreated, span.end)
 }
 
@@ -59,8 +61,8 @@ pub static PIPELINE_VALUE: Declaration<OpenDeals> = Declaration {
         value_kind: ValueKind::Money,
         unit: "currency",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Deal],
-        primary: &[RecordKind::Deal],
+        reads: DEAL_KINDS,
+        primary: DEAL_KINDS,
         policies: &[],
         parameters: &[],
         components: &[Term {
@@ -140,8 +142,8 @@ pub static WEIGHTED_PIPELINE_VALUE: Declaration<WeightedOpenDeals> = Declaration
         value_kind: ValueKind::Money,
         unit: "currency",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Deal],
-        primary: &[RecordKind::Deal],
+        reads: DEAL_KINDS,
+        primary: DEAL_KINDS,
         policies: &[],
         parameters: &[ParameterDefinition {
             name: "stage_probabilities",

@@ -15,15 +15,16 @@
 
 use crate::by_id::ById;
 
+use super::revenue::{NO_ORDER_PLACED, ORDER_KINDS, ORDERS_PLACED};
 use crate::calendar::Window;
 use crate::catalog::{
-    Choice, Direction, MetricDefinition, PolicyDefinition, Settings, Term, UndefinedCase, ValueKind,
+    Choice, Direction, MetricDefinition, PolicyDefinition, Settings, Term, ValueKind,
 };
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
 use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, State};
 use crate::money::MoneySum;
-use crate::records::{Order, RecordKind, Timestamp};
+use crate::records::{Order, Timestamp};
 use crate::value::money_component;
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason, Value, money_result};
 
@@ -189,6 +190,12 @@ fn no_orders(components: Vec<Component>) -> MetricResult {
     )
 }
 
+/// The ordering customers, as the denominator of a per-customer value.
+const CUSTOMERS_ORDERING: Term = Term {
+    name: "customers",
+    description: "distinct customers with an order in the window (the denominator)",
+};
+
 /// Share of ordering customers (or orders) that are repeats.
 pub static REPEAT_PURCHASE_RATE: Declaration<CustomerOrders> = Declaration {
     definition: MetricDefinition {
@@ -200,8 +207,8 @@ pub static REPEAT_PURCHASE_RATE: Declaration<CustomerOrders> = Declaration {
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Order],
-        primary: &[RecordKind::Order],
+        reads: ORDER_KINDS,
+        primary: ORDER_KINDS,
         policies: &[RepeatBasis::POLICY],
         parameters: &[],
         components: &[
@@ -223,10 +230,7 @@ pub static REPEAT_PURCHASE_RATE: Declaration<CustomerOrders> = Declaration {
             },
         ],
         breakdown_keys: &[],
-        undefined: &[UndefinedCase {
-            reason: UndefinedReason::NoData,
-            when: "no order was placed in the window",
-        }],
+        undefined: &[NO_ORDER_PLACED],
     },
     reading: CustomerOrders,
     finalize: repeat_purchase_rate_result,
@@ -274,25 +278,19 @@ pub static PURCHASE_FREQUENCY: Declaration<CustomerOrders> = Declaration {
         value_kind: ValueKind::Number,
         unit: "orders per customer",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Order],
-        primary: &[RecordKind::Order],
+        reads: ORDER_KINDS,
+        primary: ORDER_KINDS,
         policies: &[],
         parameters: &[],
         components: &[
-            Term {
-                name: "orders",
-                description: "orders placed in the window",
-            },
+            ORDERS_PLACED,
             Term {
                 name: "customers",
                 description: "distinct customers with an order in the window",
             },
         ],
         breakdown_keys: &[],
-        undefined: &[UndefinedCase {
-            reason: UndefinedReason::NoData,
-            when: "no order was placed in the window",
-        }],
+        undefined: &[NO_ORDER_PLACED],
     },
     reading: CustomerOrders,
     finalize: purchase_frequency_result,
@@ -325,25 +323,13 @@ pub static AVERAGE_CUSTOMER_VALUE: Declaration<CustomerOrders> = Declaration {
         value_kind: ValueKind::Money,
         unit: "money",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Order],
-        primary: &[RecordKind::Order],
+        reads: ORDER_KINDS,
+        primary: ORDER_KINDS,
         policies: &[],
         parameters: &[],
-        components: &[
-            Term {
-                name: "orders",
-                description: "orders placed in the window",
-            },
-            Term {
-                name: "customers",
-                description: "distinct customers with an order in the window (the denominator)",
-            },
-        ],
+        components: &[ORDERS_PLACED, CUSTOMERS_ORDERING],
         breakdown_keys: &[],
-        undefined: &[UndefinedCase {
-            reason: UndefinedReason::NoData,
-            when: "no order was placed in the window",
-        }],
+        undefined: &[NO_ORDER_PLACED],
     },
     reading: CustomerOrders,
     finalize: average_customer_value_result,
@@ -378,19 +364,13 @@ pub static PROFIT_PER_CUSTOMER: Declaration<CustomerOrders> = Declaration {
         value_kind: ValueKind::Money,
         unit: "money",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Order],
-        primary: &[RecordKind::Order],
+        reads: ORDER_KINDS,
+        primary: ORDER_KINDS,
         policies: &[],
         parameters: &[],
         components: &[
-            Term {
-                name: "orders",
-                description: "orders placed in the window",
-            },
-            Term {
-                name: "customers",
-                description: "distinct customers with an order in the window (the denominator)",
-            },
+            ORDERS_PLACED,
+            CUSTOMERS_ORDERING,
             Term {
                 name: "orders_without_cost",
                 description: "orders in the window without a cost (counted as cost 0)",
@@ -401,10 +381,7 @@ pub static PROFIT_PER_CUSTOMER: Declaration<CustomerOrders> = Declaration {
             },
         ],
         breakdown_keys: &[],
-        undefined: &[UndefinedCase {
-            reason: UndefinedReason::NoData,
-            when: "no order was placed in the window",
-        }],
+        undefined: &[NO_ORDER_PLACED],
     },
     reading: CustomerOrders,
     finalize: profit_per_customer_result,

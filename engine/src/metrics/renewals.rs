@@ -13,13 +13,15 @@
 //! instant). Its dimensions are those answering both costs and customers: `channel` (a cost's
 //! channel, a customer's acquisition channel) and `attr.*`.
 
+use super::acquisition::COST_AND_CUSTOMER_KINDS;
+use super::subscriptions::SUBSCRIPTIONS;
 use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, Settings, Term, UndefinedCase, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeBound, TimeField};
 use crate::eval::{CountedBy, Declaration, FoldContext, Metric, Reading, Route, State};
 use crate::money::MoneySum;
-use crate::records::{CostCategory, Customer, RecordKind, RenewalOutcome, Timestamp};
+use crate::records::{CostCategory, Customer, RenewalOutcome, Timestamp};
 use crate::value::money_component;
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason, money_result};
 
@@ -37,8 +39,8 @@ pub static RENEWAL_RATE: Declaration<RenewalsDue> = Declaration {
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Subscription],
-        primary: &[RecordKind::Subscription],
+        reads: SUBSCRIPTIONS,
+        primary: SUBSCRIPTIONS,
         policies: &[],
         parameters: &[],
         components: &[
@@ -175,8 +177,8 @@ pub static CUSTOMER_RETENTION_COST: Declaration<RetentionSpend> = Declaration {
         value_kind: ValueKind::Money,
         unit: "money",
         direction: Direction::LowerIsBetter,
-        reads: &[RecordKind::Cost, RecordKind::Customer],
-        primary: &[RecordKind::Cost, RecordKind::Customer],
+        reads: COST_AND_CUSTOMER_KINDS,
+        primary: COST_AND_CUSTOMER_KINDS,
         policies: &[],
         parameters: &[],
         components: &[

@@ -30,6 +30,15 @@ use crate::value::{Component, EvalError, MetricResult, UndefinedReason};
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[&CUSTOMER_CHURN_RATE, &CUSTOMER_RETENTION_RATE];
 
+/// Both metrics read (and filter and group) customers only.
+const CUSTOMER_KINDS: &[RecordKind] = &[RecordKind::Customer];
+
+/// Why both metrics have no data.
+const NO_CUSTOMER_YET: UndefinedCase = UndefinedCase {
+    reason: UndefinedReason::NoData,
+    when: "no customer was acquired before the window's end",
+};
+
 /// Whether the customer is active at `t`: acquired at or before `t` and not churned by `t`.
 fn active_at(customer: &Customer, t: Timestamp) -> bool {
     customer.acquired_time <= t && customer.churned_time.is_none_or(|churned| churned > t)
@@ -130,8 +139,8 @@ pub static CUSTOMER_CHURN_RATE: Declaration<CustomerStates> = Declaration {
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::LowerIsBetter,
-        reads: &[RecordKind::Customer],
-        primary: &[RecordKind::Customer],
+        reads: CUSTOMER_KINDS,
+        primary: CUSTOMER_KINDS,
         policies: &[],
         parameters: &[],
         components: &[
@@ -158,10 +167,7 @@ pub static CUSTOMER_CHURN_RATE: Declaration<CustomerStates> = Declaration {
         ],
         breakdown_keys: &[],
         undefined: &[
-            UndefinedCase {
-                reason: UndefinedReason::NoData,
-                when: "no customer was acquired before the window's end",
-            },
+            NO_CUSTOMER_YET,
             UndefinedCase {
                 reason: UndefinedReason::ZeroDenominator,
                 when: "customers exist but none could churn in the window: none was active at its start or churned exactly at it, leaving aside those acquired and churned within it",
@@ -255,8 +261,8 @@ pub static CUSTOMER_RETENTION_RATE: Declaration<CustomerStates> = Declaration {
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Customer],
-        primary: &[RecordKind::Customer],
+        reads: CUSTOMER_KINDS,
+        primary: CUSTOMER_KINDS,
         policies: &[NewCustomers::POLICY],
         parameters: &[],
         components: &[
@@ -283,10 +289,7 @@ pub static CUSTOMER_RETENTION_RATE: Declaration<CustomerStates> = Declaration {
         ],
         breakdown_keys: &[],
         undefined: &[
-            UndefinedCase {
-                reason: UndefinedReason::NoData,
-                when: "no customer was acquired before the window's end",
-            },
+            NO_CUSTOMER_YET,
             UndefinedCase {
                 reason: UndefinedReason::ZeroDenominator,
                 when: "customers exist but none was active at the window's start",

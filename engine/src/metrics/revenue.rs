@@ -18,6 +18,22 @@ use crate::value::{Component, EvalError, MetricResult, UndefinedReason, money_re
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[&REVENUE, &AVERAGE_PURCHASE_VALUE, &NET_NEW_REVENUE];
 
+/// The kinds read (and filtered and grouped) by the order metrics, here and in `purchases` and
+/// `support`.
+pub(super) const ORDER_KINDS: &[RecordKind] = &[RecordKind::Order];
+
+/// The orders of the window, as a component of the order metrics.
+pub(super) const ORDERS_PLACED: Term = Term {
+    name: "orders",
+    description: "orders placed in the window",
+};
+
+/// Why an order metric has no data.
+pub(super) const NO_ORDER_PLACED: UndefinedCase = UndefinedCase {
+    reason: UndefinedReason::NoData,
+    when: "no order was placed in the window",
+};
+
 fn order_in(record: RecordRef<'_>, window: Window) -> Option<&Order> {
     match record {
         RecordRef::Order(o) if window.contains(o.ordered_time) => Some(o),
@@ -57,19 +73,13 @@ pub static REVENUE: Declaration<OrdersInWindow> = Declaration {
         value_kind: ValueKind::Money,
         unit: "money",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Order],
-        primary: &[RecordKind::Order],
+        reads: ORDER_KINDS,
+        primary: ORDER_KINDS,
         policies: &[],
         parameters: &[],
-        components: &[Term {
-            name: "orders",
-            description: "orders placed in the window",
-        }],
+        components: &[ORDERS_PLACED],
         breakdown_keys: &[],
-        undefined: &[UndefinedCase {
-            reason: UndefinedReason::NoData,
-            when: "no order was placed in the window",
-        }],
+        undefined: &[NO_ORDER_PLACED],
     },
     reading: OrdersInWindow,
     finalize: revenue_result,
@@ -114,25 +124,19 @@ pub static AVERAGE_PURCHASE_VALUE: Declaration<OrdersInWindow> = Declaration {
         value_kind: ValueKind::Money,
         unit: "money",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Order],
-        primary: &[RecordKind::Order],
+        reads: ORDER_KINDS,
+        primary: ORDER_KINDS,
         policies: &[],
         parameters: &[],
         components: &[
-            Term {
-                name: "orders",
-                description: "orders placed in the window",
-            },
+            ORDERS_PLACED,
             Term {
                 name: "revenue",
                 description: "the exact sum of their amounts (absent when there is no order)",
             },
         ],
         breakdown_keys: &[],
-        undefined: &[UndefinedCase {
-            reason: UndefinedReason::NoData,
-            when: "no order was placed in the window",
-        }],
+        undefined: &[NO_ORDER_PLACED],
     },
     reading: OrdersInWindow,
     finalize: average_purchase_value_result,
@@ -169,7 +173,7 @@ pub static NET_NEW_REVENUE: Declaration<NetNewOrders> = Declaration {
         unit: "money",
         direction: Direction::HigherIsBetter,
         reads: &[RecordKind::Order, RecordKind::Customer],
-        primary: &[RecordKind::Order],
+        primary: ORDER_KINDS,
         policies: &[],
         parameters: &[],
         components: &[
@@ -187,10 +191,7 @@ pub static NET_NEW_REVENUE: Declaration<NetNewOrders> = Declaration {
             },
         ],
         breakdown_keys: &[],
-        undefined: &[UndefinedCase {
-            reason: UndefinedReason::NoData,
-            when: "no order was placed in the window",
-        }],
+        undefined: &[NO_ORDER_PLACED],
     },
     reading: NetNewOrders,
     finalize: net_new_revenue_result,

@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::deals::{DEAL_KINDS, DEALS_WON_IN_WINDOW, close_of};
 use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, Settings, Term, UndefinedCase, ValueKind};
 use crate::context::RecordRef;
@@ -45,24 +46,14 @@ pub(crate) static METRICS: &[&dyn Metric] =
 /// Microseconds in a day.
 const DAY_MICROS: i128 = 86_400_000_000;
 
-/// The close of a WON or LOST deal that had happened by `as_of`: (closed_time, won).
-fn close_by(deal: &Deal, as_of: Timestamp) -> Option<(Timestamp, bool)> {
-    let closed = deal.closed_time.filter(|t| *t <= as_of)?;
-    match deal.status {
-        DealStatus::Won => Some((closed, true)),
-        DealStatus::Lost => Some((closed, false)),
-        DealStatus::Open => None,
-    }
-}
-
 /// The close time of a deal won by `as_of`.
 fn won_by(deal: &Deal, as_of: Timestamp) -> Option<Timestamp> {
-    close_by(deal, as_of).and_then(|(t, won)| won.then_some(t))
+    close_of(deal, as_of).and_then(|(t, won)| won.then_some(t))
 }
 
 /// The deal's close (time, won) when it was won or lost in the period.
 fn closed_in(deal: &Deal, period: &Period) -> Option<(Timestamp, bool)> {
-    close_by(deal, period.as_of).filter(|(t, _)| period.window.contains(*t))
+    close_of(deal, period.as_of).filter(|(t, _)| period.window.contains(*t))
 }
 
 fn overflow(metric: &str) -> EvalError {
@@ -82,8 +73,8 @@ pub static PIPELINE_VELOCITY: Declaration<VelocityInputs> = Declaration {
         value_kind: ValueKind::Money,
         unit: "currency per day",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Deal],
-        primary: &[RecordKind::Deal],
+        reads: DEAL_KINDS,
+        primary: DEAL_KINDS,
         policies: &[],
         parameters: &[],
         components: &[
@@ -91,10 +82,7 @@ pub static PIPELINE_VELOCITY: Declaration<VelocityInputs> = Declaration {
                 name: "open_deals",
                 description: "deals open at min(as_of, the window's last instant)",
             },
-            Term {
-                name: "deals_won",
-                description: "deals won in the window",
-            },
+            DEALS_WON_IN_WINDOW,
             Term {
                 name: "deals_lost",
                 description: "deals lost in the window",
@@ -276,10 +264,7 @@ pub static DEALS_WON_PER_REP: Declaration<WinsAndReps> = Declaration {
         policies: &[],
         parameters: &[],
         components: &[
-            Term {
-                name: "deals_won",
-                description: "deals won in the window",
-            },
+            DEALS_WON_IN_WINDOW,
             Term {
                 name: "sales_reps",
                 description: "CRM users with role SALES active during the window",

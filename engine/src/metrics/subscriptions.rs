@@ -57,8 +57,9 @@ pub(crate) static METRICS: &[&dyn Metric] = &[
     &GROSS_REVENUE_RETENTION,
 ];
 
-/// Every subscription metric reads (and filters and groups) subscriptions only.
-const SUBSCRIPTIONS: &[RecordKind] = &[RecordKind::Subscription];
+/// Every subscription metric reads (and filters and groups) subscriptions only, and so does
+/// `renewal_rate` (in `renewals`).
+pub(super) const SUBSCRIPTIONS: &[RecordKind] = &[RecordKind::Subscription];
 
 /// The subscriptions started before the span's end: any of them may run at a period's instants.
 fn subscriptions_started_before(span: Window) -> ReadPlan {
@@ -157,17 +158,17 @@ fn snapshot_result(
     money_result(id, &sum, count, paying, components)
 }
 
-/// The components of every point-in-time value.
-const SUBSCRIPTIONS_AND_CUSTOMERS: [Term; 2] = [
-    Term {
-        name: "subscriptions",
-        description: "non-trial subscriptions running at the evaluation instant",
-    },
-    Term {
-        name: "customers",
-        description: "customers with at least one of them",
-    },
-];
+/// The subscriptions counted at the evaluation instant: a component of every point-in-time value.
+const RUNNING_SUBSCRIPTIONS: Term = Term {
+    name: "subscriptions",
+    description: "non-trial subscriptions running at the evaluation instant",
+};
+
+/// Their customers: a component of every point-in-time value.
+const PAYING_CUSTOMERS: Term = Term {
+    name: "customers",
+    description: "customers with at least one of them",
+};
 
 /// The MRR a point-in-time value is made of, as a component.
 const MRR_COMPONENT: Term = Term {
@@ -175,7 +176,7 @@ const MRR_COMPONENT: Term = Term {
     description: "the MRR at the evaluation instant; only when a subscription had started by then",
 };
 
-/// Why a point-in-time value has no data.
+/// Why a subscription metric (a point-in-time value, or a value over the movements) has no data.
 const NONE_STARTED: UndefinedCase = UndefinedCase {
     reason: UndefinedReason::NoData,
     when: "no subscription, trial or not, had started by the evaluation instant",
@@ -196,7 +197,7 @@ pub static MRR: Declaration<MrrAt> = Declaration {
         primary: SUBSCRIPTIONS,
         policies: &[],
         parameters: &[],
-        components: &SUBSCRIPTIONS_AND_CUSTOMERS,
+        components: &[RUNNING_SUBSCRIPTIONS, PAYING_CUSTOMERS],
         breakdown_keys: &[],
         undefined: &[NONE_STARTED],
     },
@@ -220,11 +221,7 @@ pub static ARR: Declaration<MrrAt> = Declaration {
         primary: SUBSCRIPTIONS,
         policies: &[],
         parameters: &[],
-        components: &[
-            SUBSCRIPTIONS_AND_CUSTOMERS[0],
-            SUBSCRIPTIONS_AND_CUSTOMERS[1],
-            MRR_COMPONENT,
-        ],
+        components: &[RUNNING_SUBSCRIPTIONS, PAYING_CUSTOMERS, MRR_COMPONENT],
         breakdown_keys: &[],
         undefined: &[NONE_STARTED],
     },
@@ -249,8 +246,8 @@ pub static ARPA: Declaration<MrrAt> = Declaration {
         policies: &[],
         parameters: &[],
         components: &[
-            SUBSCRIPTIONS_AND_CUSTOMERS[0],
-            SUBSCRIPTIONS_AND_CUSTOMERS[1],
+            RUNNING_SUBSCRIPTIONS,
+            PAYING_CUSTOMERS,
             MRR_COMPONENT,
             Term {
                 name: "total",

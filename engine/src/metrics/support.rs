@@ -11,6 +11,7 @@
 //! tickets of the same period: components `mean_relative_to_overall` (group mean / overall mean)
 //! and `overall_mean_seconds`.
 
+use super::revenue::ORDER_KINDS;
 use crate::catalog::{Direction, MetricDefinition, Settings, Term, UndefinedCase, ValueKind};
 use crate::context::RecordRef;
 use crate::dataset::TimeField;
@@ -25,6 +26,9 @@ pub(crate) static METRICS: &[&dyn Metric] = &[
     &FIRST_CONTACT_RESOLUTION,
     &ORDER_PROCESSING_TIME,
 ];
+
+/// The kinds the ticket metrics read (and filter and group).
+const TICKET_KINDS: &[RecordKind] = &[RecordKind::Ticket];
 
 /// `t` when it has happened by `as_of`.
 fn happened(t: Option<Timestamp>, as_of: Timestamp) -> Option<Timestamp> {
@@ -87,8 +91,8 @@ pub static FIRST_RESPONSE_TIME: Declaration<TicketResponseTimes> = Declaration {
         value_kind: ValueKind::Duration,
         unit: "seconds",
         direction: Direction::LowerIsBetter,
-        reads: &[RecordKind::Ticket],
-        primary: &[RecordKind::Ticket],
+        reads: TICKET_KINDS,
+        primary: TICKET_KINDS,
         policies: &[],
         parameters: &[],
         components: &[Term {
@@ -154,8 +158,8 @@ pub static RESOLUTION_TIME: Declaration<TicketResolutionTimes> = Declaration {
         value_kind: ValueKind::Duration,
         unit: "seconds",
         direction: Direction::LowerIsBetter,
-        reads: &[RecordKind::Ticket],
-        primary: &[RecordKind::Ticket],
+        reads: TICKET_KINDS,
+        primary: TICKET_KINDS,
         policies: &[],
         parameters: &[],
         components: &[
@@ -237,8 +241,8 @@ pub static FIRST_CONTACT_RESOLUTION: Declaration<ResolvedTicketContacts> = Decla
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Ticket],
-        primary: &[RecordKind::Ticket],
+        reads: TICKET_KINDS,
+        primary: TICKET_KINDS,
         policies: &[],
         parameters: &[],
         components: &[
@@ -336,8 +340,8 @@ pub static ORDER_PROCESSING_TIME: Declaration<OrderFulfilmentTimes> = Declaratio
         value_kind: ValueKind::Duration,
         unit: "seconds",
         direction: Direction::LowerIsBetter,
-        reads: &[RecordKind::Order],
-        primary: &[RecordKind::Order],
+        reads: ORDER_KINDS,
+        primary: ORDER_KINDS,
         policies: &[],
         parameters: &[],
         components: &[],

@@ -37,6 +37,9 @@ fn survey_of<'a>(
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[&NPS, &CSAT, &CES];
 
+/// Every survey metric reads (and filters and groups) survey responses only.
+const SURVEY_RESPONSE_KINDS: &[RecordKind] = &[RecordKind::SurveyResponse];
+
 /// NPS class of a response on its own scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum NpsClass {
@@ -91,8 +94,8 @@ pub static NPS: Declaration<NpsResponses> = Declaration {
         value_kind: ValueKind::Score,
         unit: "points",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::SurveyResponse],
-        primary: &[RecordKind::SurveyResponse],
+        reads: SURVEY_RESPONSE_KINDS,
+        primary: SURVEY_RESPONSE_KINDS,
         policies: &[Dedupe::POLICY],
         parameters: &[],
         components: &[
@@ -249,8 +252,8 @@ pub static CSAT: Declaration<CsatResponses> = Declaration {
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::SurveyResponse],
-        primary: &[RecordKind::SurveyResponse],
+        reads: SURVEY_RESPONSE_KINDS,
+        primary: SURVEY_RESPONSE_KINDS,
         policies: &[CsatMode::POLICY],
         parameters: &[],
         components: &[
@@ -354,8 +357,8 @@ pub static CES: Declaration<CesResponses> = Declaration {
         value_kind: ValueKind::Score,
         unit: "points (1–7)",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::SurveyResponse],
-        primary: &[RecordKind::SurveyResponse],
+        reads: SURVEY_RESPONSE_KINDS,
+        primary: SURVEY_RESPONSE_KINDS,
         policies: &[],
         parameters: &[],
         components: &[

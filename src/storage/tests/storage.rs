@@ -1,6 +1,6 @@
-//! Storage tests against a real PostgreSQL: the server of `DATABASE_URL` when set, else an
-//! embedded one under a temporary directory (so they never silently skip). Each test run uses a
-//! fresh database.
+//! Storage tests against a real PostgreSQL, each on a fresh database from the workspace's one
+//! test harness (`crm-metrics-testkit`: the server of `DATABASE_URL` when set, else an embedded
+//! one, so they never silently skip), dropped when the test ends.
 
 use std::str::FromStr;
 
@@ -16,66 +16,25 @@ use super::{ErasureCounts, StorageError, Store, UpsertOutcome};
 
 const TENANT: &str = "tenant-a";
 
-/// Where a test's database lives, to clean it up afterwards.
-pub(super) enum Server {
-    /// `DATABASE_URL`'s server: drop the test database.
-    External { url: String, database: String },
-    /// An embedded server under a temporary directory: stop it and remove the directory.
-    Embedded(EmbeddedPostgres, std::path::PathBuf),
-}
-
-/// A fresh database, and the server behind it (embedded when there is no `DATABASE_URL`).
-pub(super) async fn fresh_store() -> (Store, Server) {
-    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let (url, embedded) = match std::env::var("DATABASE_URL") {
-        Ok(url) => {
-            let mut admin = PgConnection::connect(&url).await.unwrap();
-            sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-            let server = Server::External {
-                url: url.clone(),
-                database: name.clone(),
-            };
-            (url, server)
-        }
-        Err(_) => {
-            let dir = std::env::temp_dir().join(format!("crm-storage-{}", uuid::Uuid::new_v4()));
-            let server = EmbeddedPostgres::start_unsynced(&dir).await.unwrap();
-            server.create_database(&name).await.unwrap();
-            (server.database_url(), Server::Embedded(server, dir))
-        }
-    };
-    let options = PgConnectOptions::from_str(&url).unwrap().database(&name);
+/// A fresh, migrated database on the tests' server (the workspace's one harness,
+/// `crm-metrics-testkit`), and its URL for [`shut_down`].
+pub(super) async fn fresh_store() -> (Store, String) {
+    let url = crm_metrics_testkit::fresh_database().await;
     let pool = PgPoolOptions::new()
         .max_connections(4)
-        .connect_with(options)
+        .connect_with(PgConnectOptions::from_str(&url).unwrap())
         .await
         .unwrap();
     let store = Store::from_pool(pool);
     store.migrate().await.unwrap();
     store.ping().await.unwrap();
-    (store, embedded)
+    (store, url)
 }
 
-pub(super) async fn shut_down(store: Store, server: Server) {
+/// Closes the store and drops its database.
+pub(super) async fn shut_down(store: Store, url: String) {
     store.pool().close().await;
-    match server {
-        Server::External { url, database } => {
-            let mut admin = PgConnection::connect(&url).await.unwrap();
-            sqlx::query(AssertSqlSafe(format!(
-                "DROP DATABASE {database} WITH (FORCE)"
-            )))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        }
-        Server::Embedded(server, dir) => {
-            server.stop().await;
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
+    crm_metrics_testkit::drop_database(&url).await;
 }
 
 fn at(seconds: i64) -> Timestamp {

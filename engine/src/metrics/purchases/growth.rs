@@ -12,8 +12,9 @@ use crate::catalog::{Direction, MetricDefinition, Settings, Term, UndefinedCase,
 use crate::context::RecordRef;
 use crate::dataset::{ReadPlan, TimeField};
 use crate::eval::{CountedBy, Declaration, FoldContext, Reading, State};
+use crate::metrics::revenue::{ORDER_KINDS, ORDERS_PLACED};
 use crate::money::MoneySum;
-use crate::records::{RecordKind, Timestamp};
+use crate::records::Timestamp;
 use crate::value::{Component, EvalError, MetricResult, UndefinedReason, money_component};
 
 /// Revenue of the period against the revenue of the previous period of equal calendar length.
@@ -27,15 +28,12 @@ pub static REVENUE_GROWTH: Declaration<OrdersAgainstPrevious> = Declaration {
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Order],
-        primary: &[RecordKind::Order],
+        reads: ORDER_KINDS,
+        primary: ORDER_KINDS,
         policies: &[],
         parameters: &[],
         components: &[
-            Term {
-                name: "orders",
-                description: "orders placed in the window",
-            },
+            ORDERS_PLACED,
             Term {
                 name: "previous_orders",
                 description: "orders placed in the previous period",

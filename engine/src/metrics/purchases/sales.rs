@@ -127,6 +127,33 @@ fn sell_rate_result(
     ))
 }
 
+/// The kinds both rates read, all primary.
+const SALES_KINDS: &[RecordKind] = &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal];
+
+/// The denominator of both rates, as a component.
+const ACTIVE_AT_START: Term = Term {
+    name: "active_at_start",
+    description: "customers active at the window's start (the denominator)",
+};
+
+/// Why both rates have no denominator.
+const NONE_ACTIVE_AT_START: UndefinedCase = UndefinedCase {
+    reason: UndefinedReason::ZeroDenominator,
+    when: "no customer was active at the window's start",
+};
+
+/// The numerator of `upsell_rate`, as a component.
+const UPSELL_BUYERS: Term = Term {
+    name: "buyers",
+    description: "of those, the customers with an UPSELL order or a won UPSELL deal in the window (the numerator)",
+};
+
+/// The upsell buyers `upsell_rate` leaves out, as a component.
+const UPSELL_BUYERS_NOT_ACTIVE: Term = Term {
+    name: "buyers_not_active_at_start",
+    description: "customers with an UPSELL order or a won UPSELL deal in the window who were not active at its start or are missing from the data (not counted)",
+};
+
 /// Share of the customers active at the window's start who bought an upsell in it.
 pub static UPSELL_RATE: Declaration<Sales> = Declaration {
     definition: MetricDefinition {
@@ -138,29 +165,13 @@ pub static UPSELL_RATE: Declaration<Sales> = Declaration {
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
-        primary: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
+        reads: SALES_KINDS,
+        primary: SALES_KINDS,
         policies: &[],
         parameters: &[],
-        components: &[
-            Term {
-                name: "active_at_start",
-                description: "customers active at the window's start (the denominator)",
-            },
-            Term {
-                name: "buyers",
-                description: "of those, the customers with an UPSELL order or a won UPSELL deal in the window (the numerator)",
-            },
-            Term {
-                name: "buyers_not_active_at_start",
-                description: "customers with an UPSELL order or a won UPSELL deal in the window who were not active at its start or are missing from the data (not counted)",
-            },
-        ],
+        components: &[ACTIVE_AT_START, UPSELL_BUYERS, UPSELL_BUYERS_NOT_ACTIVE],
         breakdown_keys: &[],
-        undefined: &[UndefinedCase {
-            reason: UndefinedReason::ZeroDenominator,
-            when: "no customer was active at the window's start",
-        }],
+        undefined: &[NONE_ACTIVE_AT_START],
     },
     reading: Sales {
         order_kind: OrderKind::Upsell,
@@ -168,6 +179,18 @@ pub static UPSELL_RATE: Declaration<Sales> = Declaration {
     },
     finalize: sell_rate_result,
     relate_group: None,
+};
+
+/// The numerator of `cross_sell_rate`, as a component.
+const CROSS_SELL_BUYERS: Term = Term {
+    name: "buyers",
+    description: "of those, the customers with a CROSS_SELL order or a won CROSS_SELL deal in the window (the numerator)",
+};
+
+/// The cross-sell buyers `cross_sell_rate` leaves out, as a component.
+const CROSS_SELL_BUYERS_NOT_ACTIVE: Term = Term {
+    name: "buyers_not_active_at_start",
+    description: "customers with a CROSS_SELL order or a won CROSS_SELL deal in the window who were not active at its start or are missing from the data (not counted)",
 };
 
 /// Share of the customers active at the window's start who bought a cross-sell in it.
@@ -181,29 +204,17 @@ pub static CROSS_SELL_RATE: Declaration<Sales> = Declaration {
         value_kind: ValueKind::Ratio,
         unit: "fraction",
         direction: Direction::HigherIsBetter,
-        reads: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
-        primary: &[RecordKind::Customer, RecordKind::Order, RecordKind::Deal],
+        reads: SALES_KINDS,
+        primary: SALES_KINDS,
         policies: &[],
         parameters: &[],
         components: &[
-            Term {
-                name: "active_at_start",
-                description: "customers active at the window's start (the denominator)",
-            },
-            Term {
-                name: "buyers",
-                description: "of those, the customers with a CROSS_SELL order or a won CROSS_SELL deal in the window (the numerator)",
-            },
-            Term {
-                name: "buyers_not_active_at_start",
-                description: "customers with a CROSS_SELL order or a won CROSS_SELL deal in the window who were not active at its start or are missing from the data (not counted)",
-            },
+            ACTIVE_AT_START,
+            CROSS_SELL_BUYERS,
+            CROSS_SELL_BUYERS_NOT_ACTIVE,
         ],
         breakdown_keys: &[],
-        undefined: &[UndefinedCase {
-            reason: UndefinedReason::ZeroDenominator,
-            when: "no customer was active at the window's start",
-        }],
+        undefined: &[NONE_ACTIVE_AT_START],
     },
     reading: Sales {
         order_kind: OrderKind::CrossSell,

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use super::{NO_SUBSCRIPTIONS, SUBSCRIPTIONS, counted_at, subscriptions_started_before};
+use super::{
+    NO_SUBSCRIPTIONS, NONE_STARTED, SUBSCRIPTIONS, counted_at, subscriptions_started_before,
+};
 use crate::by_id::ById;
 use crate::calendar::Window;
 use crate::catalog::{Direction, MetricDefinition, Settings, Term, UndefinedCase, ValueKind};
@@ -16,12 +18,6 @@ use crate::records::Timestamp;
 use crate::value::{
     BreakdownEntry, Component, EvalError, MetricResult, MoneyValue, UndefinedReason, Value,
     exact_money, mixed_currencies,
-};
-
-/// Why a value over the movements has no data.
-const NONE_STARTED: UndefinedCase = UndefinedCase {
-    reason: UndefinedReason::NoData,
-    when: "no subscription, trial or not, had started by the evaluation instant",
 };
 
 /// MRR movements over the window, per movement.

@@ -11,7 +11,7 @@ use crate::dimension::Dimension;
 use crate::eval::{Family, MetricReport, Period, prepare, state_of};
 use crate::metrics::test_support::*;
 use crate::query::{MetricQuery, ParamValue};
-use crate::records::{Record, StageEntry};
+use crate::records::{DealStatus, Record, RecordKind, StageEntry};
 use crate::value::DurationStats;
 use crate::view::View;
 

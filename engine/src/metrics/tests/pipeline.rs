@@ -12,7 +12,7 @@ use crate::dimension::Dimension;
 use crate::eval::{Period, prepare};
 use crate::metrics::test_support::*;
 use crate::query::{Filter, MetricQuery, ParamValue};
-use crate::records::{DealStatus, DealType, Record, StageEntry};
+use crate::records::{DealStatus, DealType, Record, RecordKind, StageEntry};
 
 fn money(amount: i64) -> Result<Value, crate::value::Undefined> {
     Ok(Value::Money(MoneyValue {

@@ -13,7 +13,7 @@ use crate::metrics::test_support::*;
 use crate::money::Currency;
 use crate::money::Money;
 use crate::query::{ComputeRequest, MetricQuery};
-use crate::records::{Deal, DealStatus, DealType, OrderKind, Record};
+use crate::records::{Deal, DealStatus, DealType, OrderKind, Record, RecordKind};
 use crate::value::MoneyValue;
 
 const REPEAT: &str = "repeat_purchase_rate";

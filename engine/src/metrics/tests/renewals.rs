@@ -11,7 +11,7 @@ use crate::dimension::Dimension;
 use crate::eval::Period;
 use crate::metrics::test_support::*;
 use crate::query::MetricQuery;
-use crate::records::{Cost, Record, Subscription};
+use crate::records::{Cost, Record, RecordKind, Subscription};
 use crate::value::{MoneyValue, UndefinedReason, Value};
 
 const RENEWAL: &str = "renewal_rate";
