@@ -112,6 +112,9 @@ const NOTHING_AT_START: UndefinedCase = UndefinedCase {
     when: "subscriptions had started by the evaluation instant, but no MRR was paid just before the window's start",
 };
 
+/// Why a revenue retention (net or gross) has no value: the two read the same MRR changes.
+const RETENTION_UNDEFINED: &[UndefinedCase] = &[NONE_STARTED, NOTHING_AT_START];
+
 /// Net revenue retention of the MRR paying at the window's start.
 pub static NET_REVENUE_RETENTION: Declaration<MrrChanges> = Declaration {
     definition: MetricDefinition {
@@ -129,7 +132,7 @@ pub static NET_REVENUE_RETENTION: Declaration<MrrChanges> = Declaration {
         parameters: &[],
         components: RETENTION_COMPONENTS,
         breakdown_keys: &[],
-        undefined: &[NONE_STARTED, NOTHING_AT_START],
+        undefined: RETENTION_UNDEFINED,
     },
     reading: MrrChanges,
     finalize: |definition, _, state| retention_result(definition.id, state, false),
@@ -153,7 +156,7 @@ pub static GROSS_REVENUE_RETENTION: Declaration<MrrChanges> = Declaration {
         parameters: &[],
         components: RETENTION_COMPONENTS,
         breakdown_keys: &[],
-        undefined: &[NONE_STARTED, NOTHING_AT_START],
+        undefined: RETENTION_UNDEFINED,
     },
     reading: MrrChanges,
     finalize: |definition, _, state| retention_result(definition.id, state, true),
