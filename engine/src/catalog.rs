@@ -276,33 +276,39 @@ impl Settings {
             .collect()
     }
 
-    /// A number parameter, when given or defaulted.
-    pub fn number(&self, name: &str) -> Option<f64> {
-        match self.parameters.get(name)? {
-            ParamValue::Number(n) => Some(*n),
-            _ => None,
+    /// The number parameter `parameter` declares: as given, else its declared default (`None`
+    /// when it has neither). Read through the declaration (the metric's own const), never by a
+    /// free name.
+    pub fn number(&self, parameter: &ParameterDefinition) -> Option<f64> {
+        match self.parameters.get(parameter.name) {
+            Some(ParamValue::Number(n)) => Some(*n),
+            Some(_) => None,
+            None => match parameter.default {
+                Some(ParamDefault::Number(n)) => Some(n),
+                _ => None,
+            },
         }
     }
 
-    /// A text parameter.
-    pub fn text(&self, name: &str) -> Option<&str> {
-        match self.parameters.get(name)? {
+    /// The text parameter `parameter` declares, when given.
+    pub fn text(&self, parameter: &ParameterDefinition) -> Option<&str> {
+        match self.parameters.get(parameter.name)? {
             ParamValue::Text(s) => Some(s),
             _ => None,
         }
     }
 
-    /// A list parameter.
-    pub fn list(&self, name: &str) -> Option<&[String]> {
-        match self.parameters.get(name)? {
+    /// The list parameter `parameter` declares, when given or defaulted.
+    pub fn list(&self, parameter: &ParameterDefinition) -> Option<&[String]> {
+        match self.parameters.get(parameter.name)? {
             ParamValue::List(items) => Some(items),
             _ => None,
         }
     }
 
-    /// A map-of-numbers parameter.
-    pub fn number_map(&self, name: &str) -> Option<&BTreeMap<String, f64>> {
-        match self.parameters.get(name)? {
+    /// The map-of-numbers parameter `parameter` declares, when given.
+    pub fn number_map(&self, parameter: &ParameterDefinition) -> Option<&BTreeMap<String, f64>> {
+        match self.parameters.get(parameter.name)? {
             ParamValue::NumberMap(map) => Some(map),
             _ => None,
         }

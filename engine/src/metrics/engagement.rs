@@ -85,6 +85,15 @@ impl MemberMap {
     }
 }
 
+/// The engagement events in the window a customer needs to count as engaged.
+const MIN_EVENTS: ParameterDefinition = ParameterDefinition {
+    name: "min_events",
+    description: "the engagement events in the window a customer needs to count as engaged",
+    kind: ParamKind::Number,
+    default: Some(ParamDefault::Number(1.0)),
+    positive: true,
+};
+
 /// Share of the customers active during the window with enough engagement events in it.
 pub static CUSTOMER_ENGAGEMENT_RATE: Declaration<CustomerEngagement> = Declaration {
     definition: MetricDefinition {
@@ -99,13 +108,7 @@ pub static CUSTOMER_ENGAGEMENT_RATE: Declaration<CustomerEngagement> = Declarati
         reads: &[RecordKind::Customer, RecordKind::EngagementEvent],
         primary: &[RecordKind::Customer, RecordKind::EngagementEvent],
         policies: &[],
-        parameters: &[ParameterDefinition {
-            name: "min_events",
-            description: "the engagement events in the window a customer needs to count as engaged",
-            kind: ParamKind::Number,
-            default: Some(ParamDefault::Number(1.0)),
-            positive: true,
-        }],
+        parameters: &[MIN_EVENTS],
         components: &[
             Term {
                 name: "active_customers",
@@ -174,7 +177,7 @@ fn customer_engagement_rate_result(
     ctx: &FoldContext<'_, '_>,
     state: &MemberMap,
 ) -> Result<MetricResult, EvalError> {
-    let min_events = ctx.settings.number("min_events").unwrap_or(1.0);
+    let min_events = ctx.settings.number(&MIN_EVENTS).unwrap_or(1.0);
     let (active, engaged) = state.counted_with_events(min_events);
     let components = vec![
         Component::count("active_customers", active),

@@ -137,6 +137,15 @@ fn lead_qualification_rate_result(
     ))
 }
 
+/// The ordered stage list of the funnel.
+const STAGES: ParameterDefinition = ParameterDefinition {
+    name: "stages",
+    description: "the ordered stage names of the funnel (required, at least one, no repeats)",
+    kind: ParamKind::List,
+    default: None,
+    positive: false,
+};
+
 /// Per listed stage, how many deals entered it in the window and how many advanced.
 pub static FUNNEL_CONVERSION: Declaration<FunnelEntries> = Declaration {
     definition: MetricDefinition {
@@ -151,13 +160,7 @@ pub static FUNNEL_CONVERSION: Declaration<FunnelEntries> = Declaration {
         reads: DEAL_KINDS,
         primary: DEAL_KINDS,
         policies: &[],
-        parameters: &[ParameterDefinition {
-            name: "stages",
-            description: "the ordered stage names of the funnel (required, at least one, no repeats)",
-            kind: ParamKind::List,
-            default: None,
-            positive: false,
-        }],
+        parameters: &[STAGES],
         components: &[
             Term {
                 name: "deals",
@@ -223,8 +226,8 @@ impl Reading for FunnelEntries {
     }
 
     fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
-        let field = format!("{path}.parameters[stages]");
-        let Some(stages) = settings.list("stages") else {
+        let field = format!("{path}.parameters[{}]", STAGES.name);
+        let Some(stages) = settings.list(&STAGES) else {
             return vec![Problem::new(
                 field,
                 "parameter stages is required: the ordered stage names of the funnel",
@@ -254,7 +257,7 @@ impl Reading for FunnelEntries {
     }
 
     fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut FunnelState, record: RecordRef<'a>) {
-        let (RecordRef::Deal(deal), Some(stages)) = (record, ctx.settings.list("stages")) else {
+        let (RecordRef::Deal(deal), Some(stages)) = (record, ctx.settings.list(&STAGES)) else {
             return;
         };
         let (window, as_of) = (ctx.period.window, ctx.period.as_of);
@@ -288,7 +291,7 @@ fn funnel_conversion_result(
 ) -> Result<MetricResult, EvalError> {
     // A query without stages is refused before evaluation, so this reason is not published; it
     // is left for states finalized inside the engine.
-    let Some(stages) = ctx.settings.list("stages") else {
+    let Some(stages) = ctx.settings.list(&STAGES) else {
         return Ok(MetricResult::undefined(
             UndefinedReason::MissingParameter,
             "funnel_conversion needs the ordered stage list in parameter stages",

@@ -42,6 +42,42 @@ const SIGNAL_KINDS: &[RecordKind] = &[
     RecordKind::Order,
 ];
 
+/// The weight of each component; equal weights when not given.
+const WEIGHTS: ParameterDefinition = ParameterDefinition {
+    name: "weights",
+    description: "weight per component (usage, feedback, support, recency), each ≥ 0, summing to 1; default equal weights",
+    kind: ParamKind::NumberMap,
+    default: None,
+    positive: false,
+};
+
+/// The engagement events in the usage window that count as full usage.
+const USAGE_TARGET: ParameterDefinition = ParameterDefinition {
+    name: "usage_target",
+    description: "engagement events in 30 days that count as full usage",
+    kind: ParamKind::Number,
+    default: Some(ParamDefault::Number(10.0)),
+    positive: true,
+};
+
+/// The open tickets at which support health reaches 0.
+const TICKET_LIMIT: ParameterDefinition = ParameterDefinition {
+    name: "ticket_limit",
+    description: "open tickets at which support health reaches 0",
+    kind: ParamKind::Number,
+    default: Some(ParamDefault::Number(5.0)),
+    positive: true,
+};
+
+/// The days without an order at which recency health reaches 0.
+const RECENCY_DAYS: ParameterDefinition = ParameterDefinition {
+    name: "recency_days",
+    description: "days without an order at which recency health reaches 0",
+    kind: ParamKind::Number,
+    default: Some(ParamDefault::Number(90.0)),
+    positive: true,
+};
+
 /// `100 × Σ wᵢ × cᵢ` per customer.
 pub static CUSTOMER_HEALTH_SCORE: Declaration<HealthSignals> = Declaration {
     definition: MetricDefinition {
@@ -56,36 +92,7 @@ pub static CUSTOMER_HEALTH_SCORE: Declaration<HealthSignals> = Declaration {
         reads: SIGNAL_KINDS,
         primary: SIGNAL_KINDS,
         policies: &[],
-        parameters: &[
-            ParameterDefinition {
-                name: "weights",
-                description: "weight per component (usage, feedback, support, recency), each ≥ 0, summing to 1; default equal weights",
-                kind: ParamKind::NumberMap,
-                default: None,
-                positive: false,
-            },
-            ParameterDefinition {
-                name: "usage_target",
-                description: "engagement events in 30 days that count as full usage",
-                kind: ParamKind::Number,
-                default: Some(ParamDefault::Number(10.0)),
-                positive: true,
-            },
-            ParameterDefinition {
-                name: "ticket_limit",
-                description: "open tickets at which support health reaches 0",
-                kind: ParamKind::Number,
-                default: Some(ParamDefault::Number(5.0)),
-                positive: true,
-            },
-            ParameterDefinition {
-                name: "recency_days",
-                description: "days without an order at which recency health reaches 0",
-                kind: ParamKind::Number,
-                default: Some(ParamDefault::Number(90.0)),
-                positive: true,
-            },
-        ],
+        parameters: &[WEIGHTS, USAGE_TARGET, TICKET_LIMIT, RECENCY_DAYS],
         components: &[
             Term {
                 name: "customers",
@@ -202,7 +209,7 @@ impl State for HealthState {
 
 /// The weights to use: the parameter, or equal weights.
 fn weights(settings: &Settings) -> [f64; 4] {
-    match settings.number_map("weights") {
+    match settings.number_map(&WEIGHTS) {
         Some(map) => COMPONENTS.map(|c| map.get(c).copied().unwrap_or(0.0)),
         None => [0.25; 4],
     }
@@ -224,10 +231,10 @@ impl Reading for HealthSignals {
     }
 
     fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
-        let Some(map) = settings.number_map("weights") else {
+        let Some(map) = settings.number_map(&WEIGHTS) else {
             return Vec::new();
         };
-        let field = format!("{path}.parameters[weights]");
+        let field = format!("{path}.parameters[{}]", WEIGHTS.name);
         let mut problems: Vec<Problem> = map
             .iter()
             .filter(|(name, value)| !COMPONENTS.contains(&name.as_str()) || **value < 0.0)
@@ -328,11 +335,12 @@ fn customer_health_score_result(
     let settings = ctx.settings;
     let t = ctx.point_in_time();
     let weights = weights(settings);
-    let number = |name| settings.number(name).unwrap_or(1.0);
+    // Each has a declared default, which `number` falls back to.
+    let declared = |parameter| settings.number(parameter).unwrap_or(1.0);
     let (usage_target, ticket_limit, recency_days) = (
-        number("usage_target"),
-        number("ticket_limit"),
-        number("recency_days"),
+        declared(&USAGE_TARGET),
+        declared(&TICKET_LIMIT),
+        declared(&RECENCY_DAYS),
     );
     let mut scores = Vec::new();
     let mut last_parts = [None; 4];

@@ -52,6 +52,15 @@ fn span_of(amount: f64, unit_micros: f64) -> Duration {
     })
 }
 
+/// The optional limit, in days after creation, within which a conversion counts.
+const HORIZON_DAYS: ParameterDefinition = ParameterDefinition {
+    name: "horizon_days",
+    description: "only conversions within this many days of the lead's creation count (optional)",
+    kind: ParamKind::Number,
+    default: None,
+    positive: true,
+};
+
 /// Share of the leads created in the window that converted.
 pub static LEAD_CONVERSION_RATE: Declaration<LeadConversions> = Declaration {
     definition: MetricDefinition {
@@ -66,13 +75,7 @@ pub static LEAD_CONVERSION_RATE: Declaration<LeadConversions> = Declaration {
         reads: LEAD_KINDS,
         primary: LEAD_KINDS,
         policies: &[],
-        parameters: &[ParameterDefinition {
-            name: "horizon_days",
-            description: "only conversions within this many days of the lead's creation count (optional)",
-            kind: ParamKind::Number,
-            default: None,
-            positive: true,
-        }],
+        parameters: &[HORIZON_DAYS],
         components: &[
             LEADS_CREATED,
             Term {
@@ -133,7 +136,7 @@ impl Reading for LeadConversions {
         };
         let horizon = ctx
             .settings
-            .number("horizon_days")
+            .number(&HORIZON_DAYS)
             .map(|days| span_of(days, 86_400e6));
         if horizon.is_none_or(|h| converted - lead.created_time <= h) {
             state.converted += 1;
@@ -153,7 +156,7 @@ fn lead_conversion_rate_result(
         Component::count("leads_created", state.created),
         Component::count("converted", state.converted),
     ];
-    if ctx.settings.number("horizon_days").is_some() {
+    if ctx.settings.number(&HORIZON_DAYS).is_some() {
         components.push(Component::count(
             "converted_after_horizon",
             state.after_horizon,
@@ -166,6 +169,15 @@ fn lead_conversion_rate_result(
         components,
     ))
 }
+
+/// The response-time target in hours.
+const SLA_HOURS: ParameterDefinition = ParameterDefinition {
+    name: "sla_hours",
+    description: "the response-time target in hours; a response exactly at the target is within it",
+    kind: ParamKind::Number,
+    default: Some(ParamDefault::Number(24.0)),
+    positive: true,
+};
 
 /// Time from a lead's creation to its first response, with SLA compliance.
 pub static LEAD_RESPONSE_TIME: Declaration<LeadResponses> = Declaration {
@@ -181,13 +193,7 @@ pub static LEAD_RESPONSE_TIME: Declaration<LeadResponses> = Declaration {
         reads: &[RecordKind::Lead, RecordKind::Activity],
         primary: LEAD_KINDS,
         policies: &[],
-        parameters: &[ParameterDefinition {
-            name: "sla_hours",
-            description: "the response-time target in hours; a response exactly at the target is within it",
-            kind: ParamKind::Number,
-            default: Some(ParamDefault::Number(24.0)),
-            positive: true,
-        }],
+        parameters: &[SLA_HOURS],
         components: &[
             Term {
                 name: "responded",
@@ -252,7 +258,7 @@ fn micros_of(duration: Duration) -> i64 {
 }
 
 fn sla(settings: &Settings) -> Duration {
-    span_of(settings.number("sla_hours").unwrap_or(24.0), 3_600e6)
+    span_of(settings.number(&SLA_HOURS).unwrap_or(24.0), 3_600e6)
 }
 
 /// The leads created in the period and their first response by `as_of`.

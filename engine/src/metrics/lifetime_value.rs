@@ -60,6 +60,7 @@ impl Choice for Method {
     ];
 }
 
+/// The customer lifespan in years, for the transactional method.
 const LIFESPAN: ParameterDefinition = ParameterDefinition {
     name: "lifespan_years",
     description: "customer lifespan in years (transactional method); default 1 / annual churn over the 12 months ending at P.end",
@@ -68,6 +69,7 @@ const LIFESPAN: ParameterDefinition = ParameterDefinition {
     positive: true,
 };
 
+/// The share of revenue kept as margin, shared by every metric of the family.
 const MARGIN: ParameterDefinition = ParameterDefinition {
     name: "gross_margin",
     description: "share of revenue kept as margin, 0..1",
@@ -447,7 +449,7 @@ fn cac_payback_months_result(
             Vec::new(),
         ));
     };
-    let margin = ctx.settings.number("gross_margin").unwrap_or(1.0);
+    let margin = ctx.settings.number(&MARGIN).unwrap_or(1.0);
     let Some((arpa_currency, arpa)) = formulas::arpa(definition.id, state, ctx.point_in_time())?
     else {
         return Ok(undefined(

@@ -131,6 +131,15 @@ fn pipeline_value_result(
     money_result(definition.id, &state.amount, None, "open deals", components)
 }
 
+/// The default win probability per stage, for deals without their own.
+const STAGE_PROBABILITIES: ParameterDefinition = ParameterDefinition {
+    name: "stage_probabilities",
+    description: "stage name → default win probability in whole percent (0–100), for deals without their own probability",
+    kind: ParamKind::NumberMap,
+    default: None,
+    positive: false,
+};
+
 /// Sum of open amounts weighted by win probability.
 pub static WEIGHTED_PIPELINE_VALUE: Declaration<WeightedOpenDeals> = Declaration {
     definition: MetricDefinition {
@@ -145,13 +154,7 @@ pub static WEIGHTED_PIPELINE_VALUE: Declaration<WeightedOpenDeals> = Declaration
         reads: DEAL_KINDS,
         primary: DEAL_KINDS,
         policies: &[],
-        parameters: &[ParameterDefinition {
-            name: "stage_probabilities",
-            description: "stage name → default win probability in whole percent (0–100), for deals without their own probability",
-            kind: ParamKind::NumberMap,
-            default: None,
-            positive: false,
-        }],
+        parameters: &[STAGE_PROBABILITIES],
         components: &[
             Term {
                 name: "open_deals",
@@ -199,7 +202,7 @@ fn probability(settings: &Settings, deal: &Deal, t: Timestamp) -> Option<i128> {
         return Some(i128::from(percent));
     }
     let percent = *settings
-        .number_map("stage_probabilities")?
+        .number_map(&STAGE_PROBABILITIES)?
         .get(stage_at(deal, t))?;
     // Validated: a whole number from 0 to 100.
     Some(percent as i128)
@@ -216,14 +219,14 @@ impl Reading for WeightedOpenDeals {
     }
 
     fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
-        let Some(map) = settings.number_map("stage_probabilities") else {
+        let Some(map) = settings.number_map(&STAGE_PROBABILITIES) else {
             return Vec::new();
         };
         map.iter()
             .filter(|(_, p)| !(0.0..=100.0).contains(*p) || p.fract() != 0.0)
             .map(|(stage, p)| {
                 Problem::new(
-                    format!("{path}.parameters[stage_probabilities]"),
+                    format!("{path}.parameters[{}]", STAGE_PROBABILITIES.name),
                     format!("stage '{stage}' has probability {p}; a stage probability is a whole percent from 0 to 100"),
                 )
             })

@@ -23,6 +23,24 @@ use crate::value::{mixed_currencies, single_currency};
 /// The metrics of this family, registered in the catalog.
 pub(crate) static METRICS: &[&dyn Metric] = &[&CRM_ROI];
 
+/// The gain attributed to the CRM, overriding the revenue-growth estimate.
+const GAIN: ParameterDefinition = ParameterDefinition {
+    name: "gain",
+    description: "the gain attributed to the CRM, in major units of the investment's currency (e.g. 50000 for 50,000.00 USD); overrides the revenue-growth estimate",
+    kind: ParamKind::Number,
+    default: None,
+    positive: false,
+};
+
+/// The share of revenue growth counted as gain.
+const GROSS_MARGIN: ParameterDefinition = ParameterDefinition {
+    name: "gross_margin",
+    description: "share of revenue growth counted as gain, 0..1",
+    kind: ParamKind::Number,
+    default: Some(ParamDefault::Number(1.0)),
+    positive: false,
+};
+
 /// `(gain − investment) / investment`.
 pub static CRM_ROI: Declaration<InvestmentAndRevenue> = Declaration {
     definition: MetricDefinition {
@@ -37,22 +55,7 @@ pub static CRM_ROI: Declaration<InvestmentAndRevenue> = Declaration {
         reads: &[RecordKind::Cost, RecordKind::Order],
         primary: &[RecordKind::Cost, RecordKind::Order],
         policies: &[],
-        parameters: &[
-            ParameterDefinition {
-                name: "gain",
-                description: "the gain attributed to the CRM, in major units of the investment's currency (e.g. 50000 for 50,000.00 USD); overrides the revenue-growth estimate",
-                kind: ParamKind::Number,
-                default: None,
-                positive: false,
-            },
-            ParameterDefinition {
-                name: "gross_margin",
-                description: "share of revenue growth counted as gain, 0..1",
-                kind: ParamKind::Number,
-                default: Some(ParamDefault::Number(1.0)),
-                positive: false,
-            },
-        ],
+        parameters: &[GAIN, GROSS_MARGIN],
         components: &[
             Term {
                 name: "investment_minor_units",
@@ -111,9 +114,9 @@ impl Reading for InvestmentAndRevenue {
     }
 
     fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
-        match settings.number("gross_margin") {
+        match settings.number(&GROSS_MARGIN) {
             Some(m) if !(0.0..=1.0).contains(&m) => vec![Problem::new(
-                format!("{path}.parameters[gross_margin]"),
+                format!("{path}.parameters[{}]", GROSS_MARGIN.name),
                 "gross_margin must lie in 0..1",
             )],
             _ => Vec::new(),
@@ -181,7 +184,7 @@ fn crm_roi_result(
         "investment_minor_units",
         investment as f64,
     )];
-    let gain = match ctx.settings.number("gain") {
+    let gain = match ctx.settings.number(&GAIN) {
         Some(major) => major * 10f64.powi(minor_unit_digits(currency) as i32),
         None => {
             // Revenue and investment must share one currency (convert with reporting_currency).
@@ -200,7 +203,7 @@ fn crm_roi_result(
                 "previous_revenue_minor_units",
                 before as f64,
             ));
-            (now - before) as f64 * ctx.settings.number("gross_margin").unwrap_or(1.0)
+            (now - before) as f64 * ctx.settings.number(&GROSS_MARGIN).unwrap_or(1.0)
         }
     };
     components.push(Component::number("gain_minor_units", gain));

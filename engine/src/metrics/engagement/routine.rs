@@ -15,6 +15,15 @@ use crate::value::{Component, DurationSet, EvalError, MetricResult, UndefinedRea
 /// The default routine activity types.
 const DEFAULT_ROUTINE_TYPES: &[&str] = &["TASK", "NOTE", "DATA_ENTRY"];
 
+/// The activity types that count as routine work.
+const ROUTINE_TYPES: ParameterDefinition = ParameterDefinition {
+    name: "routine_types",
+    description: "the activity types that count as routine work (CALL, EMAIL, MEETING, TASK, NOTE, DATA_ENTRY, OTHER)",
+    kind: ParamKind::List,
+    default: Some(ParamDefault::List(DEFAULT_ROUTINE_TYPES)),
+    positive: false,
+};
+
 /// Time logged on routine activity types in the window.
 pub static ROUTINE_TASK_TIME: Declaration<RoutineActivities> = Declaration {
     definition: MetricDefinition {
@@ -29,13 +38,7 @@ pub static ROUTINE_TASK_TIME: Declaration<RoutineActivities> = Declaration {
         reads: &[RecordKind::Activity],
         primary: &[RecordKind::Activity],
         policies: &[],
-        parameters: &[ParameterDefinition {
-            name: "routine_types",
-            description: "the activity types that count as routine work (CALL, EMAIL, MEETING, TASK, NOTE, DATA_ENTRY, OTHER)",
-            kind: ParamKind::List,
-            default: Some(ParamDefault::List(DEFAULT_ROUTINE_TYPES)),
-            positive: false,
-        }],
+        parameters: &[ROUTINE_TYPES],
         components: &[
             Term {
                 name: "logged_seconds",
@@ -99,13 +102,13 @@ impl Reading for RoutineActivities {
 
     fn validate(&self, settings: &Settings, path: &str) -> Vec<Problem> {
         let allowed: Vec<&str> = ActivityType::ALL.iter().map(|t| t.name()).collect();
-        let types = settings.list("routine_types").unwrap_or_default();
+        let types = settings.list(&ROUTINE_TYPES).unwrap_or_default();
         let mut problems: Vec<Problem> = types
             .iter()
             .filter(|name| !allowed.contains(&name.as_str()))
             .map(|name| {
                 Problem::new(
-                    format!("{path}.parameters[routine_types]"),
+                    format!("{path}.parameters[{}]", ROUTINE_TYPES.name),
                     format!(
                         "unknown activity type '{name}'; allowed: {}",
                         allowed.join(", ")
@@ -115,7 +118,7 @@ impl Reading for RoutineActivities {
             .collect();
         if types.is_empty() {
             problems.push(Problem::new(
-                format!("{path}.parameters[routine_types]"),
+                format!("{path}.parameters[{}]", ROUTINE_TYPES.name),
                 format!(
                     "at least one activity type is required; allowed: {}",
                     allowed.join(", ")
@@ -134,7 +137,7 @@ impl Reading for RoutineActivities {
         }
         let routine = ctx
             .settings
-            .list("routine_types")
+            .list(&ROUTINE_TYPES)
             .unwrap_or_default()
             .iter()
             .any(|name| name == a.activity_type.name());

@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, Months};
 
-use super::{EconomicsState, Method};
+use super::{EconomicsState, LIFESPAN, MARGIN, Method};
 use crate::calendar::{Granularity, Window, buckets};
 use crate::eval::{FoldContext, Period};
 use crate::money::{Currency, MoneySum};
@@ -79,7 +79,7 @@ pub(super) fn clv(
     state: &EconomicsState,
 ) -> Result<Clv, EvalError> {
     let period = ctx.period;
-    let margin = ctx.settings.number("gross_margin").unwrap_or(1.0);
+    let margin = ctx.settings.number(&MARGIN).unwrap_or(1.0);
     match ctx.settings.choice::<Method>() {
         Method::Subscription => {
             let Some((currency, arpa)) = arpa(metric, state, period.point_in_time())? else {
@@ -162,7 +162,7 @@ pub(super) fn clv(
                 Component::number("value_per_year_minor_units", per_year),
                 Component::count("ordering_customers", customers as u64),
             ];
-            let lifespan = match ctx.settings.number("lifespan_years") {
+            let lifespan = match ctx.settings.number(&LIFESPAN) {
                 Some(years) => years,
                 None => match churn(state, year_before_end(&period)) {
                     Some(annual) if annual > 0.0 => {
