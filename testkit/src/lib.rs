@@ -2,12 +2,12 @@
 //!
 //! Every test that needs PostgreSQL takes a fresh, empty database from [`fresh_database`]: on the
 //! server of `DATABASE_URL` when it is set, else on one embedded cluster per test process,
-//! started under a temporary directory on first use (so tests never silently skip). Databases are
-//! dropped by [`drop_database`] when a test ends them itself, and every one still left is dropped
-//! when the test process exits (the embedded cluster goes whole, with its directory). Under
-//! nextest, which runs each test in a process of its own, that is after each test.
+//! started under a temporary directory on first use (so tests never silently skip). The
+//! [`TestDatabase`] handle drops the database, connections and all, as soon as its last clone
+//! goes: when the test ends. Whatever a crash leaves is dropped when the test process exits (the
+//! embedded cluster goes whole, with its directory).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crm_metrics::storage::embedded::EmbeddedPostgres;
 use sqlx::Connection;
@@ -16,24 +16,31 @@ use sqlx::Connection;
 /// the test process exits.
 static EMBEDDED: Mutex<Option<(EmbeddedPostgres, std::path::PathBuf)>> = Mutex::new(None);
 static SERVER_URL: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-/// The databases this process created on a server given by `DATABASE_URL` and has not dropped
-/// yet, dropped at exit.
+/// The databases this process created on a server given by `DATABASE_URL` and still holds,
+/// dropped at exit.
 static CREATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static DROP_AT_EXIT: std::sync::Once = std::sync::Once::new();
 
-/// Drops the databases this process created on the `DATABASE_URL` server (an embedded cluster
-/// goes whole with its directory). Runs at exit, on a thread of its own with its own runtime.
+/// Drops the databases this process created on the `DATABASE_URL` server and still holds (an
+/// embedded cluster goes whole with its directory). Runs at exit.
 extern "C" fn drop_created_databases() {
     let names = CREATED
         .lock()
         .map(|mut names| std::mem::take(&mut *names))
         .unwrap_or_default();
-    let Ok(server) = std::env::var("DATABASE_URL") else {
-        return;
-    };
+    if let Ok(server) = std::env::var("DATABASE_URL") {
+        drop_now(&server, &names);
+    }
+}
+
+/// Drops the databases `names` on `server` (with their connections) before returning, on a
+/// thread of its own with its own runtime, so it can run from `Drop` or at exit.
+fn drop_now(server: &str, names: &[String]) {
     if names.is_empty() {
         return;
     }
+    let maintenance = with_database(server, "postgres");
+    let names = names.to_vec();
     let cleanup = std::thread::spawn(move || {
         let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -42,9 +49,7 @@ extern "C" fn drop_created_databases() {
             return;
         };
         runtime.block_on(async {
-            let Ok(mut admin) =
-                sqlx::PgConnection::connect(&with_database(&server, "postgres")).await
-            else {
+            let Ok(mut admin) = sqlx::PgConnection::connect(&maintenance).await else {
                 return;
             };
             for name in names {
@@ -112,8 +117,38 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
+/// A test's own database. Clones share it; when the last one goes (the test ends, or the last
+/// service started on it stops), the database is dropped with its connections.
+#[derive(Debug, Clone)]
+pub struct TestDatabase {
+    owned: Arc<OwnedDatabase>,
+}
+
+#[derive(Debug)]
+struct OwnedDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    /// The database's URL.
+    pub fn url(&self) -> &str {
+        &self.owned.url
+    }
+}
+
+impl Drop for OwnedDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut created) = CREATED.lock() {
+            created.retain(|name| *name != self.name);
+        }
+        drop_now(&self.server, std::slice::from_ref(&self.name));
+    }
+}
+
 /// A fresh, empty database on the test server.
-pub async fn fresh_database() -> String {
+pub async fn fresh_database() -> TestDatabase {
     let server = server_url().await;
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let mut admin = sqlx::PgConnection::connect(&with_database(&server, "postgres"))
@@ -131,7 +166,13 @@ pub async fn fresh_database() -> String {
             atexit(drop_created_databases);
         });
     }
-    with_database(&server, &name)
+    TestDatabase {
+        owned: Arc::new(OwnedDatabase {
+            url: with_database(&server, &name),
+            server,
+            name,
+        }),
+    }
 }
 
 /// Drops a test database, closing its connections (the service's pool included).

@@ -153,10 +153,12 @@ async fn a_burst_within_the_slots_and_the_queue_is_answered_in_full() {
 
 #[tokio::test]
 async fn zero_concurrent_computations_is_a_startup_error() {
-    let url = fresh_database().await;
-    let mut config =
-        crm_metrics::config::Config::for_database(url, "127.0.0.1:0".parse().expect("address"))
-            .expect("the default configuration");
+    let database = fresh_database().await;
+    let mut config = crm_metrics::config::Config::for_database(
+        database.url().to_owned(),
+        "127.0.0.1:0".parse().expect("address"),
+    )
+    .expect("the default configuration");
     config.max_concurrent_computations = 0;
     let error = crm_metrics::startup::Application::build(config)
         .await

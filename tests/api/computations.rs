@@ -197,7 +197,7 @@ async fn kept_computations_expire_after_the_retention_period() {
         .expect("kept while within the retention period");
     // Past the period the sweep deletes its row (and the personal data kept beside it), and
     // it is not found.
-    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut db = sqlx::PgConnection::connect(url.url()).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM computations")

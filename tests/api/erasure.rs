@@ -132,7 +132,7 @@ async fn erasure_leaves_no_personal_string_in_any_table_or_kept_computation() {
     assert_eq!(personal_strings(&kept.computation.unwrap().records), all);
     for needle in ERASED {
         assert!(
-            !places_holding(&url, needle).await.is_empty(),
+            !places_holding(url.url(), needle).await.is_empty(),
             "{needle} stored"
         );
     }
@@ -150,7 +150,7 @@ async fn erasure_leaves_no_personal_string_in_any_table_or_kept_computation() {
     // After: nowhere in the database, and not in what GetComputation returns.
     for needle in ERASED {
         assert_eq!(
-            places_holding(&url, needle).await,
+            places_holding(url.url(), needle).await,
             Vec::<String>::new(),
             "{needle}"
         );
@@ -165,7 +165,7 @@ async fn erasure_leaves_no_personal_string_in_any_table_or_kept_computation() {
     assert_eq!(computation.result, computed.result);
     for needle in KEPT {
         assert!(
-            !places_holding(&url, needle).await.is_empty(),
+            !places_holding(url.url(), needle).await.is_empty(),
             "{needle} kept"
         );
     }
@@ -183,7 +183,7 @@ async fn computations_kept_with_personal_data_inside_are_cleaned_before_serving(
         records: records(),
     };
     let id = uuid::Uuid::new_v4();
-    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut db = sqlx::PgConnection::connect(url.url()).await.unwrap();
     sqlx::query(
         "INSERT INTO computations (tenant_id, id, created_at, source, request, result, \
          definition_versions, personal_kept_apart) \
@@ -198,18 +198,18 @@ async fn computations_kept_with_personal_data_inside_are_cleaned_before_serving(
     .await
     .unwrap();
     assert_eq!(
-        places_holding(&url, ERASED[0]).await.len(),
+        places_holding(url.url(), ERASED[0]).await.len(),
         2,
         "in the customers table and inside the kept request"
     );
     old.shutdown().await;
 
-    let mut app = TestApp::spawn_on(url.clone(), |_| {}).await;
+    let mut app = TestApp::spawn_on(&url, |_| {}).await;
     let erased = app.erase("c1").await;
     assert_eq!(erased.kept_computations, 1);
     for needle in ERASED {
         assert_eq!(
-            places_holding(&url, needle).await,
+            places_holding(url.url(), needle).await,
             Vec::<String>::new(),
             "{needle}"
         );

@@ -10,7 +10,7 @@ use crm_metrics::grpc::pb::metrics_service_client::MetricsServiceClient;
 use crm_metrics::grpc::pb::tenant_service_client::TenantServiceClient;
 use crm_metrics::snapshot::Snapshots;
 use crm_metrics::startup::Application;
-pub use crm_metrics_testkit::fresh_database;
+pub use crm_metrics_testkit::{TestDatabase, fresh_database};
 use tonic::transport::{Channel, ClientTlsConfig};
 
 /// A running service on a loopback port with its clients.
@@ -28,6 +28,8 @@ pub struct TestApp {
     pub snapshots: Snapshots,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// Its database, dropped when the last service on it and the test are done with it.
+    _database: TestDatabase,
 }
 
 impl TestApp {
@@ -36,29 +38,29 @@ impl TestApp {
         TestApp::spawn_with(|_| {}).await
     }
 
-    /// Starts the service and also returns the URL of its database.
-    pub async fn spawn_with_database() -> (TestApp, String) {
-        let url = fresh_database().await;
-        (TestApp::spawn_on(url.clone(), |_| {}).await, url)
+    /// Starts the service and also returns its database (for another instance on it, or SQL).
+    pub async fn spawn_with_database() -> (TestApp, TestDatabase) {
+        let database = fresh_database().await;
+        (TestApp::spawn_on(&database, |_| {}).await, database)
     }
 
-    /// Starts the service after `configure` adjusts the configuration, and also returns the URL
-    /// of its database.
+    /// Starts the service after `configure` adjusts the configuration, and also returns its
+    /// database.
     pub async fn spawn_with_database_configured(
         configure: impl FnOnce(&mut Config),
-    ) -> (TestApp, String) {
-        let url = fresh_database().await;
-        (TestApp::spawn_on(url.clone(), configure).await, url)
+    ) -> (TestApp, TestDatabase) {
+        let database = fresh_database().await;
+        (TestApp::spawn_on(&database, configure).await, database)
     }
 
     /// Starts the service after `configure` adjusts the configuration.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-        TestApp::spawn_on(fresh_database().await, configure).await
+        TestApp::spawn_on(&fresh_database().await, configure).await
     }
 
-    /// Starts the service on the database at `url` after `configure` adjusts the configuration.
-    pub async fn spawn_on(url: String, configure: impl FnOnce(&mut Config)) -> TestApp {
-        TestApp::spawn_connecting(url, configure, None).await
+    /// Starts the service on `database` after `configure` adjusts the configuration.
+    pub async fn spawn_on(database: &TestDatabase, configure: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_connecting(database.clone(), configure, None).await
     }
 
     /// Starts a service serving TLS (as `configure` sets it up) and connects to it with `tls`.
@@ -67,12 +69,15 @@ impl TestApp {
     }
 
     async fn spawn_connecting(
-        url: String,
+        database: TestDatabase,
         configure: impl FnOnce(&mut Config),
         tls: Option<ClientTlsConfig>,
     ) -> TestApp {
-        let mut config = Config::for_database(url, "127.0.0.1:0".parse().expect("address"))
-            .expect("the default configuration");
+        let mut config = Config::for_database(
+            database.url().to_owned(),
+            "127.0.0.1:0".parse().expect("address"),
+        )
+        .expect("the default configuration");
         configure(&mut config);
         let application = Application::build(config).await.expect("service builds");
         let address = application.local_addr();
@@ -105,6 +110,7 @@ impl TestApp {
             snapshots,
             stop: Some(stop),
             server: Some(server),
+            _database: database,
         }
     }
 

@@ -64,7 +64,13 @@ async fn every_ingest_path_stores_the_same_data_and_the_sql_twins_agree() {
     unary.extend(small);
     load(&unary).await.expect("unary ingest");
     for method in ["copy", "unnest"] {
-        let mut raw = vec!["raw-ingest", "--database-url", &url, "--method", method];
+        let mut raw = vec![
+            "raw-ingest",
+            "--database-url",
+            url.url(),
+            "--method",
+            method,
+        ];
         raw.extend(["--tenant-prefix", method]);
         raw.extend(small);
         load(&raw).await.expect("raw ingest");
@@ -87,14 +93,14 @@ async fn every_ingest_path_stores_the_same_data_and_the_sql_twins_agree() {
             "--address",
             &address,
             "--database-url",
-            &url,
+            url.url(),
             "--tenant-prefix",
             prefix,
         ];
         load(&verify).await.expect("the service and the SQL agree");
     }
     // A tenant with no data: the service has no values, so verify refuses to call that agreement.
-    let empty = ["verify", "--address", &address, "--database-url", &url];
+    let empty = ["verify", "--address", &address, "--database-url", url.url()];
     let error = load(&[&empty[..], &["--tenant-prefix", "nobody"]].concat())
         .await
         .expect_err("nothing to compare");

@@ -311,7 +311,7 @@ async fn lead_response_time_from_memory_equals_a_fresh_read_as_activities_change
     // kept beside them), the other reads the database every time: they agree while activities
     // are added and at an as_of before the call.
     let (mut kept, url) = TestApp::spawn_with_database().await;
-    let mut fresh = TestApp::spawn_on(url, |config| config.snapshot_memory_mib = 0).await;
+    let mut fresh = TestApp::spawn_on(&url, |config| config.snapshot_memory_mib = 0).await;
     let call = |id: &str, lead_id: &str, at| {
         record(pb::crm_record::Kind::Activity(pb::Activity {
             id: id.to_owned(),

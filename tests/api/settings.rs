@@ -174,7 +174,7 @@ async fn computations_on_every_replica_take_the_settings_at_once() {
     // Two replicas over one database. Orders of 100.00 EUR on 15 Jan, 20 Apr and 10 Jul 2026
     // (rate 1.25 USD from 1 Jan).
     let (mut first, url) = TestApp::spawn_with_database().await;
-    let mut second = TestApp::spawn_on(url, |_| {}).await;
+    let mut second = TestApp::spawn_on(&url, |_| {}).await;
     first
         .ingest(vec![
             rate("r", "EUR", "2026-01-01", "1.25"),

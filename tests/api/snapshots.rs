@@ -123,7 +123,7 @@ async fn consistency_tokens_name_the_tenants_change_sequence() {
 #[tokio::test]
 async fn every_write_acknowledged_by_one_instance_is_seen_by_the_next_query_to_another() {
     let (mut writer, url) = TestApp::spawn_with_database().await;
-    let mut reader = TestApp::spawn_on(url, |_| {}).await;
+    let mut reader = TestApp::spawn_on(&url, |_| {}).await;
     writer.ingest(vec![closed_march("w0", Won)]).await;
     // The reader keeps the tenant's deals in memory once its first query has missed.
     assert_eq!(wins(&mut reader, "").await, (1.0, 1.0));
@@ -274,7 +274,7 @@ fn mixed_request(tenant: &str, as_of: Option<prost_types::Timestamp>) -> pb::Com
 #[tokio::test]
 async fn answers_from_memory_equal_fresh_reads_under_random_interleavings() {
     let (mut kept, url) = TestApp::spawn_with_database().await;
-    let mut fresh = TestApp::spawn_on(url, |config| config.snapshot_memory_mib = 0).await;
+    let mut fresh = TestApp::spawn_on(&url, |config| config.snapshot_memory_mib = 0).await;
     let mut defined_values = 0;
     for seed in [7_u64, 1_234_567, 99_991] {
         let tenant = format!("tenant-{seed}");
@@ -378,7 +378,7 @@ async fn queries_answer_exactly_while_a_tiny_budget_evicts() {
     // two, so answering three tenants in turn evicts again and again.
     let (mut kept, url) =
         TestApp::spawn_with_database_configured(|config| config.snapshot_memory_mib = 1).await;
-    let mut fresh = TestApp::spawn_on(url, |config| config.snapshot_memory_mib = 0).await;
+    let mut fresh = TestApp::spawn_on(&url, |config| config.snapshot_memory_mib = 0).await;
     let tenants = ["t1", "t2", "t3"];
     for (t, tenant) in tenants.iter().enumerate() {
         let deals: Vec<pb::CrmRecord> = (0..1200)
@@ -429,8 +429,8 @@ async fn concurrent_writers_of_one_tenant_lose_nothing_in_memory() {
     // that instance, a fresh-reading one and the arithmetic agree: a lost seed deal plus 4 × 10
     // batches × 5 deals, the first of each batch won.
     let (writer, url) = TestApp::spawn_with_database().await;
-    let mut reader = TestApp::spawn_on(url.clone(), |_| {}).await;
-    let mut fresh = TestApp::spawn_on(url.clone(), |config| config.snapshot_memory_mib = 0).await;
+    let mut reader = TestApp::spawn_on(&url, |_| {}).await;
+    let mut fresh = TestApp::spawn_on(&url, |config| config.snapshot_memory_mib = 0).await;
     // One lost deal first, so every answer along the way is defined.
     reader.ingest(vec![closed_march("seed", Lost)]).await;
     let mut tasks = tokio::task::JoinSet::new();
@@ -469,7 +469,9 @@ async fn concurrent_writers_of_one_tenant_lose_nothing_in_memory() {
     let stats = reader.snapshots.stats();
     assert!(stats.hits + stats.advances > 0, "{stats:?}");
     // The writers really committed on several lanes.
-    let mut db = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let mut db = sqlx::PgConnection::connect(url.url())
+        .await
+        .expect("connect");
     let lanes: i64 =
         sqlx::query_scalar("SELECT count(*) FROM tenant_changes WHERE tenant_id = 'acme'")
             .fetch_one(&mut db)

@@ -115,6 +115,7 @@ async fn the_binary_logs_each_call_with_its_trace_id_and_exports_span_status_and
             )),
     );
 
+    let database = fresh_database().await;
     let mut service = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm-metrics"))
         .args([
             "--listen",
@@ -124,7 +125,7 @@ async fn the_binary_logs_each_call_with_its_trace_id_and_exports_span_status_and
             "--log-format",
             "json",
         ])
-        .env("DATABASE_URL", fresh_database().await)
+        .env("DATABASE_URL", database.url())
         .env("RUST_LOG", "info")
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",

@@ -11,18 +11,20 @@ use crm_metrics_engine::records::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
+use crm_metrics_testkit::TestDatabase;
+
 use super::embedded::EmbeddedPostgres;
 use super::{ErasureCounts, StorageError, Store, UpsertOutcome};
 
 const TENANT: &str = "tenant-a";
 
 /// A fresh, migrated database on the tests' server (the workspace's one harness,
-/// `crm-metrics-testkit`), and its URL for [`shut_down`].
-pub(super) async fn fresh_store() -> (Store, String) {
+/// `crm-metrics-testkit`), and the database's handle for [`shut_down`].
+pub(super) async fn fresh_store() -> (Store, TestDatabase) {
     let url = crm_metrics_testkit::fresh_database().await;
     let pool = PgPoolOptions::new()
         .max_connections(4)
-        .connect_with(PgConnectOptions::from_str(&url).unwrap())
+        .connect_with(PgConnectOptions::from_str(url.url()).unwrap())
         .await
         .unwrap();
     let store = Store::from_pool(pool);
@@ -31,10 +33,10 @@ pub(super) async fn fresh_store() -> (Store, String) {
     (store, url)
 }
 
-/// Closes the store and drops its database.
-pub(super) async fn shut_down(store: Store, url: String) {
+/// Closes the store, then lets its database go (dropped with its last handle).
+pub(super) async fn shut_down(store: Store, database: TestDatabase) {
     store.pool().close().await;
-    crm_metrics_testkit::drop_database(&url).await;
+    drop(database);
 }
 
 fn at(seconds: i64) -> Timestamp {
