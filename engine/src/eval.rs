@@ -147,10 +147,21 @@ pub trait Reading: Send + Sync + 'static {
         self.counted_by(settings).plan(span)
     }
 
-    /// Which periods a primary record can count in: by default, those containing its defining
-    /// time.
+    /// Whether a primary record can count at all, whatever the period (an NPS counts NPS
+    /// responses only): the others are routed nowhere and never folded. `fold` still decides
+    /// for the rest; this only spares folding records that cannot count.
+    fn admits(&self, _record: RecordRef<'_>) -> bool {
+        true
+    }
+
+    /// Which periods a primary record can count in: by default, nowhere for a record the
+    /// reading does not admit, else the periods its defining time ([`CountedBy`]) gives.
     fn route(&self, settings: &Settings, record: RecordRef<'_>) -> Route {
-        self.counted_by(settings).route(record)
+        if self.admits(record) {
+            self.counted_by(settings).route(record)
+        } else {
+            Route::Nowhere
+        }
     }
 
     /// Folds one primary record (of one of the definition's primary kinds) into the state.

@@ -223,6 +223,15 @@ impl Reading for ClosedDeals {
         CountedBy::Time(TimeField::DealClosed)
     }
 
+    fn admits(&self, record: RecordRef<'_>) -> bool {
+        let outcome = if self.won {
+            DealStatus::Won
+        } else {
+            DealStatus::Lost
+        };
+        matches!(record, RecordRef::Deal(d) if d.status == outcome)
+    }
+
     fn fold<'a>(
         &self,
         ctx: &FoldContext<'a, '_>,

@@ -171,6 +171,10 @@ impl Reading for NpsResponses {
         CountedBy::Time(TimeField::SurveyResponded)
     }
 
+    fn admits(&self, record: RecordRef<'_>) -> bool {
+        matches!(record, RecordRef::SurveyResponse(r) if r.survey_type == SurveyType::Nps)
+    }
+
     fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut NpsState, record: RecordRef<'a>) {
         let Some(response) = survey_of(record, SurveyType::Nps, ctx.period.window) else {
             return;
@@ -306,6 +310,10 @@ impl Reading for CsatResponses {
         CountedBy::Time(TimeField::SurveyResponded)
     }
 
+    fn admits(&self, record: RecordRef<'_>) -> bool {
+        matches!(record, RecordRef::SurveyResponse(r) if r.survey_type == SurveyType::Csat)
+    }
+
     fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut CsatState, record: RecordRef<'a>) {
         let Some(r) = survey_of(record, SurveyType::Csat, ctx.period.window) else {
             return;
@@ -421,6 +429,10 @@ impl Reading for CesResponses {
 
     fn counted_by(&self, _settings: &Settings) -> CountedBy {
         CountedBy::Time(TimeField::SurveyResponded)
+    }
+
+    fn admits(&self, record: RecordRef<'_>) -> bool {
+        matches!(record, RecordRef::SurveyResponse(r) if r.survey_type == SurveyType::Ces)
     }
 
     fn fold<'a>(&self, ctx: &FoldContext<'a, '_>, state: &mut CesState, record: RecordRef<'a>) {

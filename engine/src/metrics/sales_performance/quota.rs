@@ -93,6 +93,15 @@ impl Reading for QuotasAndWins {
         CountedBy::State
     }
 
+    /// Quotas, and won deals with an owner (no other deal can count).
+    fn admits(&self, record: RecordRef<'_>) -> bool {
+        match record {
+            RecordRef::Quota(_) => true,
+            RecordRef::Deal(d) => d.status == DealStatus::Won && d.owner_id.is_some(),
+            _ => false,
+        }
+    }
+
     /// Quotas starting before the span ends, and every closed deal (a quota period, and so the
     /// closes that count, may reach far outside the span).
     fn plan(&self, _settings: &Settings, span: Window, _as_of: Timestamp) -> ReadPlan {
