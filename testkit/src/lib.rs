@@ -39,7 +39,7 @@ fn drop_now(server: &str, names: &[String]) {
     if names.is_empty() {
         return;
     }
-    let maintenance = with_database(server, "postgres");
+    let server = server.to_owned();
     let names = names.to_vec();
     let cleanup = std::thread::spawn(move || {
         let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
@@ -49,7 +49,7 @@ fn drop_now(server: &str, names: &[String]) {
             return;
         };
         runtime.block_on(async {
-            let Ok(mut admin) = sqlx::PgConnection::connect(&maintenance).await else {
+            let Ok(mut admin) = maintenance(&server).await else {
                 return;
             };
             for name in names {
@@ -80,41 +80,69 @@ unsafe extern "C" {
     fn atexit(callback: extern "C" fn()) -> i32;
 }
 
+/// Why the harness could not give a test its database (the test reports it and fails).
+#[derive(Debug)]
+pub struct HarnessError(String);
+
+impl std::fmt::Display for HarnessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HarnessError {}
+
+/// A harness error saying what failed and why.
+fn failed(what: &str, cause: impl std::fmt::Display) -> HarnessError {
+    HarnessError(format!("{what}: {cause}"))
+}
+
 /// The URL of a PostgreSQL server for this test run (one per process).
-async fn server_url() -> String {
+async fn server_url() -> Result<String, HarnessError> {
     SERVER_URL
-        .get_or_init(|| async {
+        .get_or_try_init(|| async {
             if let Ok(url) = std::env::var("DATABASE_URL") {
-                return url;
+                return Ok(url);
             }
             let dir = std::env::temp_dir().join(format!("crm-metrics-test-{}", std::process::id()));
             let embedded = EmbeddedPostgres::start_unsynced(&dir)
                 .await
-                .expect("embedded postgresql starts");
+                .map_err(|e| failed("starting the embedded PostgreSQL", e))?;
             let url = embedded.database_url();
-            *EMBEDDED.lock().expect("lock") = Some((embedded, dir));
+            *EMBEDDED
+                .lock()
+                .map_err(|e| failed("keeping the embedded cluster", e))? = Some((embedded, dir));
             // SAFETY: registering a plain extern "C" function with the C runtime.
             #[allow(unsafe_code)]
             unsafe {
                 atexit(stop_embedded);
             }
-            url
+            Ok(url)
         })
         .await
-        .clone()
+        .cloned()
 }
 
 /// `url` with its database name replaced.
-fn with_database(url: &str, database: &str) -> String {
+fn with_database(url: &str, database: &str) -> Result<String, HarnessError> {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),
     };
-    let (prefix, _) = base.rsplit_once('/').expect("url has a database path");
-    match query {
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .ok_or_else(|| failed("a database URL without a database path", url))?;
+    Ok(match query {
         Some(query) => format!("{prefix}/{database}?{query}"),
         None => format!("{prefix}/{database}"),
-    }
+    })
+}
+
+/// A connection to the server's maintenance database.
+async fn maintenance(server: &str) -> Result<sqlx::PgConnection, HarnessError> {
+    sqlx::PgConnection::connect(&with_database(server, "postgres")?)
+        .await
+        .map_err(|e| failed("connecting to the maintenance database", e))
 }
 
 /// A test's own database. Clones share it; when the last one goes (the test ends, or the last
@@ -148,49 +176,48 @@ impl Drop for OwnedDatabase {
 }
 
 /// A fresh, empty database on the test server.
-pub async fn fresh_database() -> TestDatabase {
-    let server = server_url().await;
+pub async fn fresh_database() -> Result<TestDatabase, HarnessError> {
+    let server = server_url().await?;
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&with_database(&server, "postgres"))
-        .await
-        .expect("connect to the maintenance database");
+    let mut admin = maintenance(&server).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
-        .expect("create the test database");
+        .map_err(|e| failed("creating the test database", e))?;
     if std::env::var_os("DATABASE_URL").is_some() {
-        CREATED.lock().expect("lock").push(name.clone());
+        CREATED
+            .lock()
+            .map_err(|e| failed("noting the test database", e))?
+            .push(name.clone());
         // SAFETY: registering a plain extern "C" function with the C runtime, once.
         #[allow(unsafe_code)]
         DROP_AT_EXIT.call_once(|| unsafe {
             atexit(drop_created_databases);
         });
     }
-    TestDatabase {
+    Ok(TestDatabase {
         owned: Arc::new(OwnedDatabase {
-            url: with_database(&server, &name),
+            url: with_database(&server, &name)?,
             server,
             name,
         }),
-    }
+    })
 }
 
 /// Drops a test database, closing its connections (the service's pool included).
-pub async fn drop_database(url: &str) {
+pub async fn drop_database(url: &str) -> Result<(), HarnessError> {
     let name = url
         .split('?')
         .next()
         .and_then(|base| base.rsplit('/').next())
-        .expect("database name")
+        .ok_or_else(|| failed("a database URL without a database name", url))?
         .to_owned();
-    let server = server_url().await;
-    let mut admin = sqlx::PgConnection::connect(&with_database(&server, "postgres"))
-        .await
-        .expect("connect to the maintenance database");
+    let mut admin = maintenance(&server_url().await?).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {name} WITH (FORCE)"
     )))
     .execute(&mut admin)
     .await
-    .expect("drop the test database");
+    .map_err(|e| failed("dropping the test database", e))?;
+    Ok(())
 }

@@ -153,7 +153,7 @@ async fn a_burst_within_the_slots_and_the_queue_is_answered_in_full() {
 
 #[tokio::test]
 async fn zero_concurrent_computations_is_a_startup_error() {
-    let database = fresh_database().await;
+    let database = fresh_database().await.expect("a fresh test database");
     let mut config = crm_metrics::config::Config::for_database(
         database.url().to_owned(),
         "127.0.0.1:0".parse().expect("address"),

@@ -40,7 +40,7 @@ impl TestApp {
 
     /// Starts the service and also returns its database (for another instance on it, or SQL).
     pub async fn spawn_with_database() -> (TestApp, TestDatabase) {
-        let database = fresh_database().await;
+        let database = fresh_database().await.expect("a fresh test database");
         (TestApp::spawn_on(&database, |_| {}).await, database)
     }
 
@@ -49,13 +49,17 @@ impl TestApp {
     pub async fn spawn_with_database_configured(
         configure: impl FnOnce(&mut Config),
     ) -> (TestApp, TestDatabase) {
-        let database = fresh_database().await;
+        let database = fresh_database().await.expect("a fresh test database");
         (TestApp::spawn_on(&database, configure).await, database)
     }
 
     /// Starts the service after `configure` adjusts the configuration.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-        TestApp::spawn_on(&fresh_database().await, configure).await
+        TestApp::spawn_on(
+            &fresh_database().await.expect("a fresh test database"),
+            configure,
+        )
+        .await
     }
 
     /// Starts the service on `database` after `configure` adjusts the configuration.
@@ -65,7 +69,12 @@ impl TestApp {
 
     /// Starts a service serving TLS (as `configure` sets it up) and connects to it with `tls`.
     pub async fn spawn_tls(configure: impl FnOnce(&mut Config), tls: ClientTlsConfig) -> TestApp {
-        TestApp::spawn_connecting(fresh_database().await, configure, Some(tls)).await
+        TestApp::spawn_connecting(
+            fresh_database().await.expect("a fresh test database"),
+            configure,
+            Some(tls),
+        )
+        .await
     }
 
     async fn spawn_connecting(

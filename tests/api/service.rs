@@ -45,7 +45,9 @@ async fn health_reports_serving_overall_and_per_service() {
 async fn health_turns_not_serving_when_the_database_is_gone() {
     let (app, database) = TestApp::spawn_with_database().await;
     let mut health = HealthClient::new(app.channel.clone());
-    drop_database(database.url()).await;
+    drop_database(database.url())
+        .await
+        .expect("the test database dropped");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let status = health

@@ -148,7 +148,9 @@ async fn livez_stays_ok_and_readyz_fails_while_the_database_is_gone() {
         admin_get(app.admin, "/readyz").await,
         (200, "ready\n".to_owned())
     );
-    drop_database(database.url()).await;
+    drop_database(database.url())
+        .await
+        .expect("the test database dropped");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let (status, body) = admin_get(app.admin, "/readyz").await;

@@ -115,7 +115,7 @@ async fn the_binary_logs_each_call_with_its_trace_id_and_exports_span_status_and
             )),
     );
 
-    let database = fresh_database().await;
+    let database = fresh_database().await.expect("a fresh test database");
     let mut service = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm-metrics"))
         .args([
             "--listen",

@@ -21,7 +21,9 @@ const TENANT: &str = "tenant-a";
 /// A fresh, migrated database on the tests' server (the workspace's one harness,
 /// `crm-metrics-testkit`), and the database's handle for [`shut_down`].
 pub(super) async fn fresh_store() -> (Store, TestDatabase) {
-    let url = crm_metrics_testkit::fresh_database().await;
+    let url = crm_metrics_testkit::fresh_database()
+        .await
+        .expect("a fresh test database");
     let pool = PgPoolOptions::new()
         .max_connections(4)
         .connect_with(PgConnectOptions::from_str(url.url()).unwrap())
